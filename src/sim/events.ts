@@ -1,0 +1,232 @@
+// Decoding the log into plain, structured-clone-safe event objects (SPTEs as bigint).
+import {
+  EV,
+  join32,
+  NONE,
+  SC_ATOMIC,
+  SC_HANDLED,
+  SC_SHARED,
+  STEP_DOWN,
+  STEP_RESTART,
+  STEP_SIDE,
+} from './event-log.ts';
+import { pagesPerHpage } from './geometry.ts';
+import { WARNS, type FaultType, type ZapStrategy } from './kvm.ts';
+import { RET_PF_NAMES } from './ops/map.ts';
+import { FAULT_TYPES } from './ops/page-fault.ts';
+import type { ZapMode } from './ops/zap-gfn-range.ts';
+import { OPS, STRATEGIES, ZAP_MODES, type OpName } from './simulator.ts';
+import { toBig } from './spte.ts';
+
+/** Anything that can hand out event words: the live EventLog, or a batch received from a worker. */
+export interface WordSource {
+  readonly length: number;
+  word(i: number, w: number): number;
+}
+
+/** What decoding needs to know of a shadow page (fixed at allocation). */
+export interface SpMeta {
+  gfn: number;
+  level: number;
+  rootId: number;
+}
+export type SpLookup = (id: number) => SpMeta;
+
+export type IterStepKind = 'start' | 'down' | 'side' | 'restart';
+
+export type SimEvent = { reads: number } & (
+  | { type: 'opBegin'; op: OpName; line: number; a: number; b: number; c: number }
+  | { type: 'opEnd'; op: OpName; result: number }
+  | {
+      type: 'spteChanged';
+      root: number;
+      sp: number;
+      index: number;
+      gfn: number;
+      level: number;
+      old: bigint;
+      new: bigint;
+      handled: boolean;
+      atomic: boolean;
+      shared: boolean;
+    }
+  | {
+      type: 'iterStep';
+      root: number;
+      sp: number;
+      index: number;
+      gfn: number;
+      level: number;
+      step: IterStepKind;
+      spte: bigint;
+    }
+  | { type: 'iterUp'; sp: number; index: number; gfn: number; level: number; spte: bigint }
+  | {
+      type: 'spAllocated';
+      sp: number;
+      parent: number | null;
+      parentIndex: number;
+      gfn: number;
+      level: number;
+    }
+  | { type: 'spLinked' | 'spUnlinked' | 'spFreed' | 'nxAccounted' | 'rootInvalidated'; sp: number }
+  | { type: 'nxUnaccounted'; sp: number; seq: number }
+  | { type: 'tlbFlush'; ranged: boolean; gfn: number; pages: number }
+  | { type: 'warn'; code: number; message: string; sp: number | null }
+  | { type: 'rootRefcount'; sp: number; old: number; new: number }
+  | { type: 'vcpuRoot'; old: number | null; new: number }
+  | { type: 'fault'; gfn: number; access: FaultType }
+  | { type: 'faultDone'; gfn: number; ret: string; goalLevel: number; reqLevel: number }
+  | { type: 'splitStats'; sp: number; level: number; delta: number }
+  | { type: 'memslotAdded'; slot: number; baseGfn: number; npages: number; backingLevel: number }
+);
+
+const STEPS: IterStepKind[] = [];
+STEPS[0] = 'start';
+STEPS[STEP_DOWN] = 'down';
+STEPS[STEP_SIDE] = 'side';
+STEPS[STEP_RESTART] = 'restart';
+
+const opName = (code: number): OpName => OPS[code] ?? 'vm';
+const orNull = (v: number): number | null => (v === NONE ? null : v);
+
+export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEvent {
+  const w = (k: number) => src.word(i, k);
+  const w0 = w(0);
+  const kind = w0 & 0xff;
+  const reads = w0 >>> 8;
+  switch (kind) {
+    case EV.opBegin:
+      return {
+        reads,
+        type: 'opBegin',
+        op: opName(w(1)),
+        line: w(2),
+        a: join32(w(3), w(4)),
+        b: join32(w(5), w(6)),
+        c: w(7),
+      };
+    case EV.opEnd:
+      return { reads, type: 'opEnd', op: opName(w(1)), result: w(2) };
+    case EV.spteChanged: {
+      const sp = spOf(w(1));
+      const index = w(2) & 0x3ff;
+      const flags = w(2) >>> 16;
+      return {
+        reads,
+        type: 'spteChanged',
+        root: sp.rootId,
+        sp: w(1),
+        index,
+        gfn: sp.gfn + index * pagesPerHpage(sp.level),
+        level: sp.level,
+        old: toBig(w(3), w(4)),
+        new: toBig(w(5), w(6)),
+        handled: (flags & SC_HANDLED) !== 0,
+        atomic: (flags & SC_ATOMIC) !== 0,
+        shared: (flags & SC_SHARED) !== 0,
+      };
+    }
+    case EV.iterStep:
+    case EV.iterUp: {
+      const sp = spOf(w(1));
+      const index = w(2) & 0x3ff;
+      const level = (w(2) >>> 10) & 0xf;
+      const base = {
+        reads,
+        sp: w(1),
+        index,
+        level,
+        gfn: sp.gfn + index * pagesPerHpage(level),
+        spte: toBig(w(3), w(4)),
+      };
+      return kind === EV.iterUp
+        ? { ...base, type: 'iterUp' }
+        : { ...base, type: 'iterStep', root: sp.rootId, step: STEPS[w(2) >>> 16] ?? 'start' };
+    }
+    case EV.spAllocated:
+      return {
+        reads,
+        type: 'spAllocated',
+        sp: w(1),
+        parent: orNull(w(2)),
+        parentIndex: w(3),
+        gfn: join32(w(4), w(5)),
+        level: w(6),
+      };
+    case EV.spLinked:
+      return { reads, type: 'spLinked', sp: w(1) };
+    case EV.spUnlinked:
+      return { reads, type: 'spUnlinked', sp: w(1) };
+    case EV.spFreed:
+      return { reads, type: 'spFreed', sp: w(1) };
+    case EV.nxAccounted:
+      return { reads, type: 'nxAccounted', sp: w(1) };
+    case EV.rootInvalidated:
+      return { reads, type: 'rootInvalidated', sp: w(1) };
+    case EV.nxUnaccounted:
+      return { reads, type: 'nxUnaccounted', sp: w(1), seq: w(2) };
+    case EV.tlbFlush:
+      return {
+        reads,
+        type: 'tlbFlush',
+        ranged: w(1) === 1,
+        gfn: join32(w(3), w(4)),
+        pages: join32(w(5), w(6)),
+      };
+    case EV.warn:
+      return { reads, type: 'warn', code: w(1), message: WARNS[w(1)] ?? 'WARN', sp: orNull(w(2)) };
+    case EV.rootRefcount:
+      return { reads, type: 'rootRefcount', sp: w(1), old: w(2), new: w(3) };
+    case EV.vcpuRoot:
+      return { reads, type: 'vcpuRoot', old: orNull(w(1)), new: w(2) };
+    case EV.fault:
+      return { reads, type: 'fault', gfn: join32(w(3), w(4)), access: FAULT_TYPES[w(1)] ?? 'read' };
+    case EV.faultDone:
+      return {
+        reads,
+        type: 'faultDone',
+        ret: RET_PF_NAMES[w(1)] ?? 'RET_PF_INVALID',
+        goalLevel: w(2),
+        gfn: join32(w(3), w(4)),
+        reqLevel: w(5),
+      };
+    case EV.splitStats: {
+      const sp = spOf(w(1));
+      return { reads, type: 'splitStats', sp: w(1), level: sp.level, delta: 512 };
+    }
+    case EV.memslotAdded:
+      return {
+        reads,
+        type: 'memslotAdded',
+        slot: w(1),
+        baseGfn: join32(w(3), w(4)),
+        npages: join32(w(5), w(6)),
+        backingLevel: w(7),
+      };
+    default:
+      throw new Error(`event ${i}: unknown kind ${kind}`);
+  }
+}
+
+/** Names for an operation's small arguments, for explanations and logs. */
+export function opArgs(
+  op: OpName,
+  c: number,
+): { type?: FaultType; level?: number; strategy?: ZapStrategy; mode?: ZapMode } {
+  switch (op) {
+    case 'access':
+    case 'fault':
+      return { type: FAULT_TYPES[c] ?? 'read' };
+    case 'shatter':
+      return { level: c };
+    case 'zap_sp':
+      return { level: c & 0xff, strategy: STRATEGIES[c >>> 8] ?? 'direct' };
+    case 'zap_gfn_range':
+      return { mode: ZAP_MODES[c] ?? 'leafs' };
+    case 'recover_nx':
+      return { strategy: STRATEGIES[c] ?? 'direct' };
+    default:
+      return {};
+  }
+}

@@ -1,0 +1,110 @@
+// Words for events: one line per operation naming the kernel function it mirrors, one per event,
+// and the kernel's own tracepoint text for SPTE changes.
+import type { SimEvent } from './events.ts';
+import { opArgs } from './events.ts';
+import { levelName } from './geometry.ts';
+
+const hex = (n: number | bigint) => '0x' + n.toString(16);
+
+/** The kernel function each operation mirrors. */
+export const OP_KERNEL_FUNCTION = {
+  vm: 'module parameters nx_huge_pages / nx_huge_pages_recovery_ratio',
+  memslot: 'kvm_set_memory_region()',
+  access: 'guest access: EPT walk, then kvm_tdp_page_fault() on an EPT violation',
+  fault: 'kvm_tdp_page_fault() -> kvm_tdp_mmu_map()',
+  shatter: 'tdp_mmu_split_huge_page()',
+  zap_sp: 'kvm_tdp_mmu_zap_sp()',
+  zap_gfn_range: 'kvm_zap_gfn_range()',
+  invalidate_roots: 'kvm_tdp_mmu_invalidate_all_roots()',
+  zap_invalidated_roots: 'kvm_tdp_mmu_zap_invalidated_roots()',
+  recover_nx: 'kvm_recover_nx_lpages()',
+} as const;
+
+/** One sentence for an operation, from its opBegin event. */
+export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
+  const x = opArgs(ev.op, ev.c);
+  switch (ev.op) {
+    case 'vm':
+      return `vm: ${ev.a}-level TDP, nx_huge_pages=${ev.c & 1 ? 'on' : 'off'}, recovery_ratio=${ev.b}, phys_bits=${ev.c >>> 8}`;
+    case 'memslot':
+      return `kvm_set_memory_region(): memslot at gfn ${hex(ev.a)}, ${ev.b} pages, host backing ${levelName(ev.c)}`;
+    case 'access':
+      return `guest ${x.type} at gfn ${hex(ev.a)}: the CPU walks the EPT; an EPT violation enters kvm_tdp_page_fault()`;
+    case 'fault':
+      return `kvm_tdp_page_fault(): ${x.type} fault at gfn ${hex(ev.a)} -> kvm_mmu_hugepage_adjust() -> kvm_tdp_mmu_map()`;
+    case 'shatter':
+      return `tdp_mmu_split_huge_page(): split the ${levelName(x.level ?? 2)} leaf mapping gfn ${hex(ev.a)} into 512 children`;
+    case 'zap_sp':
+      return x.strategy === 'walk'
+        ? `kvm_tdp_mmu_zap_sp() (5.16): __kvm_tdp_mmu_zap_gfn_range() over the SP's GFNs from every valid root (sp ${ev.b}, role.level ${x.level})`
+        : `kvm_tdp_mmu_zap_sp() (5.18): write 0 through sp->ptep of sp ${ev.b} (role.level ${x.level})`;
+    case 'zap_gfn_range':
+      return x.mode === 'subtrees'
+        ? `kvm_zap_gfn_range() (5.16 zap_gfn_range()): leaves and whole subtrees in [${hex(ev.a)}, ${hex(ev.b)}) on valid roots`
+        : `kvm_zap_gfn_range() -> kvm_tdp_mmu_zap_leafs() (5.18): leaves only in [${hex(ev.a)}, ${hex(ev.b)}) on every root`;
+    case 'invalidate_roots':
+      return 'kvm_tdp_mmu_invalidate_all_roots(): mark every root invalid and take a reference; nothing is zapped yet';
+    case 'zap_invalidated_roots':
+      return 'kvm_tdp_mmu_zap_invalidated_roots(): zap each invalidated root (tdp_mmu_zap_root) and drop its reference';
+    case 'recover_nx':
+      return x.strategy === 'walk'
+        ? 'kvm_recover_nx_lpages() (5.16): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head by walking from every valid root'
+        : 'kvm_recover_nx_lpages() (5.18): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head through sp->ptep';
+  }
+}
+
+/** One line for any event (the event log and the "now" line under the timeline). */
+export function explainEvent(ev: SimEvent): string {
+  switch (ev.type) {
+    case 'opBegin':
+      return explainOp(ev);
+    case 'opEnd':
+      return `${ev.op} done`;
+    case 'spteChanged':
+      return `${ev.handled ? 'handle_changed_spte' : 'SPTE write'}: sp ${ev.sp}[${ev.index}] gfn ${hex(ev.gfn)} level ${ev.level}: ${hex(ev.old)} -> ${hex(ev.new)}`;
+    case 'iterStep':
+      return `tdp_iter ${ev.step}: sp ${ev.sp}[${ev.index}] level ${ev.level} gfn ${hex(ev.gfn)} = ${hex(ev.spte)}`;
+    case 'iterUp':
+      return `tdp_iter up: level ${ev.level} sp ${ev.sp}[${ev.index}]`;
+    case 'spAllocated':
+      return ev.parent === null
+        ? `kvm_tdp_mmu_get_vcpu_root_hpa(): new root sp ${ev.sp}, level ${ev.level}`
+        : `tdp_mmu_alloc_sp(): sp ${ev.sp} role.level ${ev.level} gfn ${hex(ev.gfn)}, ptep = sp ${ev.parent}[${ev.parentIndex}]`;
+    case 'spLinked':
+      return `tdp_mmu_link_sp(): sp ${ev.sp} added to the TDP MMU's pages`;
+    case 'spUnlinked':
+      return `tdp_mmu_unlink_sp(): sp ${ev.sp} taken off the TDP MMU's pages`;
+    case 'spFreed':
+      return `tdp_mmu_free_sp_rcu_callback(): sp ${ev.sp} freed after the RCU grace period`;
+    case 'nxAccounted':
+      return `account_huge_nx_page(): sp ${ev.sp} onto the NX list tail, nx_lpage_splits +1`;
+    case 'nxUnaccounted':
+      return `unaccount_huge_nx_page(): sp ${ev.sp} off the NX list, nx_lpage_splits -1`;
+    case 'tlbFlush':
+      return ev.ranged
+        ? `kvm_flush_remote_tlbs_with_address(): gfn ${hex(ev.gfn)}, ${ev.pages} pages`
+        : 'kvm_flush_remote_tlbs(): full flush';
+    case 'warn':
+      return `WARN_ON_ONCE: ${ev.message}`;
+    case 'rootInvalidated':
+      return `root sp ${ev.sp}: role.invalid = 1`;
+    case 'rootRefcount':
+      return `root sp ${ev.sp}: tdp_mmu_root_count ${ev.old} -> ${ev.new}`;
+    case 'vcpuRoot':
+      return `vCPU loads root sp ${ev.new}${ev.old === null ? '' : ` (drops obsolete root sp ${ev.old})`}`;
+    case 'fault':
+      return `page fault: ${ev.access} at gfn ${hex(ev.gfn)}`;
+    case 'faultDone':
+      return `${ev.ret}: gfn ${hex(ev.gfn)} mapped at ${levelName(ev.goalLevel)} (req_level ${levelName(ev.reqLevel)})`;
+    case 'splitStats':
+      return `kvm_update_page_stats(): +512 at level ${ev.level}`;
+    case 'memslotAdded':
+      return `memslot ${ev.slot}: gfn ${hex(ev.baseGfn)}, ${ev.npages} pages, ${levelName(ev.backingLevel)} backing`;
+  }
+}
+
+/** TP_printk of the kvm_tdp_mmu_spte_changed tracepoint; null for writes that bypass it. */
+export function tracepointLine(ev: SimEvent): string | null {
+  if (ev.type !== 'spteChanged' || !ev.handled || ev.old === ev.new) return null;
+  return `kvm_tdp_mmu_spte_changed: as id 0 gfn ${ev.gfn.toString(16)} level ${ev.level} old_spte ${ev.old.toString(16)} new_spte ${ev.new.toString(16)}`;
+}

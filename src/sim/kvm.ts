@@ -1,0 +1,391 @@
+// The simulated VM: struct kvm_mmu_page, the roots, the memslots, the NX list, stats and counters,
+// and the primitives every operation shares (SPTE reads, the one SPTE write, event emission).
+import { EV, EventLog, hi32, lo32, NONE } from './event-log.ts';
+import { pagesPerHpage, PG_LEVEL_1G, SPTE_ENT_PER_PAGE, sptIndex } from './geometry.ts';
+import { isLastSpte, isShadowPresent, sptePfn } from './spte.ts';
+
+export type FaultType = 'read' | 'write' | 'exec';
+export type ZapStrategy = 'walk' | 'direct';
+/** Which kernel a piece of behaviour follows: the 5.16 zap path or the 5.18 one. */
+export type Era = 'v5.16' | 'v5.18';
+
+export interface VmConfig {
+  levels: 4 | 5;
+  nxHugePages: boolean;
+  recoveryRatio: number;
+  /** Guest (and host) MAXPHYADDR: GPAs at or above 2^physBits do not exist. */
+  physBits: number;
+}
+
+export const DEFAULT_CONFIG: VmConfig = {
+  levels: 4,
+  nxHugePages: true,
+  recoveryRatio: 60,
+  physBits: 46,
+};
+
+export interface Memslot {
+  id: number;
+  baseGfn: number;
+  npages: number;
+  /** Host backing page size as a level: 1 = 4K, 2 = 2M (THP), 3 = 1G (hugetlbfs). */
+  backingLevel: number;
+  hostPfnBase: number;
+}
+
+/** Host PFNs of page-table pages start here; guest memory is backed far above. */
+const TABLE_PFN_BASE = 0x10000;
+const GUEST_PFN_BASE = 0x4000000;
+const GIB_PAGES = pagesPerHpage(PG_LEVEL_1G);
+
+/** struct kvm_mmu_page, the fields the TDP MMU uses. */
+export class Sp {
+  /** The 512 SPTEs as (lo, hi) int32 pairs. */
+  readonly spt = new Int32Array(SPTE_ENT_PER_PAGE * 2);
+  /** sp->ptep: the parent table and the index of the SPTE that points here; null for a root. */
+  parent: Sp | null = null;
+  parentIndex = 0;
+  /** role.invalid (roots only). */
+  invalid = false;
+  /** Queued for tdp_mmu_zap_root_work by an invalidation (roots only). */
+  zapQueued = false;
+  /** tdp_mmu_root_count (roots only). */
+  rootCount = 0;
+  /** lpage_disallowed: on the NX list and counted in nx_lpage_splits. */
+  nxDisallowed = false;
+  /** Position in the FIFO NX list: the event index at which it was accounted. */
+  nxSeq = 0;
+  /** On kvm->arch.tdp_mmu_pages (or tdp_mmu_roots for a root). */
+  linked = false;
+  /** Detached and handed to call_rcu(); freed at the end of the RCU read-side section. */
+  rcuPending = false;
+  freed = false;
+
+  constructor(
+    readonly id: number,
+    /** sp->gfn: the first GFN the table covers. */
+    readonly gfn: number,
+    /** sp->role.level: the level of the SPTEs inside this table. */
+    readonly level: number,
+    /** The root this table hangs from (itself for a root). */
+    readonly rootId: number,
+  ) {}
+
+  get pfn(): number {
+    return TABLE_PFN_BASE + this.id;
+  }
+
+  get isRoot(): boolean {
+    return this.rootId === this.id;
+  }
+
+  /** GFNs the whole table spans: KVM_PAGES_PER_HPAGE(role.level + 1). */
+  get span(): number {
+    return pagesPerHpage(this.level + 1);
+  }
+}
+
+export function spIdFromPfn(pfn: number): number {
+  return pfn - TABLE_PFN_BASE;
+}
+
+export interface Stats {
+  pages_4k: number;
+  pages_2m: number;
+  pages_1g: number;
+  nx_lpage_splits: number;
+}
+
+export interface Counters {
+  spte_reads: number;
+  spte_writes: number;
+  iter_steps: number;
+  tlb_flushes: number;
+  tlb_flushes_ranged: number;
+  tlb_flushes_full: number;
+  sp_allocated: number;
+  sp_freed: number;
+  faults: number;
+  pf_fixed: number;
+  pf_spurious: number;
+}
+
+export const STAT_NAMES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits'] as const;
+export const COUNTER_NAMES = [
+  'spte_reads',
+  'spte_writes',
+  'iter_steps',
+  'tlb_flushes',
+  'tlb_flushes_ranged',
+  'tlb_flushes_full',
+  'sp_allocated',
+  'sp_freed',
+  'faults',
+  'pf_fixed',
+  'pf_spurious',
+] as const;
+
+/** Model facts a script can also `expect`: roots on tdp_mmu_roots and linked non-root tables. */
+export const SHAPE_NAMES = ['roots', 'invalid_roots', 'tables'] as const;
+export const EXPECT_NAMES: readonly string[] = [...STAT_NAMES, ...COUNTER_NAMES, ...SHAPE_NAMES];
+
+export function zeroCounters(): Counters {
+  return {
+    spte_reads: 0,
+    spte_writes: 0,
+    iter_steps: 0,
+    tlb_flushes: 0,
+    tlb_flushes_ranged: 0,
+    tlb_flushes_full: 0,
+    sp_allocated: 0,
+    sp_freed: 0,
+    faults: 0,
+    pf_fixed: 0,
+    pf_spurious: 0,
+  };
+}
+
+/** WARN_ON_ONCE sites the model can reach, numbered for the log. */
+export const WARNS = [
+  'kvm_tdp_mmu_zap_sp: sp->ptep is NULL (the shadow page is a root)',
+  'kvm_tdp_mmu_zap_sp: the parent SPTE is not shadow-present',
+  'kvm_recover_nx_lpages: the NX list head is not lpage_disallowed',
+  'handle_changed_spte: a non-leaf SPTE changed its PFN in place',
+  'handle_changed_spte: a non-present SPTE changed to another non-present, non-MMIO value',
+] as const;
+export const WARN_ZAP_SP_ROOT = 0;
+export const WARN_ZAP_SP_NOT_PRESENT = 1;
+export const WARN_NX_HEAD_NOT_DISALLOWED = 2;
+export const WARN_NONLEAF_PFN_CHANGED = 3;
+export const WARN_NONPRESENT_CHANGE = 4;
+
+export class Kvm {
+  config: VmConfig;
+  private _maxGfn: number;
+  readonly log = new EventLog();
+  /** Every SP ever allocated, by id (ids are never reused, so the log can always name them). */
+  readonly sps: Sp[] = [];
+  /** kvm->arch.tdp_mmu_roots: newest first, as list_add_rcu() puts them. */
+  roots: Sp[] = [];
+  /** The vCPU's current root (mmu->root.hpa). */
+  vcpuRoot: Sp | null = null;
+  /** kvm->arch.lpage_disallowed_mmu_pages: accounted at the tail, recovered from the head. */
+  nxList: Sp[] = [];
+  readonly memslots: Memslot[] = [];
+  /** Memslot generation: +2 per memslot update (two address spaces on x86). */
+  memslotGeneration = 0;
+  readonly pages = [0, 0, 0, 0];
+  nxLpageSplits = 0;
+  readonly counters = zeroCounters();
+  /** SPs handed to call_rcu() in the current read-side critical section. */
+  readonly rcuList: Sp[] = [];
+  /** Which kernel's rules the running operation follows. */
+  era: Era = 'v5.18';
+  private nextHostPfn = GUEST_PFN_BASE;
+
+  constructor(config: Partial<VmConfig> = {}) {
+    this.config = { ...DEFAULT_CONFIG, ...config };
+    this._maxGfn = 2 ** (this.config.physBits - 12);
+  }
+
+  get rootLevel(): number {
+    return this.config.levels;
+  }
+
+  /** Number of GFNs the guest physical address width allows. */
+  get maxGfn(): number {
+    return this._maxGfn;
+  }
+
+  setConfig(config: VmConfig): void {
+    this.config = config;
+    this._maxGfn = 2 ** (config.physBits - 12);
+  }
+
+  stats(): Stats {
+    return {
+      pages_4k: this.pages[1] ?? 0,
+      pages_2m: this.pages[2] ?? 0,
+      pages_1g: this.pages[3] ?? 0,
+      nx_lpage_splits: this.nxLpageSplits,
+    };
+  }
+
+  sp(id: number): Sp {
+    const sp = this.sps[id];
+    if (!sp) throw new RangeError(`no shadow page ${id}`);
+    return sp;
+  }
+
+  /** spte_to_child_pt(): the table a present non-leaf SPTE points to. */
+  childOf(lo: number, hi: number): Sp {
+    return this.sp(spIdFromPfn(sptePfn(lo, hi)));
+  }
+
+  /**
+   * The table at `level` on the path to `gfn` under `root`, or null if the path stops earlier. A
+   * lookup for the model's own use (validation, the CPU's walk), not a KVM walk: nothing is counted.
+   */
+  tableAt(root: Sp, gfn: number, level: number): Sp | null {
+    let sp = root;
+    while (sp.level > level) {
+      const i = sptIndex(gfn, sp.level);
+      const lo = sp.spt[2 * i] ?? 0;
+      if (!isShadowPresent(lo) || isLastSpte(lo, sp.level)) return null;
+      sp = this.childOf(lo, sp.spt[2 * i + 1] ?? 0);
+    }
+    return sp.level === level ? sp : null;
+  }
+
+  // ---- SPTE access -------------------------------------------------------------------------
+
+  /** kvm_tdp_mmu_read_spte(): counted; the caller reads sp.spt[2i], sp.spt[2i+1]. */
+  countRead(): void {
+    this.counters.spte_reads++;
+    this.log.pendingReads++;
+  }
+
+  /**
+   * The one place an SPTE changes. Every write (plain store, cmpxchg, xchg, the writes into a
+   * not-yet-linked table) comes here and leaves as an spteChanged event {sp, index, old, new}.
+   */
+  writeSpte(sp: Sp, index: number, lo: number, hi: number, flags: number): void {
+    const o = index * 2;
+    const oldLo = sp.spt[o] ?? 0;
+    const oldHi = sp.spt[o + 1] ?? 0;
+    sp.spt[o] = lo;
+    sp.spt[o + 1] = hi;
+    this.counters.spte_writes++;
+    this.log.push(
+      EV.spteChanged,
+      sp.id,
+      index | (sp.level << 10) | (flags << 16),
+      oldLo,
+      oldHi,
+      lo,
+      hi,
+      0,
+    );
+  }
+
+  // ---- Events ------------------------------------------------------------------------------
+
+  emit(kind: number, w1 = 0, w2 = 0, w3 = 0, w4 = 0, w5 = 0, w6 = 0, w7 = 0): number {
+    return this.log.push(kind, w1, w2, w3, w4, w5, w6, w7);
+  }
+
+  /** kvm_flush_remote_tlbs_with_address(): ranged when pages is given, full otherwise. */
+  flushTlbs(gfn?: number, pages?: number): void {
+    this.counters.tlb_flushes++;
+    if (gfn === undefined || pages === undefined) {
+      this.counters.tlb_flushes_full++;
+      this.emit(EV.tlbFlush, 0);
+    } else {
+      this.counters.tlb_flushes_ranged++;
+      this.emit(EV.tlbFlush, 1, 0, lo32(gfn), hi32(gfn), lo32(pages), hi32(pages));
+    }
+  }
+
+  warn(code: number, sp: Sp | null): void {
+    this.emit(EV.warn, code, sp ? sp.id : NONE);
+  }
+
+  // ---- Shadow pages ------------------------------------------------------------------------
+
+  /** tdp_mmu_alloc_sp() + tdp_mmu_init_sp(): role, gfn and ptep are set before linking. */
+  allocSp(gfn: number, level: number, parent: Sp | null, parentIndex: number): Sp {
+    const id = this.sps.length;
+    const sp = new Sp(id, gfn, level, parent ? parent.rootId : id);
+    sp.parent = parent;
+    sp.parentIndex = parentIndex;
+    this.sps.push(sp);
+    this.counters.sp_allocated++;
+    this.emit(
+      EV.spAllocated,
+      id,
+      parent ? parent.id : NONE,
+      parentIndex,
+      lo32(gfn),
+      hi32(gfn),
+      level,
+    );
+    return sp;
+  }
+
+  /** account_huge_nx_page(): nx_lpage_splits +1, onto the tail of the NX list. */
+  accountNx(sp: Sp): void {
+    if (sp.nxDisallowed) return;
+    sp.nxDisallowed = true;
+    sp.nxSeq = this.log.length;
+    this.nxList.push(sp);
+    this.nxLpageSplits++;
+    this.emit(EV.nxAccounted, sp.id);
+  }
+
+  /** unaccount_huge_nx_page(): nx_lpage_splits -1, off the NX list. */
+  unaccountNx(sp: Sp): void {
+    sp.nxDisallowed = false;
+    const i = this.nxList.indexOf(sp);
+    if (i >= 0) this.nxList.splice(i, 1);
+    this.nxLpageSplits--;
+    this.emit(EV.nxUnaccounted, sp.id, sp.nxSeq);
+  }
+
+  /** call_rcu(): the table is freed when the current RCU read-side section ends. */
+  callRcu(sp: Sp): void {
+    sp.rcuPending = true;
+    this.rcuList.push(sp);
+  }
+
+  /** rcu_read_unlock() at the end of an operation: the grace period passes, callbacks run. */
+  rcuGracePeriod(): void {
+    if (this.rcuList.length === 0) return;
+    for (const sp of this.rcuList) {
+      sp.rcuPending = false;
+      sp.freed = true;
+      this.counters.sp_freed++;
+      this.emit(EV.spFreed, sp.id);
+    }
+    this.rcuList.length = 0;
+  }
+
+  // ---- Memslots ----------------------------------------------------------------------------
+
+  addMemslot(baseGfn: number, npages: number, backingLevel: number): Memslot {
+    const slot: Memslot = {
+      id: this.memslots.length,
+      baseGfn,
+      npages,
+      backingLevel,
+      // Host memory is 1G-aligned and keeps the guest's offset within 1G, so a huge guest page
+      // can always be backed by a huge host page (gfn and pfn agree in their low bits).
+      hostPfnBase: this.nextHostPfn,
+    };
+    const firstFrame = baseGfn - (baseGfn % GIB_PAGES);
+    const spanned = baseGfn + npages - firstFrame;
+    this.nextHostPfn += Math.ceil(spanned / GIB_PAGES) * GIB_PAGES;
+    this.memslots.push(slot);
+    this.memslotGeneration += 2;
+    this.emit(
+      EV.memslotAdded,
+      slot.id,
+      0,
+      lo32(baseGfn),
+      hi32(baseGfn),
+      lo32(npages),
+      hi32(npages),
+      backingLevel,
+    );
+    return slot;
+  }
+
+  slotFor(gfn: number): Memslot | null {
+    for (const s of this.memslots) if (gfn >= s.baseGfn && gfn < s.baseGfn + s.npages) return s;
+    return null;
+  }
+
+  /** The host PFN backing a GFN (gfn_to_pfn). */
+  gfnToPfn(slot: Memslot, gfn: number): number {
+    return slot.hostPfnBase + gfn - (slot.baseGfn - (slot.baseGfn % GIB_PAGES));
+  }
+}

@@ -1,0 +1,38 @@
+// One run of the NX huge page recovery worker.
+import { WARN_NX_HEAD_NOT_DISALLOWED, type Kvm, type ZapStrategy } from '../kvm.ts';
+import { kvmTdpMmuZapSp } from './zap-sp.ts';
+
+export interface RecoveryResult {
+  toZap: number;
+  /** Loop iterations that zapped something (kvm_tdp_mmu_zap_sp() returned true). */
+  zapped: number;
+  /** Loop iterations spent (an SP the walk cannot reach stays at the head and is picked again). */
+  iterations: number;
+}
+
+/**
+ * mirrors kvm_recover_nx_lpages() (5.16 with `walk`, 5.18 with `direct`): zap ceil(splits / ratio)
+ * SPs from the head of the NX list (the oldest), then one full flush if anything was zapped. With
+ * `walk`, the 5.16 handler also flushes each removed table's range on its own.
+ */
+export function kvmRecoverNxLpages(kvm: Kvm, strategy: ZapStrategy): RecoveryResult {
+  const splits = kvm.nxLpageSplits;
+  const ratio = kvm.config.recoveryRatio;
+  const toZap = ratio ? Math.ceil(splits / ratio) : 0;
+  let flush = false;
+  let zapped = 0;
+  let iterations = 0;
+  for (let n = toZap; n > 0; n--) {
+    const sp = kvm.nxList[0];
+    if (!sp) break;
+    iterations++;
+    if (!sp.nxDisallowed) kvm.warn(WARN_NX_HEAD_NOT_DISALLOWED, sp);
+    if (kvmTdpMmuZapSp(kvm, sp, strategy)) {
+      flush = true;
+      zapped++;
+    }
+  }
+  // kvm_mmu_remote_flush_or_zap(): nothing on the shadow MMU's invalid_list, so a plain full flush.
+  if (flush) kvm.flushTlbs();
+  return { toZap, zapped, iterations };
+}

@@ -1,0 +1,241 @@
+// A mirror of the model rebuilt from the event log alone. It moves one event at a time, forward or
+// back, so any earlier state returns exactly: the UI's step-back and the tests' proof that the log
+// is complete and invertible both rest on it.
+import { EV, join32, SC_HANDLED, WORDS } from './event-log.ts';
+import type { SpMeta, WordSource } from './events.ts';
+import { DEFAULT_CONFIG, zeroCounters, type Counters, type Stats, type VmConfig } from './kvm.ts';
+import { RET_PF_EMULATE, RET_PF_FIXED, RET_PF_SPURIOUS } from './ops/map.ts';
+import { OPS } from './simulator.ts';
+import { isLastSpte, isShadowPresent } from './spte.ts';
+
+export interface MirrorSp extends SpMeta {
+  id: number;
+  parent: number | null;
+  parentIndex: number;
+  spt: Uint32Array;
+  linked: boolean;
+  freed: boolean;
+  invalid: boolean;
+  rootCount: number;
+  nxDisallowed: boolean;
+  nxSeq: number;
+}
+
+export interface MirrorMemslot {
+  id: number;
+  baseGfn: number;
+  npages: number;
+  backingLevel: number;
+}
+
+/** A batch of raw event words (as shipped across the worker boundary) seen as a WordSource. */
+export class WordBatch implements WordSource {
+  constructor(
+    readonly words: Uint32Array,
+    /** Index of the first event in the batch within the whole log. */
+    readonly first = 0,
+  ) {}
+  get length(): number {
+    return this.first + this.words.length / WORDS;
+  }
+  word(i: number, w: number): number {
+    return this.words[(i - this.first) * WORDS + w] ?? 0;
+  }
+}
+
+const VM_OP = OPS.indexOf('vm');
+const NONE = 0xffffffff;
+
+export class Mirror {
+  readonly sps: MirrorSp[] = [];
+  vcpuRoot: number | null = null;
+  readonly memslots: MirrorMemslot[] = [];
+  config: VmConfig;
+  readonly pages = [0, 0, 0, 0];
+  nxLpageSplits = 0;
+  readonly counters: Counters = zeroCounters();
+  /** Events applied so far: the cursor. */
+  cursor = 0;
+  private readonly configs: VmConfig[] = [];
+
+  constructor(config: Partial<VmConfig> = {}) {
+    this.config = { ...DEFAULT_CONFIG, ...config };
+  }
+
+  readonly spOf = (id: number): MirrorSp => {
+    const sp = this.sps[id];
+    if (!sp) throw new RangeError(`mirror has no shadow page ${id}`);
+    return sp;
+  };
+
+  stats(): Stats {
+    return {
+      pages_4k: this.pages[1] ?? 0,
+      pages_2m: this.pages[2] ?? 0,
+      pages_1g: this.pages[3] ?? 0,
+      nx_lpage_splits: this.nxLpageSplits,
+    };
+  }
+
+  /** tdp_mmu_roots as the kernel orders it: newest first. */
+  roots(): MirrorSp[] {
+    return this.sps.filter((s) => s.linked && s.parent === null).sort((a, b) => b.id - a.id);
+  }
+
+  /** The NX list, oldest (next to recover) first. */
+  nxList(): MirrorSp[] {
+    return this.sps.filter((s) => s.nxDisallowed).sort((a, b) => a.nxSeq - b.nxSeq);
+  }
+
+  /** Move the cursor to `target` (0..src.length), applying or undoing events one by one. */
+  seek(src: WordSource, target: number): void {
+    while (this.cursor < target) this.forward(src);
+    while (this.cursor > target) this.backward(src);
+  }
+
+  forward(src: WordSource): void {
+    this.apply(src, this.cursor, 1);
+    this.cursor++;
+  }
+
+  backward(src: WordSource): void {
+    this.cursor--;
+    this.apply(src, this.cursor, -1);
+  }
+
+  private apply(src: WordSource, i: number, dir: 1 | -1): void {
+    const w = (k: number) => src.word(i, k);
+    const w0 = w(0);
+    const kind = w0 & 0xff;
+    const c = this.counters;
+    c.spte_reads += dir * (w0 >>> 8);
+    const fwd = dir === 1;
+    switch (kind) {
+      case EV.opBegin:
+        if (w(1) === VM_OP) {
+          if (fwd) {
+            this.configs.push(this.config);
+            this.config = {
+              levels: w(3) === 5 ? 5 : 4,
+              recoveryRatio: w(5),
+              nxHugePages: (w(7) & 1) === 1,
+              physBits: w(7) >>> 8,
+            };
+          } else {
+            this.config = this.configs.pop() ?? this.config;
+          }
+        }
+        break;
+      case EV.spteChanged: {
+        const sp = this.spOf(w(1));
+        const index = w(2) & 0x3ff;
+        const [toLo, toHi] = fwd ? [w(5), w(6)] : [w(3), w(4)];
+        sp.spt[2 * index] = toLo;
+        sp.spt[2 * index + 1] = toHi;
+        c.spte_writes += dir;
+        if ((w(2) >>> 16) & SC_HANDLED) {
+          // The page stats move exactly where handle_changed_spte() moves them: on a leafness change.
+          const wasLeaf = isShadowPresent(w(3)) && isLastSpte(w(3), sp.level);
+          const isLeaf = isShadowPresent(w(5)) && isLastSpte(w(5), sp.level);
+          if (wasLeaf !== isLeaf)
+            this.pages[sp.level] = (this.pages[sp.level] ?? 0) + dir * (isLeaf ? 1 : -1);
+        }
+        break;
+      }
+      case EV.iterStep:
+        c.iter_steps += dir;
+        break;
+      case EV.spAllocated:
+        if (fwd) {
+          const id = w(1);
+          this.sps[id] = {
+            id,
+            gfn: join32(w(4), w(5)),
+            level: w(6),
+            parent: w(2) === NONE ? null : w(2),
+            parentIndex: w(3),
+            rootId: w(2) === NONE ? id : this.spOf(w(2)).rootId,
+            spt: new Uint32Array(1024),
+            linked: false,
+            freed: false,
+            invalid: false,
+            rootCount: 0,
+            nxDisallowed: false,
+            nxSeq: 0,
+          };
+        } else {
+          this.sps.length = w(1);
+        }
+        c.sp_allocated += dir;
+        break;
+      case EV.spLinked:
+        this.spOf(w(1)).linked = fwd;
+        break;
+      case EV.spUnlinked:
+        this.spOf(w(1)).linked = !fwd;
+        break;
+      case EV.spFreed:
+        this.spOf(w(1)).freed = fwd;
+        c.sp_freed += dir;
+        break;
+      case EV.nxAccounted: {
+        const sp = this.spOf(w(1));
+        sp.nxDisallowed = fwd;
+        sp.nxSeq = i;
+        this.nxLpageSplits += dir;
+        break;
+      }
+      case EV.nxUnaccounted: {
+        const sp = this.spOf(w(1));
+        sp.nxDisallowed = !fwd;
+        sp.nxSeq = w(2);
+        this.nxLpageSplits -= dir;
+        break;
+      }
+      case EV.rootInvalidated:
+        this.spOf(w(1)).invalid = fwd;
+        break;
+      case EV.rootRefcount:
+        this.spOf(w(1)).rootCount = fwd ? w(3) : w(2);
+        break;
+      case EV.vcpuRoot: {
+        const v = fwd ? w(2) : w(1);
+        this.vcpuRoot = v === NONE ? null : v;
+        break;
+      }
+      case EV.tlbFlush:
+        c.tlb_flushes += dir;
+        if (w(1) === 1) c.tlb_flushes_ranged += dir;
+        else c.tlb_flushes_full += dir;
+        break;
+      case EV.fault:
+        c.faults += dir;
+        break;
+      case EV.faultDone: {
+        const ret = w(1);
+        if (ret === RET_PF_FIXED || ret === RET_PF_EMULATE) c.pf_fixed += dir;
+        if (ret === RET_PF_SPURIOUS) c.pf_spurious += dir;
+        break;
+      }
+      case EV.splitStats: {
+        const level = this.spOf(w(1)).level;
+        this.pages[level] = (this.pages[level] ?? 0) + dir * 512;
+        break;
+      }
+      case EV.memslotAdded:
+        if (fwd) {
+          this.memslots.push({
+            id: w(1),
+            baseGfn: join32(w(3), w(4)),
+            npages: join32(w(5), w(6)),
+            backingLevel: w(7),
+          });
+        } else {
+          this.memslots.pop();
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}

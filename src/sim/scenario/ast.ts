@@ -1,0 +1,81 @@
+// The scenario language's statements, as the parser produces them and the runner consumes them.
+import type { FaultType, ZapStrategy } from '../kvm.ts';
+import type { ZapMode } from '../ops/zap-gfn-range.ts';
+
+/** Where a statement (or one of its key=value pairs) starts: 1-based line and column. */
+export interface Pos {
+  line: number;
+  col: number;
+}
+
+export interface VmStatement extends Pos {
+  kind: 'vm';
+  levels?: 4 | 5;
+  nxHugePages?: boolean;
+  recoveryRatio?: number;
+  physBits?: number;
+}
+export interface MemslotStatement extends Pos {
+  kind: 'memslot';
+  gfn: number;
+  npages: number;
+  /** 1 = 4K, 2 = 2M, 3 = 1G */
+  backingLevel: number;
+}
+export interface AccessStatement extends Pos {
+  kind: 'access' | 'fault';
+  gfn: number;
+  type: FaultType;
+}
+export interface ShatterStatement extends Pos {
+  kind: 'shatter';
+  gfn: number;
+  level: number;
+}
+export interface ZapSpStatement extends Pos {
+  kind: 'zap_sp';
+  gfn: number;
+  level: number;
+  strategy: ZapStrategy;
+}
+export interface ZapGfnRangeStatement extends Pos {
+  kind: 'zap_gfn_range';
+  start: number;
+  end: number;
+  mode: ZapMode;
+}
+export interface BareStatement extends Pos {
+  kind: 'invalidate_roots' | 'zap_invalidated_roots';
+}
+export interface RecoverNxStatement extends Pos {
+  kind: 'recover_nx';
+  strategy: ZapStrategy;
+}
+export interface ExpectCheck extends Pos {
+  name: string;
+  value: number;
+}
+export interface ExpectStatement extends Pos {
+  kind: 'expect';
+  checks: ExpectCheck[];
+}
+
+export type Statement =
+  | VmStatement
+  | MemslotStatement
+  | AccessStatement
+  | ShatterStatement
+  | ZapSpStatement
+  | ZapGfnRangeStatement
+  | BareStatement
+  | RecoverNxStatement
+  | ExpectStatement;
+
+export interface ParseError extends Pos {
+  message: string;
+}
+
+export interface ParseResult {
+  statements: Statement[];
+  errors: ParseError[];
+}

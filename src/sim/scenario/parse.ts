@@ -1,0 +1,593 @@
+// The .tdp scenario language: one `word key=value ...` statement per line, `#` comments.
+// Values are checked against the VM config in effect at each line, so a script that parses runs.
+import { hex } from '../geometry.ts';
+import { DEFAULT_CONFIG, EXPECT_NAMES } from '../kvm.ts';
+import type { FaultType, VmConfig, ZapStrategy } from '../kvm.ts';
+import type { ZapMode } from '../ops/zap-gfn-range.ts';
+import type {
+  ExpectCheck,
+  ExpectStatement,
+  MemslotStatement,
+  ParseError,
+  ParseResult,
+  Pos,
+  Statement,
+  VmStatement,
+} from './ast.ts';
+
+type Kind = Statement['kind'];
+
+/** The keys each statement takes, in canonical order (expect takes counter names instead). */
+const KEYS: Record<Kind, readonly string[]> = {
+  vm: ['levels', 'nx_huge_pages', 'recovery_ratio', 'phys_bits'],
+  memslot: ['gpa', 'gfn', 'size', 'backing'],
+  access: ['gpa', 'gfn', 'type'],
+  fault: ['gpa', 'gfn', 'type'],
+  shatter: ['gpa', 'gfn', 'level'],
+  zap_sp: ['gpa', 'gfn', 'level', 'strategy'],
+  zap_gfn_range: ['start', 'end', 'mode'],
+  invalidate_roots: [],
+  zap_invalidated_roots: [],
+  recover_nx: ['strategy'],
+  expect: [],
+};
+const KINDS = Object.keys(KEYS);
+
+const PAGE_SHIFT = 12;
+const PAGE_SIZE = 2 ** PAGE_SHIFT;
+/** 4-level EPT translates 48 bits of guest physical address; 5-level translates 57. */
+const MAX_PHYS_BITS_4LEVEL = 48;
+const MIN_PHYS_BITS = 32;
+const MAX_PHYS_BITS = 52;
+
+const FAULT_TYPES: readonly FaultType[] = ['read', 'write', 'exec'];
+const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct'];
+const MODES: readonly ZapMode[] = ['leafs', 'subtrees'];
+/** Host backing page sizes; level = index + 1. */
+const BACKINGS = ['4K', '2M', '1G'];
+// A Map, not an object literal, so `nx_huge_pages=constructor` finds nothing.
+const BOOLEANS = new Map([
+  ['on', true],
+  ['off', false],
+  ['true', true],
+  ['false', false],
+  ['1', true],
+  ['0', false],
+]);
+const SUFFIXES: Record<string, bigint> = { k: 1n << 10n, m: 1n << 20n, g: 1n << 30n };
+const DIGITS = /^(?:0x[0-9a-f]+|[0-9]+)$/i;
+
+interface Token {
+  text: string;
+  col: number;
+}
+
+interface Pair {
+  key: string;
+  value: string;
+  /** Column of the key: errors about a pair point here. */
+  col: number;
+}
+
+/** A problem with one line; caught per line so parsing goes on with the next. */
+class LineError extends Error {
+  constructor(
+    readonly col: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface State {
+  config: VmConfig;
+  /** The first non-vm statement: levels and phys_bits are frozen from here on. */
+  firstOp: { line: number; word: string } | undefined;
+  memslots: { gfn: number; end: number; line: number }[];
+}
+
+export function parseScenario(text: string): ParseResult {
+  const statements: Statement[] = [];
+  const errors: ParseError[] = [];
+  const state: State = { config: { ...DEFAULT_CONFIG }, firstOp: undefined, memslots: [] };
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    const tokens = tokenize(raw);
+    const first = tokens[0];
+    if (first === undefined) return;
+    try {
+      statements.push(parseLine(line, first, tokens.slice(1), state));
+    } catch (e) {
+      if (!(e instanceof LineError)) throw e;
+      errors.push({ line, col: e.col, message: e.message });
+    }
+  });
+  return { statements, errors };
+}
+
+function tokenize(raw: string): Token[] {
+  const hash = raw.indexOf('#');
+  const code = hash < 0 ? raw : raw.slice(0, hash);
+  return [...code.matchAll(/\S+/g)].map((m) => ({ text: m[0], col: m.index + 1 }));
+}
+
+function parseLine(line: number, first: Token, rest: Token[], state: State): Statement {
+  const word = first.text;
+  if (!isKind(word)) {
+    const near = closest(word, KINDS);
+    throw new LineError(
+      first.col,
+      near === undefined
+        ? `unknown statement '${word}' (statements: ${KINDS.join(', ')})`
+        : `unknown statement '${word}'; did you mean '${near}'?`,
+    );
+  }
+  if (word !== 'vm') state.firstOp ??= { line, word };
+  const pairs = splitPairs(rest);
+  const pos = { line, col: first.col };
+  if (word === 'expect') return parseExpect(pos, pairs);
+  const fields = new Fields(word, first.col, keyed(word, pairs));
+  switch (word) {
+    case 'vm':
+      return parseVm(pos, fields, state);
+    case 'memslot':
+      return parseMemslot(pos, fields, state);
+    case 'access':
+    case 'fault':
+      return {
+        kind: word,
+        ...pos,
+        gfn: fields.gfn(state.config),
+        type: fields.choice('type', FAULT_TYPES, 'read'),
+      };
+    case 'shatter':
+      return { kind: word, ...pos, gfn: fields.gfn(state.config), level: shatterLevel(fields) };
+    case 'zap_sp':
+      return {
+        kind: word,
+        ...pos,
+        gfn: fields.gfn(state.config),
+        level: zapSpLevel(fields, state.config),
+        strategy: fields.choice('strategy', STRATEGIES, 'direct'),
+      };
+    case 'zap_gfn_range':
+      return {
+        kind: word,
+        ...pos,
+        ...gfnRange(fields, state.config),
+        mode: fields.choice('mode', MODES, 'leafs'),
+      };
+    case 'invalidate_roots':
+    case 'zap_invalidated_roots':
+      return { kind: word, ...pos };
+    case 'recover_nx':
+      return { kind: word, ...pos, strategy: fields.choice('strategy', STRATEGIES, 'direct') };
+  }
+}
+
+function isKind(word: string): word is Kind {
+  return Object.hasOwn(KEYS, word);
+}
+
+function splitPairs(tokens: Token[]): Pair[] {
+  return tokens.map((t, i) => {
+    const eq = t.text.indexOf('=');
+    // `key = value` splits into three tokens; say so rather than only "no '='".
+    const next = tokens[i + 1]?.text;
+    if (eq < 0) {
+      const hint = next?.startsWith('=') ? " (no spaces around '=')" : '';
+      throw new LineError(t.col, `expected key=value, found '${t.text}'${hint}`);
+    }
+    if (eq === 0) throw new LineError(t.col, `'${t.text}' has no key before '='`);
+    const pair = { key: t.text.slice(0, eq), value: t.text.slice(eq + 1), col: t.col };
+    if (pair.value === '') {
+      const hint = next !== undefined && !next.includes('=') ? " (no spaces around '=')" : '';
+      throw new LineError(t.col, `${pair.key}= has no value${hint}`);
+    }
+    return pair;
+  });
+}
+
+/** Checks every key belongs to the statement and appears once. */
+function keyed(word: Kind, pairs: Pair[]): Map<string, Pair> {
+  const keys = KEYS[word];
+  const map = new Map<string, Pair>();
+  for (const p of pairs) {
+    if (!keys.includes(p.key)) {
+      if (keys.length === 0) throw new LineError(p.col, `${word} takes no keys, found '${p.key}'`);
+      const near = closest(p.key, keys);
+      const hint = near === undefined ? '' : `; did you mean '${near}'?`;
+      throw new LineError(
+        p.col,
+        `unknown key '${p.key}' for ${word} (it takes ${keys.join(', ')})${hint}`,
+      );
+    }
+    const prev = map.get(p.key);
+    if (prev !== undefined) {
+      throw new LineError(p.col, `duplicate key '${p.key}' (already given at column ${prev.col})`);
+    }
+    const other = p.key === 'gpa' ? map.get('gfn') : p.key === 'gfn' ? map.get('gpa') : undefined;
+    if (other !== undefined) {
+      throw new LineError(
+        p.col,
+        `give either gpa= or gfn=, not both (${other.key}= is at column ${other.col})`,
+      );
+    }
+    map.set(p.key, p);
+  }
+  return map;
+}
+
+/** A line's key=value pairs with typed accessors; every failure points at the offending key. */
+class Fields {
+  constructor(
+    readonly word: Kind,
+    readonly col: number,
+    readonly pairs: Map<string, Pair>,
+  ) {}
+
+  get(key: string): Pair | undefined {
+    return this.pairs.get(key);
+  }
+
+  need(key: string): Pair {
+    const p = this.pairs.get(key);
+    if (p === undefined) throw new LineError(this.col, `${this.word} is missing ${key}=`);
+    return p;
+  }
+
+  number(key: string): number | undefined {
+    const p = this.pairs.get(key);
+    return p === undefined ? undefined : parseNumber(p);
+  }
+
+  choice<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const p = this.pairs.get(key);
+    if (p === undefined) return fallback;
+    const found = allowed.find((a) => a === p.value);
+    if (found === undefined) {
+      throw new LineError(p.col, `${key} must be ${orList(allowed)}, not '${p.value}'`);
+    }
+    return found;
+  }
+
+  /** The GFN from gpa= or gfn=, which must lie inside the guest physical address width. */
+  gfn(config: VmConfig, aligned = false): number {
+    const gpa = this.get('gpa');
+    if (gpa !== undefined) {
+      const v = parseNumber(gpa);
+      if (v >= 2 ** config.physBits) throw new LineError(gpa.col, beyondWidth('gpa', v, config));
+      if (aligned && v % PAGE_SIZE !== 0) {
+        throw new LineError(
+          gpa.col,
+          `${this.word} gpa ${hex(v)} is not 4 KiB aligned: a ${this.word} starts on a page boundary`,
+        );
+      }
+      return Math.floor(v / PAGE_SIZE);
+    }
+    const gfn = this.get('gfn');
+    if (gfn === undefined) {
+      throw new LineError(this.col, `${this.word} is missing gpa= (or gfn=)`);
+    }
+    const v = parseNumber(gfn);
+    if (v >= maxGfn(config)) throw new LineError(gfn.col, beyondWidth('gfn', v, config));
+    return v;
+  }
+}
+
+function parseNumber(p: Pair): number {
+  const mult = SUFFIXES[p.value.slice(-1).toLowerCase()];
+  const digits = mult === undefined ? p.value : p.value.slice(0, -1);
+  if (!DIGITS.test(digits)) {
+    throw new LineError(
+      p.col,
+      `${p.key}=${p.value}: expected a non-negative integer ` +
+        `(decimal or 0x hex, optionally followed by K, M or G, e.g. 4096, 0x1000, 2M)`,
+    );
+  }
+  const v = BigInt(digits) * (mult ?? 1n);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new LineError(
+      p.col,
+      `${p.key}=${p.value} is too large: values must be at most 2^53-1 (${hex(Number.MAX_SAFE_INTEGER)})`,
+    );
+  }
+  return Number(v);
+}
+
+function maxGfn(config: VmConfig): number {
+  return 2 ** (config.physBits - PAGE_SHIFT);
+}
+
+function beyondWidth(what: 'gpa' | 'gfn', v: number, config: VmConfig): string {
+  const limit =
+    what === 'gpa'
+      ? `GPAs below ${hex(2 ** config.physBits)}`
+      : `GFNs below ${hex(maxGfn(config))}`;
+  return (
+    `${what} ${hex(v)} is beyond the guest physical address width ` +
+    `(phys_bits=${config.physBits}: ${limit})`
+  );
+}
+
+function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
+  const st: VmStatement = { kind: 'vm', ...pos };
+  const levels = f.get('levels');
+  if (levels !== undefined) {
+    const v = parseNumber(levels);
+    if (v !== 4 && v !== 5) {
+      throw new LineError(
+        levels.col,
+        `levels must be 4 or 5 (4- or 5-level EPT), not ${levels.value}`,
+      );
+    }
+    st.levels = v;
+  }
+  const nx = f.get('nx_huge_pages');
+  if (nx !== undefined) {
+    const v = BOOLEANS.get(nx.value.toLowerCase());
+    if (v === undefined) {
+      throw new LineError(
+        nx.col,
+        `nx_huge_pages must be on or off (or true/false, 1/0), not '${nx.value}'`,
+      );
+    }
+    st.nxHugePages = v;
+  }
+  const ratio = f.number('recovery_ratio');
+  if (ratio !== undefined) st.recoveryRatio = ratio;
+  const phys = f.get('phys_bits');
+  if (phys !== undefined) {
+    const v = parseNumber(phys);
+    if (v < MIN_PHYS_BITS || v > MAX_PHYS_BITS) {
+      throw new LineError(
+        phys.col,
+        `phys_bits must be ${MIN_PHYS_BITS} to ${MAX_PHYS_BITS} (the x86 MAXPHYADDR range), not ${phys.value}`,
+      );
+    }
+    st.physBits = v;
+  }
+  const shape = levels ?? phys;
+  if (shape !== undefined && state.firstOp !== undefined) {
+    throw new LineError(
+      shape.col,
+      `${shape.key} cannot change after line ${state.firstOp.line} (${state.firstOp.word}): ` +
+        `the VM and its paging structure already exist`,
+    );
+  }
+  const next: VmConfig = {
+    levels: st.levels ?? state.config.levels,
+    nxHugePages: st.nxHugePages ?? state.config.nxHugePages,
+    recoveryRatio: st.recoveryRatio ?? state.config.recoveryRatio,
+    physBits: st.physBits ?? state.config.physBits,
+  };
+  // The config before this line was valid, so a clash comes from a key written here.
+  const culprit = phys ?? levels;
+  if (culprit !== undefined && next.levels === 4 && next.physBits > MAX_PHYS_BITS_4LEVEL) {
+    throw new LineError(
+      culprit.col,
+      `phys_bits=${next.physBits} needs levels=5: 4-level EPT maps only ${MAX_PHYS_BITS_4LEVEL} bits of guest physical address`,
+    );
+  }
+  state.config = next;
+  return st;
+}
+
+function parseMemslot(pos: Pos, f: Fields, state: State): MemslotStatement {
+  const config = state.config;
+  const gfn = f.gfn(config, true);
+  const where = f.get('gpa') ?? f.need('gfn');
+  const sizePair = f.need('size');
+  const size = parseNumber(sizePair);
+  if (size === 0 || size % PAGE_SIZE !== 0) {
+    throw new LineError(
+      sizePair.col,
+      `memslot size=${sizePair.value} is not a positive multiple of 4 KiB: a memslot covers whole pages`,
+    );
+  }
+  const backingLevel = parseBacking(f.get('backing'));
+  const npages = size / PAGE_SIZE;
+  const end = gfn + npages;
+  if (end > maxGfn(config)) {
+    throw new LineError(
+      sizePair.col,
+      `memslot ${gpaRange(gfn, end)} ends beyond the guest physical address width ` +
+        `(phys_bits=${config.physBits}: GPAs below ${hex(2 ** config.physBits)})`,
+    );
+  }
+  const clash = state.memslots.find((s) => gfn < s.end && s.gfn < end);
+  if (clash !== undefined) {
+    throw new LineError(
+      where.col,
+      `memslot ${gpaRange(gfn, end)} overlaps the memslot at line ${clash.line} ${gpaRange(clash.gfn, clash.end)}`,
+    );
+  }
+  state.memslots.push({ gfn, end, line: pos.line });
+  return { kind: 'memslot', ...pos, gfn, npages, backingLevel };
+}
+
+function parseBacking(p: Pair | undefined): number {
+  if (p === undefined) return 1;
+  const level = BACKINGS.indexOf(p.value.toUpperCase()) + 1;
+  if (level === 0) {
+    throw new LineError(
+      p.col,
+      `backing must be 4K, 2M or 1G (the host page size behind the slot), not '${p.value}'`,
+    );
+  }
+  return level;
+}
+
+/** [start, end) of a GFN range as GPAs; BigInt because the end GPA may pass 2^53. */
+function gpaRange(gfn: number, end: number): string {
+  return `[${hex(BigInt(gfn) * BigInt(PAGE_SIZE))}, ${hex(BigInt(end) * BigInt(PAGE_SIZE))})`;
+}
+
+function shatterLevel(f: Fields): number {
+  const p = f.need('level');
+  const v = parseNumber(p);
+  if (v !== 2 && v !== 3) {
+    throw new LineError(
+      p.col,
+      `shatter level must be 2 or 3, not ${p.value}: only 2M (level 2) and 1G (level 3) leaves are huge; ` +
+        `a 4K leaf cannot be split and L4/L5 SPTEs are never leaves`,
+    );
+  }
+  return v;
+}
+
+function zapSpLevel(f: Fields, config: VmConfig): number {
+  const p = f.need('level');
+  const v = parseNumber(p);
+  const root = config.levels;
+  if (v < 1 || v >= root) {
+    throw new LineError(
+      p.col,
+      `zap_sp level must be 1 to ${root - 1} with levels=${root}, not ${p.value}: ` +
+        `role.level=${root} is the root, which zap_sp cannot zap, and nothing above it exists`,
+    );
+  }
+  return v;
+}
+
+function gfnRange(f: Fields, config: VmConfig): { start: number; end: number } {
+  const startPair = f.need('start');
+  const endPair = f.need('end');
+  const start = parseNumber(startPair);
+  const end = parseNumber(endPair);
+  if (end > maxGfn(config)) {
+    throw new LineError(
+      endPair.col,
+      `end ${hex(end)} is beyond the guest physical address width ` +
+        `(phys_bits=${config.physBits}: the range must end at or below GFN ${hex(maxGfn(config))})`,
+    );
+  }
+  if (start >= end) {
+    throw new LineError(
+      startPair.col,
+      `start ${hex(start)} must be below end ${hex(end)}: the GFN range [start, end) would be empty`,
+    );
+  }
+  return { start, end };
+}
+
+function parseExpect(pos: Pos, pairs: Pair[]): ExpectStatement {
+  if (pairs.length === 0) {
+    throw new LineError(
+      pos.col,
+      'expect needs at least one NAME=NUMBER check, e.g. expect pages_2m=1',
+    );
+  }
+  const checks: ExpectCheck[] = [];
+  for (const p of pairs) {
+    if (!EXPECT_NAMES.includes(p.key)) {
+      const near = closest(p.key, EXPECT_NAMES);
+      throw new LineError(
+        p.col,
+        near === undefined
+          ? `expect has no check '${p.key}' (it checks ${EXPECT_NAMES.join(', ')})`
+          : `expect has no check '${p.key}'; did you mean '${near}'?`,
+      );
+    }
+    const prev = checks.find((c) => c.name === p.key);
+    if (prev !== undefined) {
+      throw new LineError(
+        p.col,
+        `duplicate check '${p.key}' (already given at column ${prev.col})`,
+      );
+    }
+    checks.push({ line: pos.line, col: p.col, name: p.key, value: parseNumber(p) });
+  }
+  return { kind: 'expect', ...pos, checks };
+}
+
+function orList(items: readonly string[]): string {
+  return items.length <= 1
+    ? items.join('')
+    : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1] ?? ''}`;
+}
+
+/** The candidate nearest `word`, if it is a plausible typo (at most two edits). */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = 3;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    // A distance as long as the candidate means nothing in common, not a typo.
+    if (d < bestDist && d < c.length) {
+      best = c;
+      bestDist = d;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: Levenshtein plus adjacent swaps ("tpye" is one edit). */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i];
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row.push(j);
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const up = rows[i - 1]?.[j] ?? 0;
+      const left = row[j - 1] ?? 0;
+      const diag = rows[i - 1]?.[j - 1] ?? 0;
+      let d = Math.min(up + 1, left + 1, diag + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, (rows[i - 2]?.[j - 2] ?? 0) + 1);
+      }
+      row.push(d);
+    }
+    rows.push(row);
+  }
+  return rows[a.length]?.[b.length] ?? 0;
+}
+
+export function formatStatement(st: Statement): string {
+  const gpa = (gfn: number): string => `gpa=${hex(gfn * PAGE_SIZE)}`;
+  switch (st.kind) {
+    case 'vm': {
+      const parts = ['vm'];
+      if (st.levels !== undefined) parts.push(`levels=${st.levels}`);
+      if (st.nxHugePages !== undefined)
+        parts.push(`nx_huge_pages=${st.nxHugePages ? 'on' : 'off'}`);
+      if (st.recoveryRatio !== undefined) parts.push(`recovery_ratio=${st.recoveryRatio}`);
+      if (st.physBits !== undefined) parts.push(`phys_bits=${st.physBits}`);
+      return parts.join(' ');
+    }
+    case 'memslot': {
+      const backing = BACKINGS[st.backingLevel - 1];
+      if (backing === undefined) {
+        throw new RangeError(`no backing page size for level ${st.backingLevel}`);
+      }
+      return `memslot ${gpa(st.gfn)} size=${formatSize(st.npages * PAGE_SIZE)} backing=${backing}`;
+    }
+    case 'access':
+    case 'fault':
+      return `${st.kind} ${gpa(st.gfn)} type=${st.type}`;
+    case 'shatter':
+      return `shatter ${gpa(st.gfn)} level=${st.level}`;
+    case 'zap_sp':
+      return `zap_sp ${gpa(st.gfn)} level=${st.level} strategy=${st.strategy}`;
+    case 'zap_gfn_range':
+      return `zap_gfn_range start=${hex(st.start)} end=${hex(st.end)} mode=${st.mode}`;
+    case 'invalidate_roots':
+    case 'zap_invalidated_roots':
+      return st.kind;
+    case 'recover_nx':
+      return `recover_nx strategy=${st.strategy}`;
+    case 'expect':
+      return ['expect', ...st.checks.map((c) => `${c.name}=${c.value}`)].join(' ');
+  }
+}
+
+/** Bytes (whole pages) with the largest binary suffix that divides them: 6M, not 6291456. */
+function formatSize(bytes: number): string {
+  if (bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30}G`;
+  if (bytes % 2 ** 20 === 0) return `${bytes / 2 ** 20}M`;
+  return `${bytes / 2 ** 10}K`;
+}

@@ -1,0 +1,89 @@
+// Running parsed statements against a Simulator: the one interpreter the CLI, the worker and the
+// tests share.
+import { SimError, Simulator } from '../simulator.ts';
+import type { ParseError, Statement } from './ast.ts';
+
+export interface ExpectFailure {
+  line: number;
+  col: number;
+  name: string;
+  expected: number;
+  actual: number;
+}
+
+export interface RunResult {
+  sim: Simulator;
+  failures: ExpectFailure[];
+  /** A statement the model refused (nothing of it was applied; later statements did not run). */
+  error: ParseError | null;
+  /** How many statements ran. */
+  executed: number;
+}
+
+/** Dispatch one statement to the operation it names. */
+export function runStatement(sim: Simulator, st: Statement, failures: ExpectFailure[]): void {
+  sim.line = st.line;
+  switch (st.kind) {
+    case 'vm': {
+      const { levels, nxHugePages, recoveryRatio, physBits } = st;
+      sim.vm({
+        ...(levels !== undefined && { levels }),
+        ...(nxHugePages !== undefined && { nxHugePages }),
+        ...(recoveryRatio !== undefined && { recoveryRatio }),
+        ...(physBits !== undefined && { physBits }),
+      });
+      return;
+    }
+    case 'memslot':
+      sim.memslot(st.gfn, st.npages, st.backingLevel);
+      return;
+    case 'access':
+      sim.access(st.gfn, st.type);
+      return;
+    case 'fault':
+      sim.fault(st.gfn, st.type);
+      return;
+    case 'shatter':
+      sim.shatter(st.gfn, st.level);
+      return;
+    case 'zap_sp':
+      sim.zapSp(st.gfn, st.level, st.strategy);
+      return;
+    case 'zap_gfn_range':
+      sim.zapGfnRange(st.start, st.end, st.mode);
+      return;
+    case 'invalidate_roots':
+      sim.invalidateRoots();
+      return;
+    case 'zap_invalidated_roots':
+      sim.zapInvalidatedRoots();
+      return;
+    case 'recover_nx':
+      sim.recoverNx(st.strategy);
+      return;
+    case 'expect':
+      for (const check of st.checks) {
+        const actual = sim.value(check.name);
+        if (actual !== check.value) {
+          failures.push({ ...check, expected: check.value, actual });
+        }
+      }
+      return;
+  }
+}
+
+/** Run statements in order; stop at the first one the model refuses. */
+export function runStatements(statements: Statement[], sim = new Simulator()): RunResult {
+  const failures: ExpectFailure[] = [];
+  let executed = 0;
+  for (const st of statements) {
+    try {
+      runStatement(sim, st, failures);
+    } catch (e) {
+      if (!(e instanceof SimError)) throw e;
+      return { sim, failures, error: { line: st.line, col: st.col, message: e.message }, executed };
+    }
+    executed++;
+  }
+  return { sim, failures, error: null, executed };
+}
