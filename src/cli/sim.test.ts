@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PRESETS } from '../sim/presets.ts';
+import { main } from './sim.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tdpviz-cli-'));
+function script(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+function run(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
+  return { code, out, err };
+}
+
+const NX = `memslot gpa=0x100000000 size=6M backing=2M
+access gpa=0x100000000 type=read
+access gpa=0x100000000 type=exec
+`;
+
+describe('npm run sim', () => {
+  it('prints the final stats and counters and exits 0 when every expect holds', () => {
+    const r = run(script('ok.tdp', `${NX}expect pages_2m=0 nx_lpage_splits=1 pages_4k=1\n`));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('nx_lpage_splits     1');
+    expect(r.out.some((l) => /^spte_reads\s+\d+$/.test(l))).toBe(true);
+    expect(r.err).toEqual([]);
+  });
+
+  it('--json prints one JSON object with every stat and counter', () => {
+    const r = run(script('json.tdp', NX), '--json');
+    expect(r.out).toHaveLength(1);
+    expect(JSON.parse(r.out[0] ?? '')).toMatchObject({
+      pages_4k: 1,
+      pages_2m: 0,
+      nx_lpage_splits: 1,
+      faults: 2,
+    });
+  });
+
+  it('--trace prints kvm_tdp_mmu_spte_changed lines for the handled changes only', () => {
+    const r = run(script('trace.tdp', NX), '--trace', '--json');
+    const trace = r.out.slice(0, -1);
+    expect(trace).toEqual([
+      'kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 4 old_spte 0 new_spte 10001907',
+      'kvm_tdp_mmu_spte_changed: as id 0 gfn 100000 level 3 old_spte 0 new_spte 10002907',
+      'kvm_tdp_mmu_spte_changed: as id 0 gfn 100000 level 2 old_spte 0 new_spte 600004000000bf3',
+      'kvm_tdp_mmu_spte_changed: as id 0 gfn 100000 level 2 old_spte 600004000000bf3 new_spte 5a0',
+      'kvm_tdp_mmu_spte_changed: as id 0 gfn 100000 level 2 old_spte 0 new_spte 10003907',
+      'kvm_tdp_mmu_spte_changed: as id 0 gfn 100000 level 1 old_spte 0 new_spte 600004000000b77',
+    ]);
+  });
+
+  it('exits 1 naming the line, the stat, expected and actual when an expect fails', () => {
+    const path = script('fail.tdp', `${NX}expect pages_2m=1\n`);
+    const r = run(path);
+    expect(r.code).toBe(1);
+    expect(r.err).toEqual([`${path}:4:8: expect pages_2m=1 failed: actual 0`]);
+  });
+
+  it('exits 2 with FILE:LINE:COL for a malformed script, and runs nothing', () => {
+    const path = script('bad.tdp', `${NX}acess gpa=0x1000\nshatter gpa=0x1000 level=4\n`);
+    const r = run(path);
+    expect(r.code).toBe(2);
+    expect(r.out).toEqual([]);
+    expect(r.err[0]).toMatch(
+      new RegExp(`^${path}:4:1: unknown statement 'acess'; did you mean 'access'\\?`),
+    );
+    expect(r.err[1]).toMatch(new RegExp(`^${path}:5:20: shatter level must be 2 or 3`));
+  });
+
+  it('exits 2 naming the statement the model refused, which changed nothing', () => {
+    const path = script('refused.tdp', `${NX}zap_sp gpa=0x200000000 level=1\n`);
+    const r = run(path);
+    expect(r.code).toBe(2);
+    expect(r.err[0]).toBe(
+      `${path}:4:1: no table with role.level=1 covers gfn 0x200000 (range 0x200000+0x200)`,
+    );
+  });
+
+  it('reads standard input with -, through the real entry point and exit code', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '-', '--json'], {
+      input: `${NX}expect pages_2m=5\n`,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ pages_4k: 1, nx_lpage_splits: 1 });
+    expect(r.stderr).toBe('<stdin>:4:8: expect pages_2m=5 failed: actual 0\n');
+  });
+
+  it('rejects an unknown option and a missing file with a usage message', () => {
+    expect(run('--frobnicate', 'x.tdp').code).toBe(2);
+    const missing = run(join(dir, 'nope.tdp'));
+    expect(missing.code).toBe(2);
+    expect(missing.err[0]).toMatch(/nope\.tdp: cannot read/);
+  });
+
+  it('runs every preset to the end with all of its expects holding', () => {
+    const files = readdirSync('public/presets').filter((f) => f.endsWith('.tdp'));
+    expect(files.sort()).toEqual(PRESETS.map((p) => p.file).sort());
+    for (const p of PRESETS) {
+      const r = run(join('public/presets', p.file));
+      expect({ preset: p.file, code: r.code, err: r.err }).toEqual({
+        preset: p.file,
+        code: 0,
+        err: [],
+      });
+    }
+  });
+});

@@ -1,0 +1,187 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SimHarness } from './harness.ts';
+import { Mirror } from './replay.ts';
+import { hugeLeafAt } from './ops/shatter.ts';
+import type { Simulator } from './simulator.ts';
+
+// A small guest with every kind of backing: 2M- and 1G-backed slots, a 4K slot, and MMIO around.
+const SETUP = `memslot gpa=0x100000000 size=6M backing=2M
+memslot gpa=0x140000000 size=2G backing=1G
+memslot gpa=0x200000000 size=4M backing=4K`;
+const HOT_GFNS = [
+  0x100000, 0x100001, 0x1001ff, 0x100200, 0x100400, 0x1005ff, 0x140000, 0x140200, 0x17fe00,
+  0x180000, 0x1bffff, 0x200000, 0x200001, 0x2003ff, 0xfee00, 0x300000,
+];
+
+type Op =
+  | { op: 'access' | 'fault'; gfn: number; type: 'read' | 'write' | 'exec' }
+  | { op: 'shatter'; gfn: number; level: number }
+  | { op: 'zap_sp'; gfn: number; level: number; strategy: 'walk' | 'direct' }
+  | { op: 'zap_gfn_range'; start: number; len: number; mode: 'leafs' | 'subtrees' }
+  | { op: 'invalidate_roots' | 'zap_invalidated_roots' }
+  | { op: 'recover_nx'; strategy: 'walk' | 'direct' }
+  | { op: 'vm'; nx?: boolean; ratio?: number };
+
+const gfnArb = fc.constantFrom(...HOT_GFNS);
+const strategyArb = fc.constantFrom('walk' as const, 'direct' as const);
+const opArb = (withRoots: boolean): fc.Arbitrary<Op> =>
+  fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        op: fc.constantFrom('access' as const, 'fault' as const),
+        gfn: gfnArb,
+        type: fc.constantFrom('read' as const, 'write' as const, 'exec' as const),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('shatter' as const),
+        gfn: gfnArb,
+        level: fc.constantFrom(2, 3),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('zap_sp' as const),
+        gfn: gfnArb,
+        level: fc.constantFrom(1, 2, 3),
+        strategy: strategyArb,
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('zap_gfn_range' as const),
+        start: gfnArb,
+        len: fc.constantFrom(1, 0x200, 0x201, 0x40000),
+        mode: fc.constantFrom('leafs' as const, 'subtrees' as const),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({ op: fc.constant('recover_nx' as const), strategy: strategyArb }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('vm' as const),
+        nx: fc.option(fc.boolean(), { nil: undefined }),
+        ratio: fc.option(fc.constantFrom(0, 1, 2, 60), { nil: undefined }),
+      }),
+    },
+    ...(withRoots
+      ? [
+          {
+            weight: 1,
+            arbitrary: fc.record({
+              op: fc.constantFrom('invalidate_roots' as const, 'zap_invalidated_roots' as const),
+            }),
+          },
+        ]
+      : []),
+  );
+
+/** Apply an op if its preconditions hold (the model refuses the rest, which is tested elsewhere). */
+function apply(sim: Simulator, o: Op): void {
+  switch (o.op) {
+    case 'access':
+      sim.access(o.gfn, o.type);
+      return;
+    case 'fault':
+      sim.fault(o.gfn, o.type);
+      return;
+    case 'shatter':
+      if (hugeLeafAt(sim.kvm, o.gfn, o.level)) sim.shatter(o.gfn, o.level);
+      return;
+    case 'zap_sp':
+      if (sim.kvm.roots.some((r) => sim.kvm.tableAt(r, o.gfn, o.level)))
+        sim.zapSp(o.gfn, o.level, o.strategy);
+      return;
+    case 'zap_gfn_range':
+      sim.zapGfnRange(o.start, o.start + o.len, o.mode);
+      return;
+    case 'invalidate_roots':
+      sim.invalidateRoots();
+      return;
+    case 'zap_invalidated_roots':
+      sim.zapInvalidatedRoots();
+      return;
+    case 'recover_nx':
+      sim.recoverNx(o.strategy);
+      return;
+    case 'vm':
+      sim.vm({
+        ...(o.nx !== undefined && { nxHugePages: o.nx }),
+        ...(o.ratio !== undefined && { recoveryRatio: o.ratio }),
+      });
+      return;
+  }
+}
+
+const RUNS = { numRuns: 60, seed: 0x7d9 };
+
+describe('random operation sequences (fast-check)', () => {
+  it('keep every invariant after every step, and the event log rebuilds the model exactly', () => {
+    fc.assert(
+      fc.property(fc.array(opArb(true), { minLength: 1, maxLength: 40 }), (ops) => {
+        const h = new SimHarness().run(SETUP);
+        for (const o of ops) h.do((sim) => apply(sim, o));
+      }),
+      RUNS,
+    );
+  });
+
+  it('step back through the whole log to the empty VM and forward again to the same state', () => {
+    fc.assert(
+      fc.property(fc.array(opArb(true), { minLength: 1, maxLength: 25 }), (ops) => {
+        const h = new SimHarness().run(SETUP);
+        for (const o of ops) h.do((sim) => apply(sim, o));
+        const log = h.sim.kvm.log;
+        const m = h.mirror;
+        m.seek(log, 0);
+        const empty = new Mirror();
+        expect(m.stats()).toEqual(empty.stats());
+        expect(m.counters).toEqual(empty.counters);
+        expect(m.sps.length).toBe(0);
+        expect(m.memslots.length).toBe(0);
+        h.verify('after stepping back to 0 and forward again');
+      }),
+      { ...RUNS, numRuns: 30 },
+    );
+  });
+
+  it('walk and direct zap_sp leave identical tables and stats when the root is valid and the only root', () => {
+    fc.assert(
+      fc.property(
+        fc.array(opArb(false), { minLength: 1, maxLength: 30 }),
+        gfnArb,
+        fc.constantFrom(1, 2, 3),
+        (ops, gfn, level) => {
+          const walk = new SimHarness().run(SETUP);
+          const direct = new SimHarness().run(SETUP);
+          for (const o of ops) {
+            walk.do((sim) => apply(sim, o));
+            direct.do((sim) => apply(sim, o));
+          }
+          const kvm = walk.sim.kvm;
+          const root = kvm.roots[0];
+          fc.pre(
+            kvm.roots.length === 1 && !!root && !root.invalid && !!kvm.tableAt(root, gfn, level),
+          );
+          walk.do((sim) => sim.zapSp(gfn, level, 'walk'));
+          direct.do((sim) => sim.zapSp(gfn, level, 'direct'));
+          const tables = (h: SimHarness) =>
+            h.sim.kvm.sps.map((s) => `${s.id}:${s.linked}:${s.freed}:${Array.from(s.spt).join()}`);
+          expect(tables(walk)).toEqual(tables(direct));
+          expect(walk.stats()).toEqual(direct.stats());
+          expect(walk.counters().spte_reads).toBeGreaterThan(direct.counters().spte_reads);
+        },
+      ),
+      { ...RUNS, numRuns: 80 },
+    );
+  });
+});
