@@ -11,11 +11,18 @@ import {
   STEP_SIDE,
 } from './event-log.ts';
 import { pagesPerHpage } from './geometry.ts';
-import { WARNS, type FaultType, type ZapStrategy } from './kvm.ts';
-import { RET_PF_NAMES } from './ops/map.ts';
-import { FAULT_TYPES } from './ops/page-fault.ts';
-import type { ZapMode } from './ops/zap-gfn-range.ts';
-import { OPS, STRATEGIES, ZAP_MODES, type OpName } from './simulator.ts';
+import {
+  FAULT_TYPES,
+  OPS,
+  RET_PF_NAMES,
+  STRATEGIES,
+  WARNS,
+  ZAP_MODES,
+  type FaultType,
+  type OpName,
+  type ZapMode,
+  type ZapStrategy,
+} from './names.ts';
 import { toBig } from './spte.ts';
 
 /** Anything that can hand out event words: the live EventLog, or a batch received from a worker. */

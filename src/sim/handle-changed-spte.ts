@@ -1,6 +1,7 @@
 // Bookkeeping after an SPTE changed: page stats, and freeing a subtree that was cut off.
 import { pagesPerHpage } from './geometry.ts';
-import { WARN_NONLEAF_PFN_CHANGED, WARN_NONPRESENT_CHANGE, type Kvm, type Sp } from './kvm.ts';
+import type { Kvm, Sp } from './kvm.ts';
+import { WARN_NONLEAF_PFN_CHANGED, WARN_NONPRESENT_CHANGE } from './names.ts';
 import { handleRemovedPt } from './ops/handle-removed-pt.ts';
 import { isLastSpte, isMmioSpte, isRemovedSpte, isShadowPresent, sptePfn } from './spte.ts';
 

@@ -2,10 +2,11 @@
 // statement checks the invariants and that a mirror rebuilt from the event log agrees with the model.
 import { decodeEvent, type SimEvent } from './events.ts';
 import { checkInvariants } from './invariants.ts';
-import type { Counters, Stats, VmConfig } from './kvm.ts';
+import type { Counters, Stats, VmConfig } from './names.ts';
 import { Mirror } from './replay.ts';
 import { parseScenario } from './scenario/parse.ts';
-import { runStatement, type ExpectFailure } from './scenario/run.ts';
+import type { ExpectFailure } from './scenario/ast.ts';
+import { runStatement } from './scenario/run.ts';
 import { Simulator } from './simulator.ts';
 
 export class SimHarness {

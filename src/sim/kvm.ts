@@ -2,27 +2,11 @@
 // and the primitives every operation shares (SPTE reads, the one SPTE write, event emission).
 import { EV, EventLog, hi32, lo32, NONE } from './event-log.ts';
 import { pagesPerHpage, PG_LEVEL_1G, SPTE_ENT_PER_PAGE, sptIndex } from './geometry.ts';
+import { DEFAULT_CONFIG, zeroCounters, type Stats, type VmConfig } from './names.ts';
 import { isLastSpte, isShadowPresent, sptePfn } from './spte.ts';
 
-export type FaultType = 'read' | 'write' | 'exec';
-export type ZapStrategy = 'walk' | 'direct';
 /** Which kernel a piece of behaviour follows: the 5.16 zap path or the 5.18 one. */
 export type Era = 'v5.16' | 'v5.18';
-
-export interface VmConfig {
-  levels: 4 | 5;
-  nxHugePages: boolean;
-  recoveryRatio: number;
-  /** Guest (and host) MAXPHYADDR: GPAs at or above 2^physBits do not exist. */
-  physBits: number;
-}
-
-export const DEFAULT_CONFIG: VmConfig = {
-  levels: 4,
-  nxHugePages: true,
-  recoveryRatio: 60,
-  physBits: 46,
-};
 
 export interface Memslot {
   id: number;
@@ -88,76 +72,6 @@ export class Sp {
 export function spIdFromPfn(pfn: number): number {
   return pfn - TABLE_PFN_BASE;
 }
-
-export interface Stats {
-  pages_4k: number;
-  pages_2m: number;
-  pages_1g: number;
-  nx_lpage_splits: number;
-}
-
-export interface Counters {
-  spte_reads: number;
-  spte_writes: number;
-  iter_steps: number;
-  tlb_flushes: number;
-  tlb_flushes_ranged: number;
-  tlb_flushes_full: number;
-  sp_allocated: number;
-  sp_freed: number;
-  faults: number;
-  pf_fixed: number;
-  pf_spurious: number;
-}
-
-export const STAT_NAMES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits'] as const;
-export const COUNTER_NAMES = [
-  'spte_reads',
-  'spte_writes',
-  'iter_steps',
-  'tlb_flushes',
-  'tlb_flushes_ranged',
-  'tlb_flushes_full',
-  'sp_allocated',
-  'sp_freed',
-  'faults',
-  'pf_fixed',
-  'pf_spurious',
-] as const;
-
-/** Model facts a script can also `expect`: roots on tdp_mmu_roots and linked non-root tables. */
-export const SHAPE_NAMES = ['roots', 'invalid_roots', 'tables'] as const;
-export const EXPECT_NAMES: readonly string[] = [...STAT_NAMES, ...COUNTER_NAMES, ...SHAPE_NAMES];
-
-export function zeroCounters(): Counters {
-  return {
-    spte_reads: 0,
-    spte_writes: 0,
-    iter_steps: 0,
-    tlb_flushes: 0,
-    tlb_flushes_ranged: 0,
-    tlb_flushes_full: 0,
-    sp_allocated: 0,
-    sp_freed: 0,
-    faults: 0,
-    pf_fixed: 0,
-    pf_spurious: 0,
-  };
-}
-
-/** WARN_ON_ONCE sites the model can reach, numbered for the log. */
-export const WARNS = [
-  'kvm_tdp_mmu_zap_sp: sp->ptep is NULL (the shadow page is a root)',
-  'kvm_tdp_mmu_zap_sp: the parent SPTE is not shadow-present',
-  'kvm_recover_nx_lpages: the NX list head is not lpage_disallowed',
-  'handle_changed_spte: a non-leaf SPTE changed its PFN in place',
-  'handle_changed_spte: a non-present SPTE changed to another non-present, non-MMIO value',
-] as const;
-export const WARN_ZAP_SP_ROOT = 0;
-export const WARN_ZAP_SP_NOT_PRESENT = 1;
-export const WARN_NX_HEAD_NOT_DISALLOWED = 2;
-export const WARN_NONLEAF_PFN_CHANGED = 3;
-export const WARN_NONPRESENT_CHANGE = 4;
 
 export class Kvm {
   config: VmConfig;

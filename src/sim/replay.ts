@@ -3,9 +3,17 @@
 // is complete and invertible both rest on it.
 import { EV, join32, SC_HANDLED, WORDS } from './event-log.ts';
 import type { SpMeta, WordSource } from './events.ts';
-import { DEFAULT_CONFIG, zeroCounters, type Counters, type Stats, type VmConfig } from './kvm.ts';
-import { RET_PF_EMULATE, RET_PF_FIXED, RET_PF_SPURIOUS } from './ops/map.ts';
-import { OPS } from './simulator.ts';
+import {
+  DEFAULT_CONFIG,
+  OPS,
+  RET_PF_EMULATE,
+  RET_PF_FIXED,
+  RET_PF_SPURIOUS,
+  zeroCounters,
+  type Counters,
+  type Stats,
+  type VmConfig,
+} from './names.ts';
 import { isLastSpte, isShadowPresent } from './spte.ts';
 
 export interface MirrorSp extends SpMeta {

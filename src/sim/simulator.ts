@@ -2,23 +2,29 @@
 // opBegin/opEnd events around it. A rejected request throws SimError before anything changes.
 import { EV, hi32, lo32 } from './event-log.ts';
 import { pagesPerHpage, roundGfnForLevel, sptIndex } from './geometry.ts';
+import { Kvm, type Sp } from './kvm.ts';
 import {
-  Kvm,
+  ACCESS_RESULTS,
+  FAULT_TYPES,
+  OPS,
+  STRATEGIES,
+  ZAP_MODES,
   type Counters,
   type FaultType,
-  type Sp,
+  type OpName,
   type Stats,
   type VmConfig,
+  type ZapMode,
   type ZapStrategy,
-} from './kvm.ts';
-import { guestAccess, kvmTdpPageFault, FAULT_TYPES } from './ops/page-fault.ts';
+} from './names.ts';
+import { guestAccess, kvmTdpPageFault } from './ops/page-fault.ts';
 import { kvmRecoverNxLpages, type RecoveryResult } from './ops/recover-nx.ts';
 import {
   kvmTdpMmuInvalidateAllRoots,
   kvmTdpMmuZapInvalidatedRoots,
 } from './ops/invalidate-roots.ts';
 import { hugeLeafAt, kvmTdpMmuSplitHugePage } from './ops/shatter.ts';
-import { kvmZapGfnRange, type ZapMode } from './ops/zap-gfn-range.ts';
+import { kvmZapGfnRange } from './ops/zap-gfn-range.ts';
 import { kvmTdpMmuZapSp } from './ops/zap-sp.ts';
 import { isShadowPresent, toBig } from './spte.ts';
 
@@ -26,24 +32,7 @@ export class SimError extends Error {
   override name = 'SimError';
 }
 
-export const OPS = [
-  'vm',
-  'memslot',
-  'access',
-  'fault',
-  'shatter',
-  'zap_sp',
-  'zap_gfn_range',
-  'invalidate_roots',
-  'zap_invalidated_roots',
-  'recover_nx',
-] as const;
-export type OpName = (typeof OPS)[number];
 const OP_CODE = Object.fromEntries(OPS.map((op, i) => [op, i])) as Record<OpName, number>;
-export const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct'];
-export const ZAP_MODES: readonly ZapMode[] = ['leafs', 'subtrees'];
-export const ACCESS_RESULTS = ['permitted', 'violation', 'misconfig'] as const;
-
 const hex = (n: number) => '0x' + n.toString(16);
 
 export class Simulator {

@@ -8,6 +8,7 @@ import {
 } from '../geometry.ts';
 import { handleChangedSpte } from '../handle-changed-spte.ts';
 import type { Kvm, Memslot, Sp } from '../kvm.ts';
+import { RET_PF_EMULATE, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS } from '../names.ts';
 import {
   isLastSpte,
   isLargePte,
@@ -20,12 +21,6 @@ import {
   type Spte,
 } from '../spte.ts';
 import { TdpIter } from '../tdp-iter.ts';
-
-export const RET_PF_FIXED = 0;
-export const RET_PF_SPURIOUS = 1;
-export const RET_PF_RETRY = 2;
-export const RET_PF_EMULATE = 3;
-export const RET_PF_NAMES = ['RET_PF_FIXED', 'RET_PF_SPURIOUS', 'RET_PF_RETRY', 'RET_PF_EMULATE'];
 
 /** struct kvm_page_fault, the fields the TDP MMU reads. */
 export interface KvmPageFault {

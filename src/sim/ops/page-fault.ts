@@ -1,7 +1,8 @@
 // A guest access, and the page-fault path it takes when the SPTEs do not permit it.
 import { EV, lo32, hi32 } from '../event-log.ts';
 import { KVM_MAX_HUGEPAGE_LEVEL, PG_LEVEL_4K, sptIndex } from '../geometry.ts';
-import type { FaultType, Kvm } from '../kvm.ts';
+import type { Kvm } from '../kvm.ts';
+import { FAULT_TYPES, type FaultType } from '../names.ts';
 import {
   isExecutable,
   isLastSpte,
@@ -12,8 +13,6 @@ import {
 } from '../spte.ts';
 import { kvmTdpMmuMap, type KvmPageFault } from './map.ts';
 import { kvmMmuReload } from './roots.ts';
-
-export const FAULT_TYPES: readonly FaultType[] = ['read', 'write', 'exec'];
 
 /** What the CPU's own EPT walk finds for an access (not a KVM SPTE read, so not counted). */
 export type WalkResult = 'permitted' | 'violation' | 'misconfig';

@@ -1,5 +1,6 @@
 // One run of the NX huge page recovery worker.
-import { WARN_NX_HEAD_NOT_DISALLOWED, type Kvm, type ZapStrategy } from '../kvm.ts';
+import type { Kvm } from '../kvm.ts';
+import { WARN_NX_HEAD_NOT_DISALLOWED, type ZapStrategy } from '../names.ts';
 import { kvmTdpMmuZapSp } from './zap-sp.ts';
 
 export interface RecoveryResult {

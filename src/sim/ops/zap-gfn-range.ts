@@ -3,11 +3,10 @@ import { SC_HANDLED } from '../event-log.ts';
 import { pagesPerHpage, PG_LEVEL_4K } from '../geometry.ts';
 import { handleChangedSpte } from '../handle-changed-spte.ts';
 import type { Kvm, Sp } from '../kvm.ts';
+import type { ZapMode } from '../names.ts';
 import { isLastSpte, isShadowPresent } from '../spte.ts';
 import { TdpIter } from '../tdp-iter.ts';
 import { kvmTdpMmuGetRoot, kvmTdpMmuPutRoot, tdpMmuMaxGfnHost } from './roots.ts';
-
-export type ZapMode = 'leafs' | 'subtrees';
 
 /** tdp_mmu_set_spte(iter, 0) under the write lock: a plain store, then the bookkeeping. */
 function zapSpteExclusive(kvm: Kvm, it: TdpIter): void {

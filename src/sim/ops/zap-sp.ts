@@ -1,13 +1,8 @@
 // Zapping one shadow page: the pre-series walk from every valid root, or the write through sp->ptep.
 import { SC_HANDLED } from '../event-log.ts';
 import { handleChangedSpte } from '../handle-changed-spte.ts';
-import {
-  WARN_ZAP_SP_NOT_PRESENT,
-  WARN_ZAP_SP_ROOT,
-  type Kvm,
-  type Sp,
-  type ZapStrategy,
-} from '../kvm.ts';
+import type { Kvm, Sp } from '../kvm.ts';
+import { WARN_ZAP_SP_NOT_PRESENT, WARN_ZAP_SP_ROOT, type ZapStrategy } from '../names.ts';
 import { isShadowPresent } from '../spte.ts';
 import { kvmTdpMmuZapGfnRange516 } from './zap-gfn-range.ts';
 

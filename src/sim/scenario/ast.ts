@@ -1,6 +1,5 @@
 // The scenario language's statements, as the parser produces them and the runner consumes them.
-import type { FaultType, ZapStrategy } from '../kvm.ts';
-import type { ZapMode } from '../ops/zap-gfn-range.ts';
+import type { FaultType, ZapMode, ZapStrategy } from '../names.ts';
 
 /** Where a statement (or one of its key=value pairs) starts: 1-based line and column. */
 export interface Pos {
@@ -78,4 +77,11 @@ export interface ParseError extends Pos {
 export interface ParseResult {
   statements: Statement[];
   errors: ParseError[];
+}
+
+/** An `expect` that did not hold when the script ran. */
+export interface ExpectFailure extends Pos {
+  name: string;
+  expected: number;
+  actual: number;
 }

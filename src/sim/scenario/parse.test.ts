@@ -1,8 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXPECT_NAMES } from '../kvm.ts';
-import type { FaultType, ZapStrategy } from '../kvm.ts';
-import type { ZapMode } from '../ops/zap-gfn-range.ts';
+import { EXPECT_NAMES, type FaultType, type ZapMode, type ZapStrategy } from '../names.ts';
 import type { ParseError, Statement } from './ast.ts';
 import { formatStatement, parseScenario } from './parse.ts';
 

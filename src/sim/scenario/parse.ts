@@ -1,9 +1,14 @@
 // The .tdp scenario language: one `word key=value ...` statement per line, `#` comments.
 // Values are checked against the VM config in effect at each line, so a script that parses runs.
 import { hex } from '../geometry.ts';
-import { DEFAULT_CONFIG, EXPECT_NAMES } from '../kvm.ts';
-import type { FaultType, VmConfig, ZapStrategy } from '../kvm.ts';
-import type { ZapMode } from '../ops/zap-gfn-range.ts';
+import {
+  DEFAULT_CONFIG,
+  EXPECT_NAMES,
+  type FaultType,
+  type VmConfig,
+  type ZapMode,
+  type ZapStrategy,
+} from '../names.ts';
 import type {
   ExpectCheck,
   ExpectStatement,

@@ -1,15 +1,7 @@
 // Running parsed statements against a Simulator: the one interpreter the CLI, the worker and the
 // tests share.
 import { SimError, Simulator } from '../simulator.ts';
-import type { ParseError, Statement } from './ast.ts';
-
-export interface ExpectFailure {
-  line: number;
-  col: number;
-  name: string;
-  expected: number;
-  actual: number;
-}
+import type { ExpectFailure, ParseError, Statement } from './ast.ts';
 
 export interface RunResult {
   sim: Simulator;

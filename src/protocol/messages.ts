@@ -1,0 +1,43 @@
+// The worker boundary, declared once: commands in (a map keyed by type), messages out (batches of
+// raw event words, then a summary). Everything is structured-clone safe; event words are transferred.
+import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Commands the page sends; each carries an id that every reply names. */
+export interface CommandMap {
+  /** Reset the simulator and run a whole script, streaming its events. */
+  run: { script: string };
+  /** Make the worker die (tests exercise the restart path with it). */
+  crash: Record<string, never>;
+}
+export type CommandType = keyof CommandMap;
+export type Command = { [K in CommandType]: { type: K; id: number } & CommandMap[K] }[CommandType];
+
+/** Where a statement's events sit in the log: [firstEvent, endEvent). */
+export interface StatementSpan {
+  line: number;
+  kind: string;
+  firstEvent: number;
+  endEvent: number;
+}
+
+export type WorkerMessage =
+  | { type: 'ready'; version: number }
+  /** The script did not parse: nothing ran. */
+  | { type: 'parseErrors'; cmdId: number; errors: ParseError[] }
+  /** Events [first, first + words.length / 8) of the run's log. */
+  | { type: 'batch'; cmdId: number; seq: number; first: number; words: Uint32Array }
+  | {
+      type: 'finished';
+      cmdId: number;
+      eventCount: number;
+      statements: StatementSpan[];
+      failures: ExpectFailure[];
+      /** A statement the model refused; it changed nothing and later statements did not run. */
+      refused: ParseError | null;
+      ms: number;
+    }
+  | { type: 'failed'; cmdId: number; message: string };
+
+export type MessageType = WorkerMessage['type'];

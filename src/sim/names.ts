@@ -1,0 +1,116 @@
+// Names and shapes shared by the core and everything that reads its events: operation and
+// event vocabularies, stats and counters, the VM configuration. Data only.
+
+export type FaultType = 'read' | 'write' | 'exec';
+export type ZapStrategy = 'walk' | 'direct';
+export interface VmConfig {
+  levels: 4 | 5;
+  nxHugePages: boolean;
+  recoveryRatio: number;
+  /** Guest (and host) MAXPHYADDR: GPAs at or above 2^physBits do not exist. */
+  physBits: number;
+}
+
+export const DEFAULT_CONFIG: VmConfig = {
+  levels: 4,
+  nxHugePages: true,
+  recoveryRatio: 60,
+  physBits: 46,
+};
+
+export interface Stats {
+  pages_4k: number;
+  pages_2m: number;
+  pages_1g: number;
+  nx_lpage_splits: number;
+}
+
+export interface Counters {
+  spte_reads: number;
+  spte_writes: number;
+  iter_steps: number;
+  tlb_flushes: number;
+  tlb_flushes_ranged: number;
+  tlb_flushes_full: number;
+  sp_allocated: number;
+  sp_freed: number;
+  faults: number;
+  pf_fixed: number;
+  pf_spurious: number;
+}
+
+export const STAT_NAMES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits'] as const;
+export const COUNTER_NAMES = [
+  'spte_reads',
+  'spte_writes',
+  'iter_steps',
+  'tlb_flushes',
+  'tlb_flushes_ranged',
+  'tlb_flushes_full',
+  'sp_allocated',
+  'sp_freed',
+  'faults',
+  'pf_fixed',
+  'pf_spurious',
+] as const;
+
+/** Model facts a script can also `expect`: roots on tdp_mmu_roots and linked non-root tables. */
+export const SHAPE_NAMES = ['roots', 'invalid_roots', 'tables'] as const;
+export const EXPECT_NAMES: readonly string[] = [...STAT_NAMES, ...COUNTER_NAMES, ...SHAPE_NAMES];
+
+export function zeroCounters(): Counters {
+  return {
+    spte_reads: 0,
+    spte_writes: 0,
+    iter_steps: 0,
+    tlb_flushes: 0,
+    tlb_flushes_ranged: 0,
+    tlb_flushes_full: 0,
+    sp_allocated: 0,
+    sp_freed: 0,
+    faults: 0,
+    pf_fixed: 0,
+    pf_spurious: 0,
+  };
+}
+
+/** WARN_ON_ONCE sites the model can reach, numbered for the log. */
+export const WARNS = [
+  'kvm_tdp_mmu_zap_sp: sp->ptep is NULL (the shadow page is a root)',
+  'kvm_tdp_mmu_zap_sp: the parent SPTE is not shadow-present',
+  'kvm_recover_nx_lpages: the NX list head is not lpage_disallowed',
+  'handle_changed_spte: a non-leaf SPTE changed its PFN in place',
+  'handle_changed_spte: a non-present SPTE changed to another non-present, non-MMIO value',
+] as const;
+export const WARN_ZAP_SP_ROOT = 0;
+export const WARN_ZAP_SP_NOT_PRESENT = 1;
+export const WARN_NX_HEAD_NOT_DISALLOWED = 2;
+export const WARN_NONLEAF_PFN_CHANGED = 3;
+export const WARN_NONPRESENT_CHANGE = 4;
+
+export const OPS = [
+  'vm',
+  'memslot',
+  'access',
+  'fault',
+  'shatter',
+  'zap_sp',
+  'zap_gfn_range',
+  'invalidate_roots',
+  'zap_invalidated_roots',
+  'recover_nx',
+] as const;
+export type OpName = (typeof OPS)[number];
+export const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct'];
+export const ZAP_MODES: readonly ZapMode[] = ['leafs', 'subtrees'];
+export const ACCESS_RESULTS = ['permitted', 'violation', 'misconfig'] as const;
+
+export const RET_PF_FIXED = 0;
+export const RET_PF_SPURIOUS = 1;
+export const RET_PF_RETRY = 2;
+export const RET_PF_EMULATE = 3;
+export const RET_PF_NAMES = ['RET_PF_FIXED', 'RET_PF_SPURIOUS', 'RET_PF_RETRY', 'RET_PF_EMULATE'];
+
+export const FAULT_TYPES: readonly FaultType[] = ['read', 'write', 'exec'];
+
+export type ZapMode = 'leafs' | 'subtrees';
