@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { decodeEvent } from '../sim/events.ts';
 import { tracepointLine } from '../sim/explain.ts';
-import { EXPECT_NAMES } from '../sim/kvm.ts';
+import { EXPECT_NAMES } from '../sim/names.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatements } from '../sim/scenario/run.ts';
 
