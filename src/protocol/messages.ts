@@ -9,7 +9,7 @@ export interface CommandMap {
   /** Reset the simulator and run a whole script, streaming its events. */
   run: { script: string };
   /** Make the worker die (tests exercise the restart path with it). */
-  crash: Record<string, never>;
+  crash: { reason?: string };
 }
 export type CommandType = keyof CommandMap;
 export type Command = { [K in CommandType]: { type: K; id: number } & CommandMap[K] }[CommandType];

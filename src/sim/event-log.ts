@@ -112,8 +112,15 @@ export class EventLog {
   /** The raw words of events [from, to), for shipping a batch across the worker boundary. */
   slice(from: number, to: number): Uint32Array {
     const out = new Uint32Array((to - from) * WORDS);
-    for (let i = from; i < to; i++) {
-      for (let w = 0; w < WORDS; w++) out[(i - from) * WORDS + w] = this.word(i, w);
+    let i = from;
+    while (i < to) {
+      const c = Math.floor(i / CHUNK_EVENTS);
+      const chunk = this.chunks[c];
+      if (!chunk) throw new RangeError(`no event ${i} (log has ${this.n})`);
+      const start = i % CHUNK_EVENTS;
+      const n = Math.min(to - i, CHUNK_EVENTS - start);
+      out.set(new Uint32Array(chunk.buffer, start * WORDS * 4, n * WORDS), (i - from) * WORDS);
+      i += n;
     }
     return out;
   }

@@ -57,7 +57,13 @@ export function runStatement(sim: Simulator, st: Statement, failures: ExpectFail
       for (const check of st.checks) {
         const actual = sim.value(check.name);
         if (actual !== check.value) {
-          failures.push({ ...check, expected: check.value, actual });
+          failures.push({
+            line: check.line,
+            col: check.col,
+            name: check.name,
+            expected: check.value,
+            actual,
+          });
         }
       }
       return;

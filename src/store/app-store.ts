@@ -1,0 +1,67 @@
+// UI state in one vanilla Zustand store (React reads it through thin hooks and module-level
+// selectors). The mirrored model itself is a mutable object owned by the session; `version` bumps
+// whenever it changes so views re-read it.
+import { createStore } from 'zustand/vanilla';
+import type { StatementSpan } from '../protocol/messages.ts';
+import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
+
+export interface Selection {
+  sp: number;
+  index: number | null;
+}
+
+export type Theme = 'light' | 'dark';
+export type RunStatus = 'idle' | 'running' | 'done';
+
+/** Playback speeds; Infinity plays instantly. */
+export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, Infinity] as const;
+
+export interface AppState {
+  script: string;
+  parseErrors: ParseError[];
+  runStatus: RunStatus;
+  /** Events received from the worker so far. */
+  eventCount: number;
+  statements: StatementSpan[];
+  failures: ExpectFailure[];
+  refused: ParseError | null;
+  runMs: number;
+  /** Events applied to the mirror. */
+  cursor: number;
+  /** Where the cursor is heading (a seek in progress when it differs). */
+  target: number;
+  playing: boolean;
+  speed: number;
+  version: number;
+  selection: Selection | null;
+  theme: Theme;
+  motion: boolean;
+  helpOpen: boolean;
+  notice: string | null;
+}
+
+export const initialState: AppState = {
+  script: '',
+  parseErrors: [],
+  runStatus: 'idle',
+  eventCount: 0,
+  statements: [],
+  failures: [],
+  refused: null,
+  runMs: 0,
+  cursor: 0,
+  target: 0,
+  playing: false,
+  speed: 1,
+  version: 0,
+  selection: null,
+  theme: 'light',
+  motion: true,
+  helpOpen: false,
+  notice: null,
+};
+
+export function createAppStore(init: Partial<AppState> = {}) {
+  return createStore<AppState>()(() => ({ ...initialState, ...init }));
+}
+export type AppStore = ReturnType<typeof createAppStore>;

@@ -1,0 +1,34 @@
+// Module-level selectors: stable function identities, so components re-render only on their slice.
+import type { AppState } from './app-store.ts';
+
+export const selectScript = (s: AppState) => s.script;
+export const selectParseErrors = (s: AppState) => s.parseErrors;
+export const selectRunStatus = (s: AppState) => s.runStatus;
+export const selectEventCount = (s: AppState) => s.eventCount;
+export const selectStatements = (s: AppState) => s.statements;
+export const selectFailures = (s: AppState) => s.failures;
+export const selectRefused = (s: AppState) => s.refused;
+export const selectCursor = (s: AppState) => s.cursor;
+export const selectTarget = (s: AppState) => s.target;
+export const selectPlaying = (s: AppState) => s.playing;
+export const selectSpeed = (s: AppState) => s.speed;
+export const selectVersion = (s: AppState) => s.version;
+export const selectSelection = (s: AppState) => s.selection;
+export const selectTheme = (s: AppState) => s.theme;
+export const selectMotion = (s: AppState) => s.motion;
+export const selectHelpOpen = (s: AppState) => s.helpOpen;
+export const selectNotice = (s: AppState) => s.notice;
+export const selectRunMs = (s: AppState) => s.runMs;
+
+/** The statement whose events contain the cursor's last applied event (the one "executing"). */
+export function activeStatement(s: AppState) {
+  const at = s.cursor - 1;
+  if (at < 0) return null;
+  return s.statements.find((st) => at >= st.firstEvent && at < st.endEvent) ?? null;
+}
+export const selectActiveLine = (s: AppState) => activeStatement(s)?.line ?? null;
+
+/** Event indices where operations start: the scrubber's markers and shift+arrow stops. */
+export function operationStarts(s: AppState): number[] {
+  return s.statements.filter((st) => st.endEvent > st.firstEvent).map((st) => st.firstEvent);
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { InProcessSimClient } from '../client/InProcessSimClient.ts';
+import { Session } from './session.ts';
+
+const NX = `vm recovery_ratio=1
+memslot gpa=0x100000000 size=6M backing=2M
+access gpa=0x100000000 type=read
+access gpa=0x100000000 type=exec
+recover_nx
+access gpa=0x100000000 type=read
+`;
+
+class MemoryStorage {
+  data = new Map<string, string>();
+  getItem(k: string) {
+    return this.data.get(k) ?? null;
+  }
+  setItem(k: string, v: string) {
+    this.data.set(k, v);
+  }
+}
+
+async function settle(session: Session): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    session.advance(performance.now());
+    if (session.settled()) return;
+  }
+  throw new Error('the session never settled');
+}
+
+function started(script = NX, storage = new MemoryStorage()) {
+  const session = new Session(new InProcessSimClient(), storage);
+  session.start(script);
+  return { session, storage };
+}
+
+describe('Session', () => {
+  it('runs the script in the client and starts at event 0 with an empty VM', async () => {
+    const { session } = started();
+    await settle(session);
+    const s = session.store.getState();
+    expect(s.runStatus).toBe('done');
+    expect(s.eventCount).toBeGreaterThan(20);
+    expect(s.cursor).toBe(0);
+    expect(session.mirror.stats()).toEqual({
+      pages_4k: 0,
+      pages_2m: 0,
+      pages_1g: 0,
+      nx_lpage_splits: 0,
+    });
+  });
+
+  it('shows nx_lpage_splits going 0 -> 1 -> 0 one operation at a time', async () => {
+    const { session } = started();
+    await settle(session);
+    const seen: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      session.stepOperation(1);
+      await settle(session);
+      seen.push(session.mirror.stats().nx_lpage_splits);
+    }
+    // vm, memslot, read, exec, recover_nx, read
+    expect(seen).toEqual([0, 0, 0, 1, 0, 0]);
+  });
+
+  it('stepping forward then back returns exactly the same state', async () => {
+    const { session } = started();
+    await settle(session);
+    session.seek(17);
+    await settle(session);
+    const snap = JSON.stringify({
+      s: session.mirror.stats(),
+      t: session.mirror.sps.map((sp) => Array.from(sp.spt)),
+    });
+    for (let i = 0; i < 9; i++) session.stepEvent(1);
+    await settle(session);
+    for (let i = 0; i < 9; i++) session.stepEvent(-1);
+    await settle(session);
+    expect(session.store.getState().cursor).toBe(17);
+    expect(
+      JSON.stringify({
+        s: session.mirror.stats(),
+        t: session.mirror.sps.map((sp) => Array.from(sp.spt)),
+      }),
+    ).toBe(snap);
+  });
+
+  it('plays at a speed, one event per elapsed duration, and stops at the end', async () => {
+    const { session } = started();
+    await settle(session);
+    session.setSpeed(8);
+    session.togglePlay();
+    let now = 1000;
+    session.advance(now);
+    session.advance((now += 100));
+    const c1 = session.store.getState().cursor;
+    expect(c1).toBeGreaterThan(0);
+    for (let i = 0; i < 2000 && session.store.getState().playing; i++)
+      session.advance((now += 250));
+    const s = session.store.getState();
+    expect(s.playing).toBe(false);
+    expect(s.cursor).toBe(s.eventCount);
+    expect(session.mirror.stats().pages_2m).toBe(1);
+  });
+
+  it('keeps the script and the cursor across a reload (storage)', async () => {
+    const first = started();
+    await settle(first.session);
+    first.session.seek(40);
+    await settle(first.session);
+    await new Promise((r) => setTimeout(r, 250));
+    const again = started('', first.storage);
+    await settle(again.session);
+    expect(again.session.store.getState().script).toBe(NX);
+    expect(again.session.store.getState().cursor).toBe(40);
+  });
+
+  it('does not run a script with parse errors, and keeps the errors for the editor', async () => {
+    const { session } = started();
+    await settle(session);
+    session.setScript(`${NX}acess gpa=0x1000\n`);
+    expect(session.store.getState().parseErrors).toMatchObject([{ line: 7, col: 1 }]);
+    expect(session.store.getState().eventCount).toBeGreaterThan(0);
+  });
+
+  it('after a worker restart it replays the run and returns to the cursor, with a notice', async () => {
+    const client = new InProcessSimClient();
+    const session = new Session(client, null);
+    session.start(NX);
+    await settle(session);
+    session.seek(30);
+    await settle(session);
+    client.send('crash', {});
+    await settle(session);
+    const s = session.store.getState();
+    expect(s.notice).toMatch(/restarted/);
+    expect(s.cursor).toBe(30);
+  });
+
+  it('appending a statement re-runs and keeps the cursor where it was', async () => {
+    const { session } = started();
+    await settle(session);
+    session.toEnd();
+    await settle(session);
+    const end = session.store.getState().cursor;
+    session.appendStatement('access gpa=0x100400000 type=exec');
+    await settle(session);
+    const s = session.store.getState();
+    expect(s.script.endsWith('access gpa=0x100400000 type=exec\n')).toBe(true);
+    expect(s.cursor).toBe(end);
+    expect(s.eventCount).toBeGreaterThan(end);
+  });
+});

@@ -1,0 +1,376 @@
+// The session: connects the SimClient to the store, owns the event log on the page and the mirror
+// at the cursor, and moves the cursor (play, step, seek) when the frame loop asks it to.
+import type { SimClient } from '../client/SimClient.ts';
+import type { WorkerMessage } from '../protocol/messages.ts';
+import { EV } from '../sim/event-log.ts';
+import { decodeEvent, type SimEvent } from '../sim/events.ts';
+import { Mirror } from '../sim/replay.ts';
+import { parseScenario } from '../sim/scenario/parse.ts';
+import {
+  createAppStore,
+  SPEEDS,
+  type AppState,
+  type AppStore,
+  type Selection,
+  type Theme,
+} from './app-store.ts';
+import { EventStore } from './event-store.ts';
+import { operationStarts } from './selectors.ts';
+
+/** What the frame loop must show after a step of the cursor. */
+export type Applied = { kind: 'events'; events: SimEvent[]; direction: 1 | -1 } | { kind: 'sync' };
+
+const STORAGE_KEY = 'tdpviz:v1';
+/** Longest main-thread slice spent moving the cursor per frame. */
+const SEEK_BUDGET_MS = 8;
+/** Beyond this many events a move is not animated event by event: the picture is refreshed. */
+const ANIMATE_LIMIT = 400;
+/** Events of a bulk statement (a root teardown, a huge walk) play this fast at 1×. */
+const BULK_EVENT_MS = 12;
+
+/** Milliseconds an event takes at 1× (what a person can follow). */
+const EVENT_MS: Record<number, number> = {
+  [EV.opBegin]: 700,
+  [EV.spteChanged]: 420,
+  [EV.iterStep]: 300,
+  [EV.iterUp]: 160,
+  [EV.spAllocated]: 320,
+  [EV.spLinked]: 260,
+  [EV.nxAccounted]: 420,
+  [EV.nxUnaccounted]: 420,
+  [EV.tlbFlush]: 480,
+  [EV.spFreed]: 360,
+  [EV.fault]: 420,
+  [EV.faultDone]: 420,
+};
+
+/** The part of localStorage the session uses (a Map-backed stand-in serves tests). */
+export interface KeyValueStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+interface Persisted {
+  script: string;
+  cursor: number;
+  theme: Theme;
+  speed: number;
+}
+
+export class Session {
+  readonly store: AppStore;
+  readonly events = new EventStore();
+  mirror = new Mirror();
+  private runId = 0;
+  /** Where to put the cursor once the current run has finished. */
+  private resumeAt: number | null = null;
+  private acc = 0;
+  private lastNow = 0;
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly offs: (() => void)[] = [];
+  /** Called after anything that needs a frame (the frame loop wakes up). */
+  onWake: () => void = () => {};
+
+  constructor(
+    private readonly client: SimClient,
+    private readonly storage: KeyValueStorage | null,
+    init: Partial<AppState> = {},
+  ) {
+    this.store = createAppStore(init);
+    this.offs.push(client.subscribe((m) => this.onMessage(m)));
+    this.offs.push(
+      client.onRestart(() => {
+        // The client re-sends the last run; replay it up to where the user was.
+        this.resumeAt = this.store.getState().cursor;
+        this.resetRun();
+        this.store.setState({
+          runStatus: 'running',
+          notice: 'The simulation worker stopped and was restarted; your script was replayed.',
+        });
+      }),
+    );
+  }
+
+  dispose(): void {
+    for (const off of this.offs) off();
+    this.client.dispose();
+  }
+
+  /** Restore what the last visit left (script, cursor, theme, speed), or start from `fallback`. */
+  start(fallbackScript: string): void {
+    const saved = this.load();
+    if (saved) {
+      this.store.setState({ theme: saved.theme, speed: saved.speed });
+      this.setScript(saved.script, saved.cursor);
+    } else {
+      this.setScript(fallbackScript, 0);
+    }
+  }
+
+  private load(): Persisted | null {
+    try {
+      const raw = this.storage?.getItem(STORAGE_KEY);
+      if (!raw) return null;
+      const v = JSON.parse(raw) as Partial<Persisted>;
+      if (typeof v.script !== 'string') return null;
+      return {
+        script: v.script,
+        cursor: typeof v.cursor === 'number' && v.cursor >= 0 ? v.cursor : 0,
+        theme: v.theme === 'dark' ? 'dark' : 'light',
+        speed: SPEEDS.includes(v.speed as (typeof SPEEDS)[number]) ? (v.speed as number) : 1,
+      };
+    } catch {
+      return null;
+    }
+  }
+
+  private persistSoon(): void {
+    if (!this.storage || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      const s = this.store.getState();
+      const v: Persisted = {
+        script: s.script,
+        cursor: s.cursor,
+        theme: s.theme,
+        speed: Number.isFinite(s.speed) ? s.speed : 1,
+      };
+      try {
+        this.storage?.setItem(STORAGE_KEY, JSON.stringify(v));
+      } catch {
+        // A full or disabled storage only costs the restore on reload.
+      }
+    }, 200);
+  }
+
+  // ---- The script and the run ---------------------------------------------------------------
+
+  /** Replace the script; if it parses, run it and put the cursor at `cursor` (clamped). */
+  setScript(script: string, cursor = this.store.getState().cursor): void {
+    const parseErrors = parseScenario(script).errors;
+    this.store.setState({ script, parseErrors });
+    this.persistSoon();
+    if (parseErrors.length > 0) return;
+    this.resumeAt = cursor;
+    this.run();
+  }
+
+  appendStatement(line: string): void {
+    const s = this.store.getState().script;
+    const sep = s.length === 0 || s.endsWith('\n') ? '' : '\n';
+    this.setScript(`${s}${sep}${line}\n`);
+  }
+
+  private resetRun(): void {
+    this.events.clear();
+    this.mirror = new Mirror();
+    this.acc = 0;
+    const v = this.store.getState().version + 1;
+    this.store.setState({
+      eventCount: 0,
+      statements: [],
+      failures: [],
+      refused: null,
+      cursor: 0,
+      target: 0,
+      playing: false,
+      version: v,
+      selection: null,
+    });
+  }
+
+  private run(): void {
+    this.resetRun();
+    this.store.setState({ runStatus: 'running' });
+    this.runId = this.client.send('run', { script: this.store.getState().script });
+    this.onWake();
+  }
+
+  private onMessage(m: WorkerMessage): void {
+    if (m.type === 'ready') return;
+    if (m.cmdId !== this.runId) return;
+    switch (m.type) {
+      case 'batch':
+        this.events.append(m.first, m.words);
+        this.store.setState({ eventCount: this.events.length });
+        break;
+      case 'parseErrors':
+        this.store.setState({ parseErrors: m.errors });
+        break;
+      case 'finished': {
+        const target = Math.min(this.resumeAt ?? 0, m.eventCount);
+        this.resumeAt = null;
+        this.store.setState({
+          runStatus: 'done',
+          eventCount: m.eventCount,
+          statements: m.statements,
+          failures: m.failures,
+          refused: m.refused,
+          runMs: m.ms,
+          target,
+        });
+        break;
+      }
+      case 'failed':
+        this.store.setState({ runStatus: 'done', notice: `The simulation failed: ${m.message}` });
+        break;
+      default: {
+        const unknown: never = m;
+        throw new Error(`unknown message ${JSON.stringify(unknown)}`);
+      }
+    }
+    this.onWake();
+  }
+
+  // ---- Timeline controls ----------------------------------------------------------------------
+
+  private end(): number {
+    return this.events.length;
+  }
+
+  seek(target: number): void {
+    const t = Math.max(0, Math.min(this.end(), Math.round(target)));
+    this.store.setState({ target: t, playing: false });
+    this.onWake();
+  }
+
+  stepEvent(dir: 1 | -1): void {
+    this.seek(this.store.getState().target + dir);
+  }
+
+  /** To the end of the current operation, or back to the start of the previous one. */
+  stepOperation(dir: 1 | -1): void {
+    const s = this.store.getState();
+    const at = s.target;
+    if (dir === 1) {
+      const next = s.statements.find((st) => st.endEvent > at && st.endEvent > st.firstEvent);
+      this.seek(next ? next.endEvent : this.end());
+    } else {
+      const starts = operationStarts(s).filter((i) => i < at);
+      this.seek(starts.at(-1) ?? 0);
+    }
+  }
+
+  home(): void {
+    this.seek(0);
+  }
+
+  toEnd(): void {
+    this.seek(this.end());
+  }
+
+  togglePlay(): void {
+    const s = this.store.getState();
+    if (s.playing) {
+      this.store.setState({ playing: false, target: s.cursor });
+    } else {
+      const atEnd = s.cursor >= this.end();
+      if (atEnd && s.runStatus === 'done') this.seek(0);
+      this.store.setState({ playing: true });
+      this.lastNow = 0;
+    }
+    this.onWake();
+  }
+
+  setSpeed(speed: number): void {
+    this.store.setState({ speed });
+    this.persistSoon();
+    this.onWake();
+  }
+
+  select(selection: Selection | null): void {
+    this.store.setState({ selection });
+  }
+
+  setTheme(theme: Theme): void {
+    this.store.setState({ theme });
+    this.persistSoon();
+  }
+
+  dismissNotice(): void {
+    this.store.setState({ notice: null });
+  }
+
+  // ---- Moving the cursor (called by the frame loop) -------------------------------------------
+
+  /** Whether nothing is left to do: no run, no play, no seek. */
+  settled(): boolean {
+    const s = this.store.getState();
+    return s.runStatus !== 'running' && !s.playing && s.cursor === s.target;
+  }
+
+  private duration(i: number): number {
+    const kind = this.events.word(i, 0) & 0xff;
+    const st = this.store.getState().statements.find((x) => i >= x.firstEvent && i < x.endEvent);
+    if (st && st.endEvent - st.firstEvent > 300) return BULK_EVENT_MS;
+    return EVENT_MS[kind] ?? 200;
+  }
+
+  /** Move the mirror toward where the timeline wants it, within a frame's budget. */
+  advance(now: number): Applied | null {
+    const s = this.store.getState();
+    const dt = this.lastNow ? Math.min(now - this.lastNow, 250) : 0;
+    this.lastNow = now;
+    const end = this.end();
+    if (s.playing) {
+      if (!Number.isFinite(s.speed)) {
+        this.store.setState({ playing: false, target: end });
+        return this.advance(now);
+      }
+      this.acc += dt * s.speed;
+      const events: SimEvent[] = [];
+      let cursor = this.mirror.cursor;
+      const t0 = performance.now();
+      while (cursor < end && this.acc >= this.duration(cursor)) {
+        this.acc -= this.duration(cursor);
+        events.push(decodeEvent(this.events, cursor, this.events.spOf));
+        this.mirror.forward(this.events);
+        cursor++;
+        if (performance.now() - t0 > SEEK_BUDGET_MS) break;
+      }
+      const finished = cursor >= end && s.runStatus === 'done';
+      if (finished) this.acc = 0;
+      if (events.length === 0 && !finished) return null;
+      this.store.setState({
+        cursor,
+        target: cursor,
+        playing: !finished,
+        version: s.version + 1,
+      });
+      this.persistSoon();
+      return events.length > 0 ? { kind: 'events', events, direction: 1 } : null;
+    }
+    if (s.cursor === s.target) return null;
+    return this.seekStep(s);
+  }
+
+  private seekStep(s: AppState): Applied | null {
+    const target = Math.min(s.target, this.end());
+    const distance = Math.abs(target - this.mirror.cursor);
+    const animate = distance <= ANIMATE_LIMIT && s.motion;
+    const dir = target > this.mirror.cursor ? 1 : -1;
+    const events: SimEvent[] = [];
+    const t0 = performance.now();
+    let n = 0;
+    while (this.mirror.cursor !== target) {
+      if (dir === 1) {
+        if (animate) events.push(decodeEvent(this.events, this.mirror.cursor, this.events.spOf));
+        this.mirror.forward(this.events);
+      } else {
+        if (animate)
+          events.push(decodeEvent(this.events, this.mirror.cursor - 1, this.events.spOf));
+        this.mirror.backward(this.events);
+      }
+      // Check the clock every 1024 events: a long seek spreads over frames.
+      if ((++n & 1023) === 0 && performance.now() - t0 > SEEK_BUDGET_MS) break;
+    }
+    const arrived = this.mirror.cursor === target;
+    this.store.setState({ cursor: this.mirror.cursor, version: s.version + 1 });
+    this.persistSoon();
+    if (animate) return { kind: 'events', events, direction: dir };
+    return arrived ? { kind: 'sync' } : null;
+  }
+
+  /** Decode any event of the run (the event log panel). */
+  readonly eventAt = (i: number): SimEvent => decodeEvent(this.events, i, this.events.spOf);
+}

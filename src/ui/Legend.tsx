@@ -1,0 +1,83 @@
+// What every colour and mark of the paging-structure picture means. Entry colours come from the
+// palette the canvas draws with, so the two cannot drift apart.
+import { ENTRY_KINDS, NX_GLYPH } from '../viz/palette.ts';
+import type { EntryKind } from '../viz/palette.ts';
+import './Legend.css';
+
+export interface LegendProps {
+  /** Open on first render (the user can fold it away). */
+  defaultOpen?: boolean;
+}
+
+const ENTRY_DETAIL: Record<EntryKind, string> = {
+  none: 'non-present SPTE: nothing mapped, an access faults',
+  table: 'non-leaf SPTE: its PFN is a child page table one level down',
+  '4k': 'leaf SPTE in a role.level 1 table',
+  '2m': 'huge leaf SPTE in a role.level 2 table',
+  '1g': 'huge leaf SPTE in a role.level 3 table',
+  mmio: 'not present: W+X without R makes the access an EPT misconfiguration, emulated as MMIO',
+  removed: 'REMOVED_SPTE: frozen while its table is torn down; other walkers retry',
+};
+
+interface Mark {
+  mark: string;
+  label: string;
+  detail: string;
+}
+
+const MARKS: readonly Mark[] = [
+  {
+    mark: 'nx',
+    label: NX_GLYPH.label,
+    detail: 'X bit withheld by the NX huge page mitigation; an exec fault maps 4K pages instead',
+  },
+  {
+    mark: 'nx-badge',
+    label: 'NX-accounted table',
+    detail: 'lpage_disallowed: on the NX recovery list, counted in nx_lpage_splits',
+  },
+  {
+    mark: 'invalid-root',
+    label: 'invalid root',
+    detail: 'role.invalid = 1: obsolete, waiting to be zapped and put',
+  },
+  { mark: 'vcpu-root', label: 'vCPU root', detail: 'the root the vCPU is running on' },
+  {
+    mark: 'rcu',
+    label: 'awaiting RCU free',
+    detail: 'unlinked table, freed after the RCU grace period',
+  },
+  { mark: 'iter', label: 'iterator', detail: 'where tdp_iter is now' },
+  { mark: 'selected', label: 'selected', detail: 'the entry shown in the inspector' },
+  { mark: 'flush', label: 'TLB flush', detail: 'a pulse over the GFNs a remote TLB flush covers' },
+];
+
+export function Legend({ defaultOpen = true }: LegendProps) {
+  return (
+    <details className="legend" aria-label="Legend" open={defaultOpen}>
+      <summary className="legend__summary">Legend</summary>
+      <ul className="legend__list" aria-label="Entry colours">
+        {ENTRY_KINDS.map((k) => (
+          <li key={k.kind} className="legend__item" title={ENTRY_DETAIL[k.kind]}>
+            <span
+              className="legend__swatch"
+              style={{ background: `var(${k.cssVar})` }}
+              aria-hidden="true"
+            />
+            {k.label}
+          </li>
+        ))}
+      </ul>
+      <ul className="legend__list" aria-label="Marks">
+        {MARKS.map((m) => (
+          <li key={m.mark} className="legend__item" title={m.detail}>
+            <span className={`legend__mark legend__mark--${m.mark}`} aria-hidden="true">
+              {m.mark === 'nx-badge' ? 'NX' : null}
+            </span>
+            {m.label}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}

@@ -1,0 +1,103 @@
+// The kernel's page stats and the model's cost counters, with what the last step changed.
+import { COUNTER_NAMES, STAT_NAMES } from '../sim/names.ts';
+import type { Counters, Stats } from '../sim/names.ts';
+import './StatsPanel.css';
+
+export interface StatsPanelProps {
+  stats: Stats;
+  counters: Counters;
+  previous?: { stats: Stats; counters: Counters };
+}
+
+const STAT_HINTS: Record<(typeof STAT_NAMES)[number], string> = {
+  pages_4k: '4K leaf SPTEs (kvm->stat.pages_4k)',
+  pages_2m: '2M leaf SPTEs (kvm->stat.pages_2m)',
+  pages_1g: '1G leaf SPTEs (kvm->stat.pages_1g)',
+  nx_lpage_splits: 'tables on the NX recovery list (kvm->stat.nx_lpage_splits)',
+};
+
+const COUNTER_HINTS: Record<(typeof COUNTER_NAMES)[number], string> = {
+  spte_reads: 'SPTEs read by the walks',
+  spte_writes: 'SPTE writes',
+  iter_steps: 'tdp_iter steps',
+  tlb_flushes: 'remote TLB flushes, all kinds',
+  tlb_flushes_ranged: 'flushes of a GFN range',
+  tlb_flushes_full: 'flushes of everything',
+  sp_allocated: 'shadow pages allocated',
+  sp_freed: 'shadow pages freed after RCU',
+  faults: 'page faults handled',
+  pf_fixed: 'faults that installed a mapping (RET_PF_FIXED / RET_PF_EMULATE)',
+  pf_spurious: 'faults with nothing to do (RET_PF_SPURIOUS)',
+};
+
+function Group<K extends string>({
+  title,
+  names,
+  hints,
+  values,
+  before,
+}: {
+  title: string;
+  names: readonly K[];
+  hints: Record<K, string>;
+  values: Record<K, number>;
+  before: Record<K, number> | undefined;
+}) {
+  return (
+    <table className="stats__group">
+      <caption className="stats__caption">{title}</caption>
+      <tbody>
+        {names.map((name) => {
+          const value = values[name];
+          const delta = before ? value - before[name] : 0;
+          return (
+            <tr key={name} title={hints[name]}>
+              <th scope="row" className="stats__name">
+                {name}
+              </th>
+              <td className="stats__delta">
+                {delta !== 0 && (
+                  // Keyed by value so a fresh change restarts the fade even if the delta repeats.
+                  <span key={value} className="stats__delta-text">
+                    {delta > 0 ? `+${delta}` : String(delta)}
+                  </span>
+                )}
+              </td>
+              <td className="stats__value">
+                <span
+                  key={delta !== 0 ? value : 'same'}
+                  className={delta !== 0 ? 'stats__num stats__num--changed' : 'stats__num'}
+                  data-testid={`stat-${name}`}
+                >
+                  {value}
+                </span>
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+export function StatsPanel({ stats, counters, previous }: StatsPanelProps) {
+  return (
+    <section className="stats" aria-label="Stats">
+      <h2 className="stats__title">Stats</h2>
+      <Group
+        title="Kernel stats"
+        names={STAT_NAMES}
+        hints={STAT_HINTS}
+        values={stats}
+        before={previous?.stats}
+      />
+      <Group
+        title="Counters"
+        names={COUNTER_NAMES}
+        hints={COUNTER_HINTS}
+        values={counters}
+        before={previous?.counters}
+      />
+    </section>
+  );
+}

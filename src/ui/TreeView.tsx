@@ -1,0 +1,67 @@
+import { useEffect, useRef } from 'react';
+import { selectSelection, selectTheme, selectMotion, selectVersion } from '../store/selectors.ts';
+import type { FrameLoop } from '../viz/FrameLoop.ts';
+import { TreeRenderer } from '../viz/TreeRenderer.ts';
+import { useApp, useSession } from './session-context.ts';
+import { TablesSummary } from './TablesSummary.tsx';
+import './TreeView.css';
+
+/** Mounts the D3/canvas renderer and keeps its selection, theme and motion in step with the store. */
+export function TreeView({ loop }: { loop: FrameLoop }) {
+  const session = useSession();
+  const host = useRef<HTMLDivElement>(null);
+  const renderer = useRef<TreeRenderer | null>(null);
+  const selection = useApp(selectSelection);
+  const theme = useApp(selectTheme);
+  const motion = useApp(selectMotion);
+  useApp(selectVersion);
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const r = new TreeRenderer(el, { onSelect: (sel) => session.select(sel) });
+    renderer.current = r;
+    loop.attach(r);
+    return () => {
+      loop.attach(null);
+      r.destroy();
+      renderer.current = null;
+    };
+  }, [loop, session]);
+
+  useEffect(() => {
+    renderer.current?.setSelection(selection);
+    loop.request();
+  }, [selection, loop]);
+
+  useEffect(() => {
+    renderer.current?.setTheme();
+    loop.request();
+  }, [theme, loop]);
+
+  useEffect(() => {
+    renderer.current?.setMotion(motion);
+  }, [motion]);
+
+  return (
+    <section className="tree-view" aria-label="Paging structure">
+      <div className="tree-canvas" ref={host} data-testid="tree-canvas" />
+      <div className="tree-zoom" role="toolbar" aria-label="Zoom">
+        <button type="button" onClick={() => renderer.current?.fit()} title="Fit the whole tree">
+          Fit
+        </button>
+        <button type="button" onClick={() => renderer.current?.zoomBy(1.4)} aria-label="Zoom in">
+          +
+        </button>
+        <button
+          type="button"
+          onClick={() => renderer.current?.zoomBy(1 / 1.4)}
+          aria-label="Zoom out"
+        >
+          −
+        </button>
+      </div>
+      <TablesSummary mirror={session.mirror} />
+    </section>
+  );
+}

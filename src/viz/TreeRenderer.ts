@@ -1,0 +1,1376 @@
+// The table tree on a canvas. Entry colours live in one atlas image at one pixel per entry, blitted
+// scaled per visible table, so a step touches a pixel and a frame costs only the visible tables.
+import { interpolateZoom, select, zoom, zoomIdentity } from 'd3';
+import type {
+  D3ZoomEvent,
+  Selection as D3Selection,
+  ZoomBehavior,
+  ZoomTransform,
+  ZoomView,
+} from 'd3';
+import type { SimEvent } from '../sim/events.ts';
+import { pagesPerHpage } from '../sim/geometry.ts';
+import type { Mirror, MirrorSp } from '../sim/replay.ts';
+import {
+  BOX_H,
+  BOX_W,
+  CELL,
+  COLS,
+  computeLayout,
+  entryRect,
+  GAP_X,
+  GAP_Y,
+  GRID_H,
+  GRID_W,
+  HEADER_H,
+  hitTest,
+  PAD,
+  ROWS,
+  type Layout,
+  type LayoutTable,
+  type Rect,
+} from './layout.ts';
+import {
+  CODE_TABLE,
+  codeColor,
+  entryCode,
+  hasNxGlyph,
+  readPalette,
+  type Palette,
+} from './palette.ts';
+
+export interface Selection {
+  sp: number;
+  index: number | null;
+}
+
+export interface RendererOptions {
+  onSelect: (sel: Selection | null) => void;
+  /**
+   * Asks the app's frame loop for a frame() when the renderer changed on its own (pan, zoom,
+   * collapse, an animated fit/focus). Without it, those changes are drawn at once and camera moves
+   * do not animate.
+   */
+  requestFrame?: () => void;
+}
+
+const MAX_K = 8;
+const MIN_K = 0.05;
+/** Screen margin left around the tree by fit(). */
+const FIT_MARGIN = 24;
+/** fit() never magnifies a small tree beyond this. */
+const FIT_MAX_K = 1.5;
+
+const FLASH_MS = 350;
+const GROW_MS = 380;
+const FADE_MS = 320;
+const PULSE_MS = 400;
+const CURSOR_MS = 260;
+const TRAIL_MS = 400;
+const TLB_MS = 450;
+const CAMERA_MS = 380;
+/** A batch larger than this (a big jump) shows its result without animation. */
+const MAX_ANIMATED_EVENTS = 4096;
+const MAX_FLASHES = 1024;
+const MAX_TRAILS = 96;
+const MAX_TLB_PULSES = 4;
+const MAX_ITER_HISTORY = 1 << 20;
+
+/** Atlas geometry: 64 tables of 32 × 16 pixels per atlas row, 2048 pixels wide. */
+const ATLAS_TABLES_PER_ROW = 64;
+const ATLAS_W = ATLAS_TABLES_PER_ROW * COLS;
+const ATLAS_MAX_ROWS = 2047;
+const ATLAS_CAPACITY = ATLAS_TABLES_PER_ROW * ATLAS_MAX_ROWS;
+/** Dirty tables above this count re-upload the whole atlas at once. */
+const PARTIAL_UPLOAD_LIMIT = 48;
+
+/** Header text size in world units; text is skipped when it would be tinier than MIN_TEXT_PX. */
+const FONT_SIZE = 11;
+const MIN_TEXT_PX = 6;
+const BADGE_H = 14;
+/** Below this on-screen width a table is a plain block. */
+const MIN_DETAIL_PX = 6;
+/** Below this on-screen width a table shows its entries and frame but no header detail. */
+const FULL_DETAIL_PX = 64;
+/** Cell separators appear once a cell is this large on screen. */
+const GRID_LINES_PX = 7;
+/** NX glyphs appear once a cell is this large on screen. */
+const GLYPH_PX = 3;
+
+const NO_CELL = -1;
+const cellKey = (sp: number, index: number): number => sp * 512 + index;
+const keySp = (key: number): number => Math.floor(key / 512);
+const keyIndex = (key: number): number => key % 512;
+
+const easeOut = (t: number): number => 1 - (1 - t) ** 3;
+const clamp01 = (t: number): number => Math.min(1, Math.max(0, t));
+const lerp = (a: number, b: number, t: number): number => a + (b - a) * t;
+
+interface TableView {
+  t: LayoutTable;
+  /** Entry codes (palette.entryCode) as last drawn. */
+  codes: Uint8Array;
+  nxCount: number;
+  /** Allocated at the cursor. */
+  present: boolean;
+  linked: boolean;
+  freed: boolean;
+  invalid: boolean;
+  nxDisallowed: boolean;
+  pixDirty: boolean;
+}
+
+interface AnimBase {
+  /** Set from the first frame() after queuing, so a queue-to-draw delay never eats the animation. */
+  start: number;
+  dur: number;
+}
+type Anim = AnimBase &
+  (
+    | { kind: 'flash'; sp: number; index: number; from: string }
+    | { kind: 'grow'; sp: number }
+    | { kind: 'fade'; sp: number; from: number; to: number }
+    | { kind: 'pulse'; sp: number; color: 'accent' | 'error'; edge: boolean }
+    | { kind: 'cursor'; from: number }
+    | { kind: 'trail'; sp: number; index: number }
+    | { kind: 'tlb'; spans: { sp: number; first: number; last: number }[] }
+    | { kind: 'tlbFull' }
+  );
+
+type WithoutStart<A> = A extends unknown ? Omit<A, 'start'> : never;
+type NewAnim = WithoutStart<Anim>;
+
+interface Edge {
+  /** The parent entry's centre, the parent box's bottom, the child header's top centre. */
+  sx: number;
+  sy: number;
+  bottom: number;
+  tx: number;
+  ty: number;
+  /** Size of the parent's cell, for the dot. */
+  cell: number;
+  /** Progress of a link pulse on this edge, if any. */
+  pulse: number | null;
+  /** For a bus route: (tx, ty) is the gutter's top, and the edge ends at the header's left. */
+  end: { x: number; y: number } | null;
+}
+
+interface Camera {
+  from: ZoomTransform;
+  to: ZoomTransform;
+  start: number;
+}
+
+interface Badge {
+  text: string;
+  fill: string;
+  ink: string;
+  outline: boolean;
+}
+
+export class TreeRenderer {
+  private readonly canvas: HTMLCanvasElement;
+  private readonly ctx: CanvasRenderingContext2D;
+  private readonly atlas: HTMLCanvasElement;
+  private readonly atlasCtx: CanvasRenderingContext2D;
+  private image: ImageData;
+  private words: Uint32Array;
+  private atlasFull = true;
+  private readonly dirtyPix: TableView[] = [];
+
+  private readonly zoomBehavior: ZoomBehavior<HTMLCanvasElement, unknown>;
+  private readonly canvasSel: D3Selection<HTMLCanvasElement, unknown, null, undefined>;
+  private readonly resizeObserver: ResizeObserver;
+  private transform: ZoomTransform = zoomIdentity;
+  private camera: Camera | null = null;
+  private cssW = 0;
+  private cssH = 0;
+  private dpr = 1;
+  private pendingFit = false;
+
+  private tables: readonly LayoutTable[] = [];
+  private views = new Map<number, TableView>();
+  private readonly collapsed = new Set<number>();
+  private layout: Layout = computeLayout([], new Set());
+  private palette: Palette;
+  private hatch: CanvasPattern | null = null;
+  private readonly textWidths = new Map<string, number>();
+
+  private selection: Selection | null = null;
+  private vcpuRoot: number | null = null;
+  private motion = true;
+  private anims: Anim[] = [];
+  /** The iterator's current cell (cellKey) and the cells it held before, for stepping back. */
+  private iter = NO_CELL;
+  private iterStack: number[] = [];
+  private dirty = true;
+  private now = 0;
+  /** frame() is moving the camera: its zoom events need no drawing of their own. */
+  private inFrame = false;
+  private frameRequested = false;
+
+  constructor(
+    host: HTMLElement,
+    private readonly opts: RendererOptions,
+  ) {
+    this.canvas = document.createElement('canvas');
+    Object.assign(this.canvas.style, {
+      display: 'block',
+      width: '100%',
+      height: '100%',
+      touchAction: 'none',
+      cursor: 'default',
+    });
+    host.appendChild(this.canvas);
+    this.ctx = context2d(this.canvas);
+    this.atlas = document.createElement('canvas');
+    this.atlasCtx = context2d(this.atlas);
+    this.image = new ImageData(ATLAS_W, ROWS);
+    this.words = new Uint32Array(this.image.data.buffer);
+    this.atlas.width = ATLAS_W;
+    this.atlas.height = ROWS;
+    this.palette = readPalette();
+    this.hatch = this.makeHatch();
+
+    this.zoomBehavior = zoom<HTMLCanvasElement, unknown>()
+      .scaleExtent([MIN_K, MAX_K])
+      .on('zoom', (e: D3ZoomEvent<HTMLCanvasElement, unknown>) => {
+        this.transform = e.transform;
+        // A user gesture takes the camera back from an animated fit/focus.
+        if (e.sourceEvent) this.camera = null;
+        if (!this.inFrame) this.inputChanged();
+      });
+    this.canvasSel = select(this.canvas);
+    this.canvasSel.call(this.zoomBehavior).on('dblclick.zoom', null);
+    this.canvas.addEventListener('click', this.onClick);
+    this.canvas.addEventListener('dblclick', this.onDblClick);
+    this.canvas.addEventListener('mousemove', this.onMouseMove);
+
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver.observe(host);
+    this.resize();
+  }
+
+  // ---- Inputs ----------------------------------------------------------------------------------
+
+  setTables(tables: readonly LayoutTable[]): void {
+    const wasEmpty = this.views.size === 0;
+    const old = this.views;
+    this.tables = tables;
+    this.views = new Map();
+    let maxId = -1;
+    for (const t of tables) {
+      const prev = old.get(t.id);
+      const same =
+        prev &&
+        prev.t.parent === t.parent &&
+        prev.t.parentIndex === t.parentIndex &&
+        prev.t.level === t.level &&
+        prev.t.gfn === t.gfn;
+      // Reuse the view in place: the dirty-pixel queue may hold it.
+      if (same) prev.t = t;
+      this.views.set(t.id, same ? prev : newView(t));
+      maxId = Math.max(maxId, t.id);
+    }
+    for (const id of [...this.collapsed]) if (!this.views.has(id)) this.collapsed.delete(id);
+    if (this.selection && !this.views.has(this.selection.sp)) this.selection = null;
+    this.anims = this.anims.filter((a) => !('sp' in a) || this.views.has(a.sp));
+    this.ensureAtlas(maxId + 1);
+    this.relayout();
+    if (wasEmpty && tables.length > 0) this.fitNow();
+  }
+
+  sync(mirror: Mirror): void {
+    for (const v of this.views.values()) this.reloadTable(v, mirror.sps[v.t.id]);
+    this.vcpuRoot = mirror.vcpuRoot;
+    this.anims = [];
+    this.iter = NO_CELL;
+    this.iterStack = [];
+    this.atlasFull = true;
+    this.invalidate();
+  }
+
+  applyEvents(events: readonly SimEvent[], mirror: Mirror, direction: 1 | -1): void {
+    const fwd = direction === 1;
+    const animate = this.motion && events.length <= MAX_ANIMATED_EVENTS;
+    const flagged = new Set<number>();
+    const reload = new Set<number>();
+    const allocatedHere = new Set<number>();
+    const flashed = new Set<number>();
+    const iterBefore = this.iter;
+    let trails = 0;
+    let iterMoves = 0;
+    const flushes: { ranged: boolean; gfn: number; pages: number }[] = [];
+
+    for (const e of events) {
+      switch (e.type) {
+        case 'spteChanged': {
+          const v = this.views.get(e.sp);
+          const sp = mirror.sps[e.sp];
+          if (!v || !sp) break;
+          const i = e.index;
+          this.setCode(v, i, entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level));
+          const key = cellKey(e.sp, i);
+          if (animate && flashed.size < MAX_FLASHES && !flashed.has(key)) {
+            flashed.add(key);
+            const before = fwd ? e.old : e.new;
+            const from = codeColor(this.palette, entryCode(lo32(before), hi32(before), sp.level));
+            this.queue({ kind: 'flash', sp: e.sp, index: i, from, dur: FLASH_MS });
+          }
+          break;
+        }
+        case 'spAllocated':
+          reload.add(e.sp);
+          if (fwd) allocatedHere.add(e.sp);
+          break;
+        case 'spLinked':
+          flagged.add(e.sp);
+          if (!animate) break;
+          if (!fwd)
+            this.queue({ kind: 'pulse', sp: e.sp, color: 'error', edge: false, dur: PULSE_MS });
+          else if (allocatedHere.has(e.sp) && this.views.get(e.sp)?.t.parent != null)
+            this.queue({ kind: 'grow', sp: e.sp, dur: GROW_MS });
+          else this.queue({ kind: 'pulse', sp: e.sp, color: 'accent', edge: true, dur: PULSE_MS });
+          break;
+        case 'spUnlinked':
+          flagged.add(e.sp);
+          if (animate)
+            this.queue({
+              kind: 'pulse',
+              sp: e.sp,
+              color: fwd ? 'error' : 'accent',
+              edge: !fwd,
+              dur: PULSE_MS,
+            });
+          break;
+        case 'spFreed':
+          flagged.add(e.sp);
+          if (animate)
+            this.queue({
+              kind: 'fade',
+              sp: e.sp,
+              from: fwd ? 1 : 0,
+              to: fwd ? 0 : 1,
+              dur: FADE_MS,
+            });
+          break;
+        case 'rootInvalidated':
+          flagged.add(e.sp);
+          if (animate && fwd)
+            this.queue({ kind: 'pulse', sp: e.sp, color: 'error', edge: false, dur: PULSE_MS });
+          break;
+        case 'nxAccounted':
+        case 'nxUnaccounted':
+          flagged.add(e.sp);
+          break;
+        case 'iterStep':
+        case 'iterUp':
+          if (fwd) {
+            this.pushIter();
+            this.iter = cellKey(e.sp, e.index);
+            iterMoves++;
+            if (animate && trails < MAX_TRAILS) {
+              trails++;
+              this.queue({ kind: 'trail', sp: e.sp, index: e.index, dur: TRAIL_MS });
+            }
+          } else {
+            this.iter = this.iterStack.pop() ?? NO_CELL;
+            iterMoves++;
+          }
+          break;
+        case 'opBegin':
+          // The iterator's mark lasts until the next operation starts.
+          if (fwd) {
+            this.pushIter();
+            this.iter = NO_CELL;
+          } else {
+            this.iter = this.iterStack.pop() ?? NO_CELL;
+          }
+          break;
+        case 'tlbFlush':
+          if (animate) flushes.push(e);
+          break;
+        default:
+          break;
+      }
+    }
+
+    for (const id of reload) {
+      const v = this.views.get(id);
+      if (v) this.reloadTable(v, mirror.sps[id]);
+    }
+    for (const id of flagged) {
+      const v = this.views.get(id);
+      if (v && !reload.has(id)) this.readFlags(v, mirror.sps[id]);
+    }
+    this.vcpuRoot = mirror.vcpuRoot;
+    // Spans are found after the flags are current, so only tables shown now light up.
+    for (const f of flushes.slice(-MAX_TLB_PULSES))
+      this.queue(this.tlbAnim(f.ranged, f.gfn, f.pages));
+    // A single step shows the iterator travelling; over a longer batch the trail shows the path.
+    if (animate && this.iter !== NO_CELL && this.iter !== iterBefore) {
+      if (iterMoves === 1 || !fwd) this.anims = this.anims.filter((a) => a.kind !== 'trail');
+      this.anims = this.anims.filter((a) => a.kind !== 'cursor');
+      this.queue({ kind: 'cursor', from: iterBefore, dur: CURSOR_MS });
+    }
+    this.invalidate();
+  }
+
+  setSelection(sel: Selection | null): void {
+    this.selection = sel;
+    this.invalidate();
+  }
+
+  setTheme(): void {
+    this.palette = readPalette();
+    this.hatch = this.makeHatch();
+    this.textWidths.clear();
+    for (const v of this.views.values()) this.repaintTable(v);
+    this.atlasFull = true;
+    this.invalidate();
+  }
+
+  setMotion(on: boolean): void {
+    this.motion = on;
+    if (!on) {
+      this.anims = [];
+      if (this.camera) {
+        this.zoomBehavior.transform(this.canvasSel, this.camera.to);
+        this.camera = null;
+      }
+    }
+    this.invalidate();
+  }
+
+  // ---- The frame -------------------------------------------------------------------------------
+
+  frame(now: number): boolean {
+    this.now = now;
+    this.frameRequested = false;
+    for (const a of this.anims) if (a.start < 0) a.start = now;
+    this.inFrame = true;
+    if (this.camera) this.stepCamera(now);
+    this.inFrame = false;
+    const before = this.anims.length;
+    this.anims = this.anims.filter((a) => now - a.start < a.dur);
+    const running = this.anims.length > 0 || this.camera !== null;
+    if (this.dirty || running || before > 0) {
+      this.uploadAtlas();
+      this.draw(now);
+      this.dirty = false;
+    }
+    return running;
+  }
+
+  needsFrame(): boolean {
+    return this.dirty || this.anims.length > 0 || this.camera !== null;
+  }
+
+  // ---- Camera ----------------------------------------------------------------------------------
+
+  fit(): void {
+    if (this.cssW === 0 || this.cssH === 0) {
+      this.pendingFit = true;
+      return;
+    }
+    this.moveCamera(this.fitTransform());
+  }
+
+  zoomBy(k: number): void {
+    this.zoomAt(k, this.cssW / 2, this.cssH / 2);
+  }
+
+  focus(sp: number): void {
+    this.expandTo(sp);
+    const box = this.layout.boxes.get(sp);
+    if (!box || this.cssW === 0) return;
+    const k = Math.min(
+      Math.max(Math.min((this.cssW * 0.6) / BOX_W, (this.cssH * 0.6) / BOX_H), 0.5),
+      2,
+    );
+    const cx = box.x + box.w / 2;
+    const cy = box.y + box.h / 2;
+    this.moveCamera(
+      zoomIdentity.translate(this.cssW / 2 - cx * k, this.cssH / 2 - cy * k).scale(k),
+    );
+  }
+
+  toggleCollapse(sp: number): void {
+    if (!this.views.has(sp)) return;
+    if (this.collapsed.has(sp)) this.collapsed.delete(sp);
+    else if ((this.layout.childCount.get(sp) ?? 0) > 0) this.collapsed.add(sp);
+    else return;
+    this.relayout();
+    this.inputChanged();
+  }
+
+  destroy(): void {
+    this.resizeObserver.disconnect();
+    this.canvasSel.on('.zoom', null);
+    this.canvas.removeEventListener('click', this.onClick);
+    this.canvas.removeEventListener('dblclick', this.onDblClick);
+    this.canvas.removeEventListener('mousemove', this.onMouseMove);
+    this.canvas.remove();
+    this.anims = [];
+    this.camera = null;
+    this.views.clear();
+  }
+
+  // ---- Table state -----------------------------------------------------------------------------
+
+  private readFlags(v: TableView, sp: MirrorSp | undefined): void {
+    v.present = sp !== undefined;
+    v.linked = sp?.linked ?? false;
+    v.freed = sp?.freed ?? false;
+    v.invalid = sp?.invalid ?? false;
+    v.nxDisallowed = sp?.nxDisallowed ?? false;
+  }
+
+  private reloadTable(v: TableView, sp: MirrorSp | undefined): void {
+    this.readFlags(v, sp);
+    if (!sp) return;
+    let nx = 0;
+    for (let i = 0; i < 512; i++) {
+      const code = entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level);
+      v.codes[i] = code;
+      if (hasNxGlyph(code)) nx++;
+    }
+    v.nxCount = nx;
+    this.repaintTable(v);
+  }
+
+  private setCode(v: TableView, index: number, code: number): void {
+    const old = v.codes[index] ?? 0;
+    if (old === code) return;
+    if (hasNxGlyph(old)) v.nxCount--;
+    if (hasNxGlyph(code)) v.nxCount++;
+    v.codes[index] = code;
+    const at = pixelAt(v.t.id, index);
+    if (at < 0) return;
+    this.words[at] = this.palette.pixels[code & 0x0f] ?? 0;
+    this.markPixDirty(v);
+  }
+
+  private repaintTable(v: TableView): void {
+    if (pixelAt(v.t.id, 0) < 0) return;
+    const pixels = this.palette.pixels;
+    for (let i = 0; i < 512; i++)
+      this.words[pixelAt(v.t.id, i)] = pixels[(v.codes[i] ?? 0) & 0x0f] ?? 0;
+    this.markPixDirty(v);
+  }
+
+  private markPixDirty(v: TableView): void {
+    if (v.pixDirty) return;
+    v.pixDirty = true;
+    this.dirtyPix.push(v);
+  }
+
+  private ensureAtlas(tables: number): void {
+    const rows = Math.min(ATLAS_MAX_ROWS, Math.max(1, Math.ceil(tables / ATLAS_TABLES_PER_ROW)));
+    if (rows * ROWS <= this.image.height) return;
+    const image = new ImageData(ATLAS_W, rows * ROWS);
+    const words = new Uint32Array(image.data.buffer);
+    words.set(this.words);
+    this.image = image;
+    this.words = words;
+    this.atlas.height = rows * ROWS;
+    this.atlasFull = true;
+  }
+
+  private uploadAtlas(): void {
+    if (this.atlasFull || this.dirtyPix.length > PARTIAL_UPLOAD_LIMIT) {
+      this.atlasCtx.putImageData(this.image, 0, 0);
+    } else {
+      for (const v of this.dirtyPix) {
+        const { sx, sy } = atlasSlot(v.t.id);
+        this.atlasCtx.putImageData(this.image, 0, 0, sx, sy, COLS, ROWS);
+      }
+    }
+    for (const v of this.dirtyPix) v.pixDirty = false;
+    this.dirtyPix.length = 0;
+    this.atlasFull = false;
+  }
+
+  /** A table is on the picture when allocated and not freed (or while it fades). */
+  private isShown(v: TableView): boolean {
+    return v.present && !v.freed;
+  }
+
+  private relayout(): void {
+    this.layout = computeLayout(this.tables, this.collapsed);
+    this.updateScaleExtent();
+    this.invalidate();
+  }
+
+  private expandTo(sp: number): void {
+    let changed = false;
+    for (let p = this.views.get(sp)?.t.parent ?? null; p !== null;) {
+      if (this.collapsed.delete(p)) changed = true;
+      p = this.views.get(p)?.t.parent ?? null;
+    }
+    if (changed) this.relayout();
+  }
+
+  private pushIter(): void {
+    // Bounded: stepping back further than this many iterator moves loses the mark, not memory.
+    if (this.iterStack.length >= MAX_ITER_HISTORY) this.iterStack.splice(0, MAX_ITER_HISTORY / 2);
+    this.iterStack.push(this.iter);
+  }
+
+  // ---- Animations ------------------------------------------------------------------------------
+
+  private queue(a: NewAnim): void {
+    this.anims.push({ ...a, start: -1 });
+  }
+
+  private tlbAnim(ranged: boolean, gfn: number, pages: number): NewAnim {
+    if (!ranged) return { kind: 'tlbFull', dur: TLB_MS };
+    const end = gfn + pages;
+    const spans: { sp: number; first: number; last: number }[] = [];
+    for (const v of this.views.values()) {
+      if (!this.isShown(v)) continue;
+      const per = pagesPerHpage(v.t.level);
+      const tEnd = v.t.gfn + per * 512;
+      if (end <= v.t.gfn || gfn >= tEnd) continue;
+      const first = Math.floor((Math.max(gfn, v.t.gfn) - v.t.gfn) / per);
+      const last = Math.floor((Math.min(end, tEnd) - 1 - v.t.gfn) / per);
+      spans.push({ sp: v.t.id, first, last });
+    }
+    return { kind: 'tlb', spans, dur: TLB_MS };
+  }
+
+  private progress(a: Anim, now: number): number {
+    return clamp01((now - a.start) / a.dur);
+  }
+
+  // ---- Camera internals ------------------------------------------------------------------------
+
+  private fitTransform(): ZoomTransform {
+    const b = this.layout.bounds;
+    if (b.w === 0 || b.h === 0) return zoomIdentity.translate(this.cssW / 2, this.cssH / 2);
+    const k = Math.min(
+      FIT_MAX_K,
+      Math.max(
+        this.minScale(),
+        Math.min((this.cssW - 2 * FIT_MARGIN) / b.w, (this.cssH - 2 * FIT_MARGIN) / b.h),
+      ),
+    );
+    const cx = b.x + b.w / 2;
+    // A tree shorter than the view hangs from the top rather than floating in the middle.
+    const y =
+      b.h * k < this.cssH - 2 * FIT_MARGIN
+        ? FIT_MARGIN - b.y * k
+        : this.cssH / 2 - (b.y + b.h / 2) * k;
+    return zoomIdentity.translate(this.cssW / 2 - cx * k, y).scale(k);
+  }
+
+  private fitNow(): void {
+    if (this.cssW === 0 || this.cssH === 0) {
+      this.pendingFit = true;
+      return;
+    }
+    this.camera = null;
+    this.zoomBehavior.transform(this.canvasSel, this.fitTransform());
+  }
+
+  /** Below 0.05 only when the tree is so wide that fitting it needs it. */
+  private minScale(): number {
+    const b = this.layout.bounds;
+    if (b.w === 0 || this.cssW === 0) return MIN_K;
+    const fitK = Math.min((this.cssW - 2 * FIT_MARGIN) / b.w, (this.cssH - 2 * FIT_MARGIN) / b.h);
+    return Math.min(MIN_K, Math.max(1e-4, fitK * 0.5));
+  }
+
+  private updateScaleExtent(): void {
+    this.zoomBehavior.scaleExtent([this.minScale(), MAX_K]);
+  }
+
+  private zoomAt(factor: number, px: number, py: number): void {
+    const t = this.camera?.to ?? this.transform;
+    const k = Math.min(MAX_K, Math.max(this.minScale(), t.k * factor));
+    const x = px - ((px - t.x) * k) / t.k;
+    const y = py - ((py - t.y) * k) / t.k;
+    this.moveCamera(zoomIdentity.translate(x, y).scale(k));
+  }
+
+  private moveCamera(to: ZoomTransform): void {
+    if (!this.motion || this.cssW === 0 || !this.opts.requestFrame) {
+      this.camera = null;
+      this.zoomBehavior.transform(this.canvasSel, to);
+      return;
+    }
+    this.camera = { from: this.transform, to, start: -1 };
+    this.invalidate();
+  }
+
+  private stepCamera(now: number): void {
+    const cam = this.camera;
+    if (!cam) return;
+    if (cam.start < 0) cam.start = now;
+    const t = easeOut(clamp01((now - cam.start) / CAMERA_MS));
+    const view = (z: ZoomTransform): ZoomView => [
+      (this.cssW / 2 - z.x) / z.k,
+      (this.cssH / 2 - z.y) / z.k,
+      this.cssW / z.k,
+    ];
+    const [cx, cy, w] = interpolateZoom(view(cam.from), view(cam.to))(t);
+    const k = this.cssW / w;
+    this.zoomBehavior.transform(
+      this.canvasSel,
+      zoomIdentity.translate(this.cssW / 2 - cx * k, this.cssH / 2 - cy * k).scale(k),
+    );
+    if (t >= 1) {
+      this.zoomBehavior.transform(this.canvasSel, cam.to);
+      this.camera = null;
+    }
+  }
+
+  private resize(): void {
+    const w = this.canvas.clientWidth;
+    const h = this.canvas.clientHeight;
+    const dpr = window.devicePixelRatio || 1;
+    if (w === this.cssW && h === this.cssH && dpr === this.dpr) return;
+    this.cssW = w;
+    this.cssH = h;
+    this.dpr = dpr;
+    this.canvas.width = Math.max(1, Math.round(w * dpr));
+    this.canvas.height = Math.max(1, Math.round(h * dpr));
+    this.updateScaleExtent();
+    if (this.pendingFit && w > 0 && h > 0) {
+      this.pendingFit = false;
+      this.fitNow();
+    }
+    // Resizing cleared the canvas: repaint now rather than show a blank frame.
+    this.uploadAtlas();
+    this.draw(this.now);
+    this.invalidate();
+  }
+
+  // ---- Input -----------------------------------------------------------------------------------
+
+  private readonly onClick = (e: MouseEvent): void => {
+    this.opts.onSelect(this.hitAt(e));
+  };
+
+  private readonly onDblClick = (e: MouseEvent): void => {
+    const hit = this.hitAt(e);
+    if (hit && hit.index === null) {
+      this.toggleCollapse(hit.sp);
+    } else {
+      const [px, py] = this.pointer(e);
+      this.zoomAt(e.shiftKey ? 0.5 : 2, px, py);
+    }
+  };
+
+  private readonly onMouseMove = (e: MouseEvent): void => {
+    if (e.buttons !== 0) return;
+    this.canvas.style.cursor = this.hitAt(e) ? 'pointer' : 'default';
+  };
+
+  private pointer(e: MouseEvent): [number, number] {
+    const r = this.canvas.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  }
+
+  private hitAt(e: MouseEvent): Selection | null {
+    const [x, y] = this.transform.invert(this.pointer(e));
+    const hit = hitTest(this.layout, x, y);
+    if (!hit) return null;
+    const v = this.views.get(hit.sp);
+    return v && this.isShown(v) ? hit : null;
+  }
+
+  /** A change the app's loop does not know about: ask it for a frame, or draw it now. */
+  private inputChanged(): void {
+    this.invalidate();
+    if (this.opts.requestFrame) return;
+    this.uploadAtlas();
+    this.draw(performance.now());
+    this.dirty = false;
+  }
+
+  private invalidate(): void {
+    this.dirty = true;
+    // One request per frame is enough; frame() itself reports whether it wants another.
+    if (this.frameRequested || this.inFrame || !this.opts.requestFrame) return;
+    this.frameRequested = true;
+    this.opts.requestFrame();
+  }
+
+  // ---- Drawing ---------------------------------------------------------------------------------
+
+  private draw(now: number): void {
+    const ctx = this.ctx;
+    const { k, x, y } = this.transform;
+    const dpr = this.dpr;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    if (this.cssW === 0 || this.cssH === 0) return;
+    ctx.setTransform(dpr * k, 0, 0, dpr * k, dpr * x, dpr * y);
+    ctx.imageSmoothingEnabled = false;
+    const view: Rect = { x: -x / k, y: -y / k, w: this.cssW / k, h: this.cssH / k };
+
+    const boxAnims = new Map<number, Anim[]>();
+    for (const a of this.anims) {
+      if (a.kind === 'grow' || a.kind === 'fade' || a.kind === 'pulse') {
+        const list = boxAnims.get(a.sp);
+        if (list) list.push(a);
+        else boxAnims.set(a.sp, [a]);
+      }
+    }
+
+    // Where each drawn table sits this frame (growing tables move), for edges and overlays.
+    const placed = new Map<number, { rect: Rect; alpha: number }>();
+    for (const [id, box] of this.layout.boxes) {
+      const v = this.views.get(id);
+      if (!v || !v.present) continue;
+      let rect = box;
+      let alpha = v.freed ? 0 : 1;
+      for (const a of boxAnims.get(id) ?? []) {
+        const t = easeOut(this.progress(a, now));
+        if (a.kind === 'fade') alpha = lerp(a.from, a.to, t);
+        else if (a.kind === 'grow') {
+          const from = this.parentCell(v);
+          if (from) rect = growRect(from, box, t);
+          alpha = Math.min(alpha, 0.35 + 0.65 * t);
+        }
+      }
+      if (alpha <= 0) continue;
+      placed.set(id, { rect, alpha });
+    }
+
+    const edges = this.collectEdges(placed, view, boxAnims, now);
+    this.strokeEdges(edges, k);
+    // Small tables are drawn in batches: plain blocks when tiny, entries and a frame when small.
+    const blocks: Record<'table' | 'invalid' | 'pending', Rect[]> = {
+      table: [],
+      invalid: [],
+      pending: [],
+    };
+    const small: { v: TableView; rect: Rect }[] = [];
+    for (const [id, { rect, alpha }] of placed) {
+      if (!intersects(rect, view)) continue;
+      const v = this.views.get(id);
+      if (!v) continue;
+      const w = rect.w * k;
+      if (w >= FULL_DETAIL_PX || alpha < 1) this.drawTable(v, rect, alpha, k);
+      else if (w >= MIN_DETAIL_PX) small.push({ v, rect });
+      else blocks[v.invalid ? 'invalid' : v.linked || v.freed ? 'table' : 'pending'].push(rect);
+    }
+    this.fillBlocks(blocks);
+    this.drawSmallTables(small, k);
+    this.markEdges(edges, k);
+    this.drawOverlays(placed, view, k, now);
+
+    const full = this.anims.find((a) => a.kind === 'tlbFull');
+    if (full) {
+      const t = this.progress(full, now);
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.globalAlpha = 1 - t;
+      ctx.strokeStyle = this.palette.accent;
+      ctx.lineWidth = 2 + 6 * (1 - t);
+      ctx.strokeRect(0, 0, this.cssW, this.cssH);
+      ctx.globalAlpha = 1;
+    }
+  }
+
+  private fillBlocks(blocks: Record<'table' | 'invalid' | 'pending', Rect[]>): void {
+    const ctx = this.ctx;
+    const p = this.palette;
+    const fills = { table: p.entries.table, invalid: p.error, pending: p.muted };
+    for (const kind of ['table', 'invalid', 'pending'] as const) {
+      if (blocks[kind].length === 0) continue;
+      ctx.beginPath();
+      for (const r of blocks[kind]) ctx.rect(r.x, r.y, r.w, r.h);
+      ctx.globalAlpha = kind === 'pending' ? 0.5 : 1;
+      ctx.fillStyle = fills[kind];
+      ctx.fill();
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  private drawSmallTables(small: { v: TableView; rect: Rect }[], k: number): void {
+    if (small.length === 0) return;
+    const ctx = this.ctx;
+    const p = this.palette;
+    ctx.beginPath();
+    for (const { rect } of small) ctx.rect(rect.x, rect.y, rect.w, rect.h);
+    ctx.fillStyle = p.panel;
+    ctx.fill();
+    const headers: Record<'invalid' | 'nx', Rect[]> = { invalid: [], nx: [] };
+    const solid: Rect[] = [];
+    const dashed: Rect[] = [];
+    for (const { v, rect } of small) {
+      const { sx, sy } = atlasSlot(v.t.id);
+      const g = cellIn(rect, 0);
+      if (sy >= 0) ctx.drawImage(this.atlas, sx, sy, COLS, ROWS, g.x, g.y, g.w * COLS, g.h * ROWS);
+      const header = { x: rect.x, y: rect.y, w: rect.w, h: g.y - rect.y };
+      if (v.invalid) headers.invalid.push(header);
+      else if (v.nxDisallowed) headers.nx.push(header);
+      (v.linked || v.freed ? solid : dashed).push(rect);
+    }
+    for (const kind of ['invalid', 'nx'] as const) {
+      ctx.beginPath();
+      for (const r of headers[kind]) ctx.rect(r.x, r.y, r.w, r.h);
+      ctx.fillStyle = kind === 'invalid' ? p.error : p.nxMark;
+      ctx.fill();
+    }
+    ctx.strokeStyle = p.muted;
+    ctx.lineWidth = 1 / k;
+    for (const [list, dash] of [
+      [solid, []],
+      [dashed, [4 / k, 3 / k]],
+    ] as const) {
+      ctx.beginPath();
+      for (const r of list) ctx.rect(r.x, r.y, r.w, r.h);
+      ctx.setLineDash(dash);
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+  }
+
+  private parentCell(v: TableView): Rect | null {
+    if (v.t.parent === null) return null;
+    const pbox = this.layout.boxes.get(v.t.parent);
+    return pbox ? entryRect(pbox, v.t.parentIndex) : null;
+  }
+
+  private drawTable(v: TableView, rect: Rect, alpha: number, k: number): void {
+    const ctx = this.ctx;
+    const p = this.palette;
+    const s = rect.w / BOX_W;
+    const ks = k * s;
+    const px = 1 / ks;
+    const pending = !v.linked && !v.freed;
+    ctx.save();
+    ctx.globalAlpha = alpha;
+    ctx.translate(rect.x, rect.y);
+    ctx.scale(s, s);
+
+    if (this.layout.hidden.has(v.t.id)) {
+      // A collapsed table casts a second outline: there is more below it.
+      ctx.strokeStyle = p.muted;
+      ctx.lineWidth = px;
+      ctx.strokeRect(4, 4, BOX_W, BOX_H);
+    }
+    ctx.fillStyle = p.panel;
+    ctx.fillRect(0, 0, BOX_W, BOX_H);
+
+    if (v.invalid) {
+      ctx.fillStyle = p.error;
+      ctx.globalAlpha = alpha * 0.25;
+      ctx.fillRect(0, 0, BOX_W, HEADER_H);
+      ctx.globalAlpha = alpha;
+      if (this.hatch) {
+        ctx.fillStyle = this.hatch;
+        ctx.fillRect(0, 0, BOX_W, HEADER_H);
+      }
+    }
+
+    const slot = atlasSlot(v.t.id);
+    if (slot.sy >= 0) {
+      ctx.drawImage(this.atlas, slot.sx, slot.sy, COLS, ROWS, PAD, HEADER_H, GRID_W, GRID_H);
+    }
+    const cellPx = CELL * ks;
+    if (cellPx >= GRID_LINES_PX) {
+      ctx.beginPath();
+      for (let c = 1; c < COLS; c++) {
+        ctx.moveTo(PAD + c * CELL, HEADER_H);
+        ctx.lineTo(PAD + c * CELL, HEADER_H + GRID_H);
+      }
+      for (let r = 1; r < ROWS; r++) {
+        ctx.moveTo(PAD, HEADER_H + r * CELL);
+        ctx.lineTo(PAD + GRID_W, HEADER_H + r * CELL);
+      }
+      ctx.strokeStyle = p.panel;
+      ctx.lineWidth = px;
+      ctx.stroke();
+    }
+    if (v.nxCount > 0 && cellPx >= GLYPH_PX) this.drawNxGlyphs(v, px, cellPx);
+
+    ctx.strokeStyle = v.invalid ? p.error : p.muted;
+    ctx.lineWidth = (v.t.parent === null ? 2 : 1) * px;
+    if (pending) ctx.setLineDash([6 * px, 4 * px]);
+    ctx.strokeRect(0, 0, BOX_W, BOX_H);
+    ctx.setLineDash([]);
+
+    this.drawHeader(v, ks, px);
+    ctx.restore();
+  }
+
+  private drawNxGlyphs(v: TableView, px: number, cellPx: number): void {
+    const ctx = this.ctx;
+    // A diagonal from the cell's lower-left to upper-right; a dot at sizes where a line blurs.
+    ctx.beginPath();
+    const inset = CELL * 0.18;
+    for (let i = 0; i < 512; i++) {
+      if (!hasNxGlyph(v.codes[i] ?? 0)) continue;
+      const cx = PAD + (i % COLS) * CELL;
+      const cy = HEADER_H + Math.floor(i / COLS) * CELL;
+      if (cellPx < 6) {
+        ctx.rect(cx + CELL * 0.3, cy + CELL * 0.3, CELL * 0.4, CELL * 0.4);
+      } else {
+        ctx.moveTo(cx + inset, cy + CELL - inset);
+        ctx.lineTo(cx + CELL - inset, cy + inset);
+      }
+    }
+    if (cellPx < 6) {
+      ctx.fillStyle = this.palette.nxMark;
+      ctx.fill();
+    } else {
+      ctx.strokeStyle = this.palette.nxMark;
+      ctx.lineWidth = Math.max(1.5 * px, CELL * 0.14);
+      ctx.stroke();
+    }
+  }
+
+  private badges(v: TableView): Badge[] {
+    const p = this.palette;
+    const list: Badge[] = [];
+    if (v.t.parent === null) {
+      list.push({ text: 'root', fill: p.accent, ink: p.panel, outline: false });
+      if (this.vcpuRoot === v.t.id)
+        list.push({ text: 'vCPU', fill: p.accent, ink: p.accent, outline: true });
+    }
+    if (v.invalid) list.push({ text: 'invalid', fill: p.error, ink: p.panel, outline: false });
+    if (v.nxDisallowed) list.push({ text: 'NX', fill: p.nxMark, ink: p.panel, outline: false });
+    if (!v.linked && !v.freed)
+      list.push({ text: 'unlinked', fill: p.muted, ink: p.muted, outline: true });
+    const hidden = this.layout.hidden.get(v.t.id);
+    if (hidden) list.push({ text: `+${hidden}`, fill: p.muted, ink: p.panel, outline: false });
+    return list;
+  }
+
+  private drawHeader(v: TableView, ks: number, px: number): void {
+    const ctx = this.ctx;
+    const p = this.palette;
+    const badges = this.badges(v);
+    const showText = FONT_SIZE * ks >= MIN_TEXT_PX;
+    ctx.font = `${FONT_SIZE}px ${p.mono}`;
+    ctx.textBaseline = 'middle';
+    const mid = HEADER_H / 2;
+    const by = mid - BADGE_H / 2;
+    let right = BOX_W - PAD;
+    for (let i = badges.length - 1; i >= 0; i--) {
+      const b = badges[i];
+      if (!b) continue;
+      const w = showText ? this.textWidth(b.text) + 8 : BADGE_H;
+      right -= w;
+      if (b.outline) {
+        ctx.strokeStyle = b.fill;
+        ctx.lineWidth = Math.max(px, 1);
+        ctx.strokeRect(right + 0.5, by + 0.5, w - 1, BADGE_H - 1);
+      } else {
+        ctx.fillStyle = b.fill;
+        ctx.fillRect(right, by, w, BADGE_H);
+      }
+      if (showText) {
+        ctx.fillStyle = b.ink;
+        ctx.textAlign = 'center';
+        ctx.fillText(b.text, right + w / 2, mid + 0.5);
+      }
+      right -= 3;
+    }
+    if (!showText) return;
+    const children = this.layout.childCount.get(v.t.id) ?? 0;
+    const arrow = children === 0 ? '' : this.collapsed.has(v.t.id) ? '▸ ' : '▾ ';
+    const label = `${arrow}L${v.t.level} · gfn 0x${v.t.gfn.toString(16)} · sp ${v.t.id}`;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(PAD, 0, Math.max(0, right - PAD - 2), HEADER_H);
+    ctx.clip();
+    ctx.fillStyle = p.fg;
+    ctx.textAlign = 'left';
+    ctx.fillText(label, PAD, mid + 0.5);
+    ctx.restore();
+  }
+
+  private textWidth(text: string): number {
+    let w = this.textWidths.get(text);
+    if (w === undefined) {
+      w = this.ctx.measureText(text).width;
+      this.textWidths.set(text, w);
+    }
+    return w;
+  }
+
+  private collectEdges(
+    placed: Map<number, { rect: Rect; alpha: number }>,
+    view: Rect,
+    boxAnims: Map<number, Anim[]>,
+    now: number,
+  ): Edge[] {
+    const edges: Edge[] = [];
+    for (const [id, { rect }] of placed) {
+      const v = this.views.get(id);
+      if (!v || !v.linked || v.t.parent === null) continue;
+      const parent = this.views.get(v.t.parent);
+      const pl = placed.get(v.t.parent);
+      if (!parent || !pl || (parent.codes[v.t.parentIndex] ?? 0) !== CODE_TABLE) continue;
+      const cell = cellIn(pl.rect, v.t.parentIndex);
+      const sx = cell.x + cell.w / 2;
+      const sy = cell.y + cell.h / 2;
+      const tx = rect.x + rect.w / 2;
+      const ty = rect.y;
+      const left = Math.min(sx, rect.x - GAP_X);
+      const span = { x: left, y: sy, w: Math.max(sx, tx) - left, h: ty - sy };
+      if (!intersects(span, view)) continue;
+      let pulse: number | null = null;
+      for (const a of boxAnims.get(id) ?? [])
+        if (a.kind === 'pulse' && a.edge) pulse = this.progress(a, now);
+      const bottom = pl.rect.y + pl.rect.h;
+      // A child in a lower row of a wrapped family is reached down the gutter at its left.
+      const home = this.layout.boxes.get(id);
+      const parentHome = this.layout.boxes.get(v.t.parent);
+      const bus = !!home && !!parentHome && home.y > parentHome.y + BOX_H + GAP_Y + 1;
+      edges.push({
+        sx,
+        sy,
+        bottom,
+        tx: bus ? rect.x - GAP_X / 2 : tx,
+        ty: bus ? bottom + GAP_Y : ty,
+        cell: cell.w,
+        pulse,
+        end: bus ? { x: rect.x, y: rect.y + (rect.h * HEADER_H) / BOX_H / 2 } : null,
+      });
+    }
+    return edges;
+  }
+
+  /** Edges go under the boxes: a line through a family's upper rows stays out of their grids. */
+  private strokeEdges(edges: Edge[], k: number): void {
+    const ctx = this.ctx;
+    ctx.beginPath();
+    for (const e of edges) edgePath(ctx, e);
+    ctx.globalAlpha = 0.85;
+    ctx.strokeStyle = this.palette.muted;
+    ctx.lineWidth = 1.25 / k;
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+  }
+
+  /** On top of the boxes: a dot on each entry that leads to a drawn child, and link pulses. */
+  private markEdges(edges: Edge[], k: number): void {
+    const ctx = this.ctx;
+    if (CELL * k >= 4) {
+      ctx.beginPath();
+      for (const e of edges) {
+        ctx.moveTo(e.sx + e.cell * 0.22, e.sy);
+        ctx.arc(e.sx, e.sy, e.cell * 0.22, 0, 2 * Math.PI);
+      }
+      ctx.fillStyle = this.palette.panel;
+      ctx.fill();
+    }
+    for (const e of edges) {
+      if (e.pulse === null) continue;
+      ctx.beginPath();
+      edgePath(ctx, e);
+      ctx.globalAlpha = 1 - e.pulse;
+      ctx.strokeStyle = this.palette.accent;
+      ctx.lineWidth = 3.5 / k;
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  private drawOverlays(
+    placed: Map<number, { rect: Rect; alpha: number }>,
+    view: Rect,
+    k: number,
+    now: number,
+  ): void {
+    const ctx = this.ctx;
+    const p = this.palette;
+    const px = 1 / k;
+    const cellOf = (sp: number, index: number): Rect | null => {
+      const pl = placed.get(sp);
+      return pl ? cellIn(pl.rect, index) : null;
+    };
+
+    for (const a of this.anims) {
+      const t = this.progress(a, now);
+      switch (a.kind) {
+        case 'tlb': {
+          ctx.globalAlpha = 0.45 * (1 - t);
+          ctx.fillStyle = p.accent;
+          for (const s of a.spans) {
+            const pl = placed.get(s.sp);
+            if (!pl || !intersects(pl.rect, view)) continue;
+            for (const r of rowRuns(pl.rect, s.first, s.last)) ctx.fillRect(r.x, r.y, r.w, r.h);
+          }
+          break;
+        }
+        case 'trail': {
+          const c = cellOf(a.sp, a.index);
+          if (!c || !intersects(c, view)) break;
+          ctx.globalAlpha = 0.5 * (1 - t);
+          ctx.fillStyle = p.accent;
+          ctx.fillRect(c.x, c.y, c.w, c.h);
+          break;
+        }
+        case 'flash': {
+          const c = cellOf(a.sp, a.index);
+          if (!c || !intersects(c, view)) break;
+          const e = easeOut(t);
+          ctx.globalAlpha = 1 - e;
+          ctx.fillStyle = a.from;
+          ctx.fillRect(c.x, c.y, c.w, c.h);
+          const grow = (2 + 6 * e) * px;
+          ringAround(ctx, c, grow, p.fg, 2 * px);
+          break;
+        }
+        case 'pulse': {
+          const pl = placed.get(a.sp);
+          if (!pl || !intersects(pl.rect, view)) break;
+          ctx.globalAlpha = 1 - t;
+          const grow = (2 + 8 * easeOut(t)) * px;
+          ringAround(ctx, pl.rect, grow, a.color === 'error' ? p.error : p.accent, 3 * px);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    ctx.globalAlpha = 1;
+
+    // The iterator: a ring on the cell it last visited, gliding there from its previous cell.
+    if (this.iter !== NO_CELL) {
+      const to = cellOf(keySp(this.iter), keyIndex(this.iter));
+      if (to) {
+        let c = to;
+        const cursor = this.anims.find((a) => a.kind === 'cursor');
+        if (cursor && cursor.kind === 'cursor' && cursor.from !== NO_CELL) {
+          const from = cellOf(keySp(cursor.from), keyIndex(cursor.from));
+          if (from) c = lerpRect(from, to, easeOut(this.progress(cursor, now)));
+        }
+        const ring = Math.max(c.w, 10 * px);
+        const r = { x: c.x + c.w / 2 - ring / 2, y: c.y + c.h / 2 - ring / 2, w: ring, h: ring };
+        ringAround(ctx, r, 1.5 * px, p.accent, 2.5 * px);
+      }
+    }
+
+    const sel = this.selection;
+    if (sel) {
+      const pl = placed.get(sel.sp);
+      if (pl) {
+        const r = sel.index === null ? pl.rect : cellIn(pl.rect, sel.index);
+        ringAround(ctx, r, 1 * px, p.panel, 4 * px);
+        ringAround(ctx, r, 1 * px, p.fg, 2 * px);
+      }
+    }
+  }
+
+  private makeHatch(): CanvasPattern | null {
+    const tile = document.createElement('canvas');
+    tile.width = 8;
+    tile.height = 8;
+    const c = tile.getContext('2d');
+    if (!c) return null;
+    c.strokeStyle = this.palette.error;
+    c.globalAlpha = 0.4;
+    c.lineWidth = 2;
+    c.beginPath();
+    // Three strokes so the stripes meet across tile edges.
+    for (const o of [-8, 0, 8]) {
+      c.moveTo(o, 8);
+      c.lineTo(o + 8, 0);
+    }
+    c.stroke();
+    return this.ctx.createPattern(tile, 'repeat');
+  }
+}
+
+function context2d(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('canvas 2D is not available');
+  return ctx;
+}
+
+function newView(t: LayoutTable): TableView {
+  return {
+    t,
+    codes: new Uint8Array(512),
+    nxCount: 0,
+    present: false,
+    linked: false,
+    freed: false,
+    invalid: false,
+    nxDisallowed: false,
+    pixDirty: false,
+  };
+}
+
+/** Where a table's 32 × 16 pixels sit in the atlas (sy < 0: beyond its capacity). */
+function atlasSlot(id: number): { sx: number; sy: number } {
+  if (id >= ATLAS_CAPACITY) return { sx: 0, sy: -1 };
+  return {
+    sx: (id % ATLAS_TABLES_PER_ROW) * COLS,
+    sy: Math.floor(id / ATLAS_TABLES_PER_ROW) * ROWS,
+  };
+}
+
+function pixelAt(id: number, index: number): number {
+  const { sx, sy } = atlasSlot(id);
+  if (sy < 0) return -1;
+  return (sy + Math.floor(index / COLS)) * ATLAS_W + sx + (index % COLS);
+}
+
+const lo32 = (v: bigint): number => Number(v & 0xffffffffn) | 0;
+const hi32 = (v: bigint): number => Number((v >> 32n) & 0xffffffffn) | 0;
+
+function intersects(a: Rect, b: Rect): boolean {
+  return a.x <= b.x + b.w && b.x <= a.x + a.w && a.y <= b.y + b.h && b.y <= a.y + a.h;
+}
+
+/** Entry `index` of a table drawn at `rect` (which may be scaled while it grows). */
+function cellIn(rect: Rect, index: number): Rect {
+  const s = rect.w / BOX_W;
+  const r = entryRect({ x: 0, y: 0, w: BOX_W, h: BOX_H }, index);
+  return { x: rect.x + r.x * s, y: rect.y + r.y * s, w: r.w * s, h: r.h * s };
+}
+
+/** The cells first..last of a table as one rectangle per grid row. */
+function rowRuns(rect: Rect, first: number, last: number): Rect[] {
+  const runs: Rect[] = [];
+  for (let row = Math.floor(first / COLS); row <= Math.floor(last / COLS); row++) {
+    const a = Math.max(first, row * COLS);
+    const b = Math.min(last, row * COLS + COLS - 1);
+    const ca = cellIn(rect, a);
+    const cb = cellIn(rect, b);
+    runs.push({ x: ca.x, y: ca.y, w: cb.x + cb.w - ca.x, h: ca.h });
+  }
+  return runs;
+}
+
+function edgePath(ctx: CanvasRenderingContext2D, e: Edge): void {
+  const bend = Math.max(e.ty - e.bottom, 0) / 2;
+  ctx.moveTo(e.sx, e.sy);
+  ctx.lineTo(e.sx, e.bottom);
+  ctx.bezierCurveTo(e.sx, e.bottom + bend, e.tx, e.ty - bend, e.tx, e.ty);
+  if (e.end) {
+    ctx.lineTo(e.tx, e.end.y);
+    ctx.lineTo(e.end.x, e.end.y);
+  }
+}
+
+function growRect(from: Rect, to: Rect, t: number): Rect {
+  const w = lerp(from.w, to.w, t);
+  return { x: lerp(from.x, to.x, t), y: lerp(from.y, to.y, t), w, h: (w * BOX_H) / BOX_W };
+}
+
+function lerpRect(a: Rect, b: Rect, t: number): Rect {
+  return { x: lerp(a.x, b.x, t), y: lerp(a.y, b.y, t), w: lerp(a.w, b.w, t), h: lerp(a.h, b.h, t) };
+}
+
+function ringAround(
+  ctx: CanvasRenderingContext2D,
+  r: Rect,
+  gap: number,
+  color: string,
+  width: number,
+): void {
+  ctx.strokeStyle = color;
+  ctx.lineWidth = width;
+  const o = gap + width / 2;
+  ctx.strokeRect(r.x - o, r.y - o, r.w + 2 * o, r.h + 2 * o);
+}
