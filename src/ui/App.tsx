@@ -174,7 +174,7 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
         </aside>
         <div className="pane pane-center">
           <TreeView loop={loop} />
-          <Legend />
+          <Legend defaultOpen={window.innerHeight > 900} />
         </div>
         <aside className="pane pane-right" aria-label="Details">
           <StatsPanel stats={stats.stats} counters={stats.counters} previous={history.previous} />

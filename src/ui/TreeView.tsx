@@ -19,7 +19,10 @@ export function TreeView({ loop }: { loop: FrameLoop }) {
   useEffect(() => {
     const el = host.current;
     if (!el) return;
-    const r = new TreeRenderer(el, { onSelect: (sel) => session.select(sel) });
+    const r = new TreeRenderer(el, {
+      onSelect: (sel) => session.select(sel),
+      requestFrame: () => loop.request(),
+    });
     renderer.current = r;
     loop.attach(r);
     return () => {

@@ -40,11 +40,13 @@ export class FrameLoop {
     const applied = s.advance(now);
     if (r) {
       const tables = s.events.tables;
-      if (tables.length !== this.tablesShown) {
+      const grew = tables.length !== this.tablesShown;
+      if (grew) {
         r.setTables(tables.filter((t) => t !== undefined));
         this.tablesShown = tables.length;
       }
-      if (this.mirrorShown !== s.mirror || applied?.kind === 'sync') {
+      // A new table set or a new run needs a full refresh; small moves are animated event by event.
+      if (grew || this.mirrorShown !== s.mirror || applied?.kind === 'sync') {
         r.sync(s.mirror);
         this.mirrorShown = s.mirror;
       } else if (applied) {

@@ -85,9 +85,9 @@ const ATLAS_CAPACITY = ATLAS_TABLES_PER_ROW * ATLAS_MAX_ROWS;
 const PARTIAL_UPLOAD_LIMIT = 48;
 
 /** Header text size in world units; text is skipped when it would be tinier than MIN_TEXT_PX. */
-const FONT_SIZE = 11;
+const FONT_SIZE = 17;
 const MIN_TEXT_PX = 6;
-const BADGE_H = 14;
+const BADGE_H = 22;
 /** Below this on-screen width a table is a plain block. */
 const MIN_DETAIL_PX = 6;
 /** Below this on-screen width a table shows its entries and frame but no header detail. */

@@ -45,7 +45,7 @@ export const CELL = 8;
 /** Frame between the box edge and the grid (left, right and bottom). */
 export const PAD = 4;
 /** Height of the label strip above the grid. */
-export const HEADER_H = 20;
+export const HEADER_H = 32;
 export const GRID_W = COLS * CELL;
 export const GRID_H = ROWS * CELL;
 export const BOX_W = GRID_W + 2 * PAD;

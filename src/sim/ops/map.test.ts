@@ -178,3 +178,14 @@ describe('kvm_tdp_mmu_map', () => {
     expect(h.counters()).toMatchObject({ iter_steps: 4, sp_allocated: 4 });
   });
 });
+
+describe('access_range', () => {
+  it('touches every page; only pages the SPTEs do not yet permit fault', () => {
+    const h = new SimHarness().run(`${twoMegSlot}\naccess_range gpa=0x100000000 size=6M type=read`);
+    expect(h.counters().faults).toBe(3);
+    expect(h.stats().pages_2m).toBe(3);
+    h.run(
+      'access_range gpa=0x100000000 size=16K type=exec\nexpect faults=7 pages_4k=4 nx_lpage_splits=1',
+    );
+  });
+});

@@ -26,6 +26,13 @@ export interface AccessStatement extends Pos {
   gfn: number;
   type: FaultType;
 }
+/** The guest touches every 4 KiB page of [gfn, gfn + npages), in order. */
+export interface AccessRangeStatement extends Pos {
+  kind: 'access_range';
+  gfn: number;
+  npages: number;
+  type: FaultType;
+}
 export interface ShatterStatement extends Pos {
   kind: 'shatter';
   gfn: number;
@@ -63,6 +70,7 @@ export type Statement =
   | VmStatement
   | MemslotStatement
   | AccessStatement
+  | AccessRangeStatement
   | ShatterStatement
   | ZapSpStatement
   | ZapGfnRangeStatement

@@ -657,3 +657,33 @@ describe('formatStatement', () => {
     );
   });
 });
+
+describe('access_range', () => {
+  it('parses a range of pages to touch, with its size in pages, and formats it back', () => {
+    const r = parseScenario('access_range gpa=0x100000000 size=4G type=exec');
+    expect(r.errors).toEqual([]);
+    const st = r.statements[0];
+    expect(st).toEqual({
+      kind: 'access_range',
+      line: 1,
+      col: 1,
+      gfn: 0x100000,
+      npages: 0x100000,
+      type: 'exec',
+    });
+    if (!st) throw new Error('no statement');
+    expect(formatStatement(st)).toBe('access_range gpa=0x100000000 size=4G type=exec');
+  });
+
+  it('rejects a size that is not whole pages, and a range past the address width', () => {
+    const r = parseScenario(
+      'access_range gpa=0x1000 size=100\naccess_range gpa=0x3fffffff0000 size=1M',
+    );
+    expect(r.errors.map((e) => [e.line, e.col])).toEqual([
+      [1, 25],
+      [2, 33],
+    ]);
+    expect(r.errors[0]?.message).toMatch(/not a positive multiple of 4 KiB/);
+    expect(r.errors[1]?.message).toMatch(/beyond the guest physical address width/);
+  });
+});

@@ -12,6 +12,7 @@ import {
 import type {
   ExpectCheck,
   ExpectStatement,
+  AccessRangeStatement,
   MemslotStatement,
   ParseError,
   ParseResult,
@@ -28,6 +29,7 @@ const KEYS: Record<Kind, readonly string[]> = {
   memslot: ['gpa', 'gfn', 'size', 'backing'],
   access: ['gpa', 'gfn', 'type'],
   fault: ['gpa', 'gfn', 'type'],
+  access_range: ['gpa', 'gfn', 'size', 'type'],
   shatter: ['gpa', 'gfn', 'level'],
   zap_sp: ['gpa', 'gfn', 'level', 'strategy'],
   zap_gfn_range: ['start', 'end', 'mode'],
@@ -145,6 +147,8 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
         gfn: fields.gfn(state.config),
         type: fields.choice('type', FAULT_TYPES, 'read'),
       };
+    case 'access_range':
+      return parseAccessRange(pos, fields, state.config);
     case 'shatter':
       return { kind: word, ...pos, gfn: fields.gfn(state.config), level: shatterLevel(fields) };
     case 'zap_sp':
@@ -411,6 +415,27 @@ function parseMemslot(pos: Pos, f: Fields, state: State): MemslotStatement {
   return { kind: 'memslot', ...pos, gfn, npages, backingLevel };
 }
 
+function parseAccessRange(pos: Pos, f: Fields, config: VmConfig): AccessRangeStatement {
+  const gfn = f.gfn(config, true);
+  const sizePair = f.need('size');
+  const size = parseNumber(sizePair);
+  if (size === 0 || size % PAGE_SIZE !== 0) {
+    throw new LineError(
+      sizePair.col,
+      `access_range size=${sizePair.value} is not a positive multiple of 4 KiB: it touches whole pages`,
+    );
+  }
+  const npages = size / PAGE_SIZE;
+  if (gfn + npages > maxGfn(config)) {
+    throw new LineError(
+      sizePair.col,
+      `access_range ${gpaRange(gfn, gfn + npages)} ends beyond the guest physical address width ` +
+        `(phys_bits=${config.physBits}: GPAs below ${hex(2 ** config.physBits)})`,
+    );
+  }
+  return { kind: 'access_range', ...pos, gfn, npages, type: f.choice('type', FAULT_TYPES, 'read') };
+}
+
 function parseBacking(p: Pair | undefined): number {
   if (p === undefined) return 1;
   const level = BACKINGS.indexOf(p.value.toUpperCase()) + 1;
@@ -574,6 +599,8 @@ export function formatStatement(st: Statement): string {
     case 'access':
     case 'fault':
       return `${st.kind} ${gpa(st.gfn)} type=${st.type}`;
+    case 'access_range':
+      return `access_range ${gpa(st.gfn)} size=${formatSize(st.npages * PAGE_SIZE)} type=${st.type}`;
     case 'shatter':
       return `shatter ${gpa(st.gfn)} level=${st.level}`;
     case 'zap_sp':

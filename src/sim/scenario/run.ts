@@ -35,6 +35,9 @@ export function runStatement(sim: Simulator, st: Statement, failures: ExpectFail
     case 'fault':
       sim.fault(st.gfn, st.type);
       return;
+    case 'access_range':
+      for (let i = 0; i < st.npages; i++) sim.access(st.gfn + i, st.type);
+      return;
     case 'shatter':
       sim.shatter(st.gfn, st.level);
       return;
