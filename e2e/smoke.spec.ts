@@ -1,12 +1,8 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
 
-test('the built page loads with no console error', async ({ page }) => {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto('/');
-  await expect(page.getByRole('heading', { name: 'tdpviz' })).toBeVisible();
-  expect(errors).toEqual([]);
+test('the built page loads the NX recovery preset with no console error', async ({ app, page }) => {
+  await app.open();
+  await expect(page.getByRole('heading', { name: /tdpviz/ })).toBeVisible();
+  await expect(page.getByTestId('run-status')).toContainText('events');
+  await expect(app.editor).toHaveValue(/nx_huge_pages_test/);
 });

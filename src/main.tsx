@@ -31,6 +31,11 @@ async function loadPreset(p: Preset): Promise<string> {
   return res.text();
 }
 
+window.addEventListener('pagehide', () => session.persistNow());
+
+// A handle for the browser tests: make the worker die, to exercise the restart path.
+Object.assign(window, { tdpviz: { crashWorker: () => client.send('crash', {}) } });
+
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
@@ -40,4 +45,4 @@ createRoot(root).render(
 );
 
 const first = PRESETS[0];
-void (first ? loadPreset(first) : Promise.resolve('')).then((text) => session.start(text));
+void session.start(() => (first ? loadPreset(first) : Promise.resolve('')));

@@ -11,7 +11,8 @@ export interface Selection {
 }
 
 export type Theme = 'light' | 'dark';
-export type RunStatus = 'idle' | 'running' | 'done';
+/** loading: no script yet; idle: nothing to run (the script does not parse). */
+export type RunStatus = 'loading' | 'idle' | 'running' | 'done';
 
 /** Playback speeds; Infinity plays instantly. */
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, Infinity] as const;
@@ -43,7 +44,7 @@ export interface AppState {
 export const initialState: AppState = {
   script: '',
   parseErrors: [],
-  runStatus: 'idle',
+  runStatus: 'loading',
   eventCount: 0,
   statements: [],
   failures: [],

@@ -31,7 +31,7 @@ async function settle(session: Session): Promise<void> {
 
 function started(script = NX, storage = new MemoryStorage()) {
   const session = new Session(new InProcessSimClient(), storage);
-  session.start(script);
+  void session.start(() => Promise.resolve(script));
   return { session, storage };
 }
 
@@ -127,7 +127,7 @@ describe('Session', () => {
   it('after a worker restart it replays the run and returns to the cursor, with a notice', async () => {
     const client = new InProcessSimClient();
     const session = new Session(client, null);
-    session.start(NX);
+    void session.start(() => Promise.resolve(NX));
     await settle(session);
     session.seek(30);
     await settle(session);

@@ -27,6 +27,8 @@ const SEEK_BUDGET_MS = 8;
 const ANIMATE_LIMIT = 400;
 /** Events of a bulk statement (a root teardown, a huge walk) play this fast at 1×. */
 const BULK_EVENT_MS = 12;
+/** Typing pauses this long before the script runs again. */
+const EDIT_DEBOUNCE_MS = 350;
 
 /** Milliseconds an event takes at 1× (what a person can follow). */
 const EVENT_MS: Record<number, number> = {
@@ -67,6 +69,8 @@ export class Session {
   private acc = 0;
   private lastNow = 0;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private editTimer: ReturnType<typeof setTimeout> | null = null;
+  private started = false;
   private readonly offs: (() => void)[] = [];
   /** Called after anything that needs a frame (the frame loop wakes up). */
   onWake: () => void = () => {};
@@ -87,6 +91,7 @@ export class Session {
           runStatus: 'running',
           notice: 'The simulation worker stopped and was restarted; your script was replayed.',
         });
+        this.onWake();
       }),
     );
   }
@@ -96,14 +101,15 @@ export class Session {
     this.client.dispose();
   }
 
-  /** Restore what the last visit left (script, cursor, theme, speed), or start from `fallback`. */
-  start(fallbackScript: string): void {
+  /** Restore what the last visit left (script, cursor, theme, speed), or load `fallback`. */
+  async start(fallback: () => Promise<string>): Promise<void> {
     const saved = this.load();
+    this.started = true;
     if (saved) {
       this.store.setState({ theme: saved.theme, speed: saved.speed });
       this.setScript(saved.script, saved.cursor);
     } else {
-      this.setScript(fallbackScript, 0);
+      await this.loadScript(fallback());
     }
   }
 
@@ -125,34 +131,72 @@ export class Session {
   }
 
   private persistSoon(): void {
-    if (!this.storage || this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = null;
-      const s = this.store.getState();
-      const v: Persisted = {
-        script: s.script,
-        cursor: s.cursor,
-        theme: s.theme,
-        speed: Number.isFinite(s.speed) ? s.speed : 1,
-      };
-      try {
-        this.storage?.setItem(STORAGE_KEY, JSON.stringify(v));
-      } catch {
-        // A full or disabled storage only costs the restore on reload.
-      }
-    }, 200);
+    if (!this.storage || this.saveTimer || !this.started) return;
+    this.saveTimer = setTimeout(() => this.persistNow(), 200);
+  }
+
+  /** Save now (the page is going away). Nothing is saved before the last visit was restored. */
+  persistNow(): void {
+    if (!this.started) return;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    const s = this.store.getState();
+    const v: Persisted = {
+      script: s.script,
+      cursor: s.cursor,
+      theme: s.theme,
+      speed: Number.isFinite(s.speed) ? s.speed : 1,
+    };
+    try {
+      this.storage?.setItem(STORAGE_KEY, JSON.stringify(v));
+    } catch {
+      // A full or disabled storage only costs the restore on reload.
+    }
   }
 
   // ---- The script and the run ---------------------------------------------------------------
 
   /** Replace the script; if it parses, run it and put the cursor at `cursor` (clamped). */
   setScript(script: string, cursor = this.store.getState().cursor): void {
+    this.cancelEdit();
     const parseErrors = parseScenario(script).errors;
     this.store.setState({ script, parseErrors });
     this.persistSoon();
-    if (parseErrors.length > 0) return;
+    if (parseErrors.length > 0) {
+      this.store.setState({ runStatus: 'idle' });
+      this.onWake();
+      return;
+    }
     this.resumeAt = cursor;
     this.run();
+  }
+
+  /** Typing: errors show at once; the run waits until the typing pauses. */
+  editScript(script: string): void {
+    this.cancelEdit();
+    this.store.setState({ script, parseErrors: parseScenario(script).errors });
+    this.editTimer = setTimeout(() => {
+      this.editTimer = null;
+      this.setScript(script);
+    }, EDIT_DEBOUNCE_MS);
+    this.onWake();
+  }
+
+  private cancelEdit(): void {
+    if (this.editTimer) clearTimeout(this.editTimer);
+    this.editTimer = null;
+  }
+
+  /** A script that is still on its way (a preset being fetched): busy until it runs. */
+  async loadScript(text: Promise<string>): Promise<void> {
+    this.store.setState({ runStatus: 'loading' });
+    this.onWake();
+    try {
+      this.setScript(await text, 0);
+    } catch (e) {
+      this.store.setState({ runStatus: 'idle', notice: `Could not load: ${(e as Error).message}` });
+      this.onWake();
+    }
   }
 
   appendStatement(line: string): void {
@@ -296,7 +340,8 @@ export class Session {
   /** Whether nothing is left to do: no run, no play, no seek. */
   settled(): boolean {
     const s = this.store.getState();
-    return s.runStatus !== 'running' && !s.playing && s.cursor === s.target;
+    const busy = s.runStatus === 'running' || s.runStatus === 'loading' || this.editTimer !== null;
+    return !busy && !s.playing && s.cursor === s.target;
   }
 
   private duration(i: number): number {

@@ -104,11 +104,13 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
   if (history.shown !== stats) setHistory({ shown: stats, previous: history.shown });
 
   const statusText =
-    status === 'running'
-      ? `running… ${count.toLocaleString('en-US')} events`
-      : parseErrors.length > 0
-        ? `${parseErrors.length} error${parseErrors.length > 1 ? 's' : ''} in the script`
-        : `${count.toLocaleString('en-US')} events · ran in ${runMs.toFixed(0)} ms`;
+    status === 'loading'
+      ? 'loading…'
+      : status === 'running'
+        ? `running… ${count.toLocaleString('en-US')} events`
+        : parseErrors.length > 0
+          ? `${parseErrors.length} error${parseErrors.length > 1 ? 's' : ''} in the script`
+          : `${count.toLocaleString('en-US')} events · ran in ${runMs.toFixed(0)} ms`;
 
   return (
     <div className="app">
@@ -116,12 +118,7 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
         <h1 className="brand">
           tdpviz <span className="brand-sub">KVM TDP MMU simulator</span>
         </h1>
-        <PresetMenu
-          presets={PRESETS}
-          onLoad={(p) => {
-            void loadPreset(p).then((text) => session.setScript(text, 0));
-          }}
-        />
+        <PresetMenu presets={PRESETS} onLoad={(p) => void session.loadScript(loadPreset(p))} />
         <span className={`run-status ${status}`} role="status" data-testid="run-status">
           {statusText}
         </span>
@@ -159,7 +156,7 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
           <div className="editor-box">
             <ScenarioEditor
               value={script}
-              onChange={(v) => session.setScript(v)}
+              onChange={(v) => session.editScript(v)}
               errors={parseErrors}
               refused={refused}
               failures={failures}
