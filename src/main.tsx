@@ -31,6 +31,13 @@ async function loadPreset(p: Preset): Promise<string> {
   return res.text();
 }
 
+// The theme attribute follows the store synchronously, so the canvas reads the right colours.
+const applyTheme = () => {
+  document.documentElement.dataset.theme = session.store.getState().theme;
+};
+applyTheme();
+session.store.subscribe(applyTheme);
+
 window.addEventListener('pagehide', () => session.persistNow());
 
 // A handle for the browser tests: make the worker die, to exercise the restart path.

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { PRESETS, type Preset } from '../sim/presets.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
@@ -90,10 +90,6 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
   const version = useApp(selectVersion);
   const cursor = useApp(selectCursor);
   useKeyboard(session);
-
-  useEffect(() => {
-    document.documentElement.dataset.theme = theme;
-  }, [theme]);
 
   const { config, locked } = useMemo(() => scriptConfig(script), [script]);
   const mirror = session.mirror;
