@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { PRESETS, type Preset } from '../sim/presets.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
@@ -86,18 +86,11 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
   const runMs = useApp(selectRunMs);
   const notice = useApp(selectNotice);
   const helpOpen = useApp(selectHelpOpen);
-  const selection = useApp(selectSelection);
-  const version = useApp(selectVersion);
-  const cursor = useApp(selectCursor);
   useKeyboard(session);
 
   const { config, locked } = useMemo(() => scriptConfig(script), [script]);
-  const mirror = session.mirror;
-  // Read at the cursor: `version` changes whenever the mirror moved.
-  const stats = useMemo(() => snapshot(mirror, version), [mirror, version]);
-  // The values before the last move, so the panel can show what changed.
-  const [history, setHistory] = useState({ shown: stats, previous: stats });
-  if (history.shown !== stats) setHistory({ shown: stats, previous: history.shown });
+  const editScript = useCallback((v: string) => session.editScript(v), [session]);
+  const append = useCallback((line: string) => session.appendStatement(line), [session]);
 
   const statusText =
     status === 'loading'
@@ -152,38 +145,52 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
           <div className="editor-box">
             <ScenarioEditor
               value={script}
-              onChange={(v) => session.editScript(v)}
+              onChange={editScript}
               errors={parseErrors}
               refused={refused}
               failures={failures}
               activeLine={activeLine}
             />
           </div>
-          <QuickActions
-            config={config}
-            locked={locked}
-            onAppend={(line) => session.appendStatement(line)}
-          />
+          <QuickActions config={config} locked={locked} onAppend={append} />
         </aside>
         <div className="pane pane-center">
           <TreeView loop={loop} />
           <Legend defaultOpen={window.innerHeight > 900} />
         </div>
-        <aside className="pane pane-right" aria-label="Details">
-          <StatsPanel stats={stats.stats} counters={stats.counters} previous={history.previous} />
-          <Inspector mirror={mirror} version={version} selection={selection} />
-        </aside>
+        <DetailsPane />
       </main>
       <footer className="app-footer">
         <Timeline />
-        <EventLog
-          count={count}
-          cursor={cursor}
-          getEvent={session.eventAt}
-          onJump={(c) => session.seek(c)}
-        />
+        <LogPane />
       </footer>
       <HelpDialog open={helpOpen} onClose={() => session.store.setState({ helpOpen: false })} />
     </div>
   );
+}
+
+/** Stats and inspector: the only panes that follow every move of the cursor. */
+function DetailsPane() {
+  const session = useSession();
+  const version = useApp(selectVersion);
+  const selection = useApp(selectSelection);
+  const mirror = session.mirror;
+  const stats = useMemo(() => snapshot(mirror, version), [mirror, version]);
+  // The values before the last move, so the panel can show what changed.
+  const [history, setHistory] = useState({ shown: stats, previous: stats });
+  if (history.shown !== stats) setHistory({ shown: stats, previous: history.shown });
+  return (
+    <aside className="pane pane-right" aria-label="Details">
+      <StatsPanel stats={stats.stats} counters={stats.counters} previous={history.previous} />
+      <Inspector mirror={mirror} version={version} selection={selection} />
+    </aside>
+  );
+}
+
+function LogPane() {
+  const session = useSession();
+  const count = useApp(selectEventCount);
+  const cursor = useApp(selectCursor);
+  const jump = useCallback((c: number) => session.seek(c), [session]);
+  return <EventLog count={count} cursor={cursor} getEvent={session.eventAt} onJump={jump} />;
 }

@@ -98,6 +98,8 @@ export function ScenarioEditor({
     }
   }, []);
 
+  // Only when the text or its marks change: reading scrollTop forces a layout, and the app
+  // re-renders this pane while a long run streams in.
   useLayoutEffect(() => {
     const ta = textareaRef.current;
     const caret = pendingCaret.current;
@@ -106,7 +108,7 @@ export function ScenarioEditor({
       pendingCaret.current = null;
     }
     syncScroll();
-  });
+  }, [value, marks, syncScroll]);
 
   useEffect(() => {
     const ta = textareaRef.current;

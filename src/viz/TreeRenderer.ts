@@ -86,6 +86,8 @@ const PARTIAL_UPLOAD_LIMIT = 48;
 
 /** Header text size in world units; text is skipped when it would be tinier than MIN_TEXT_PX. */
 const FONT_SIZE = 17;
+/** Tables recoloured per frame after a full sync (512 entries each). */
+const RELOAD_TABLES_PER_FRAME = 256;
 const MIN_TEXT_PX = 6;
 const BADGE_H = 22;
 /** Below this on-screen width a table is a plain block. */
@@ -204,6 +206,9 @@ export class TreeRenderer {
   private iter = NO_CELL;
   private iterStack: number[] = [];
   private dirty = true;
+  /** Tables whose entry colours still have to be read from `reloadFrom` after a sync. */
+  private pendingReload: TableView[] = [];
+  private reloadFrom: Mirror | null = null;
   private now = 0;
   /** frame() is moving the camera: its zoom events need no drawing of their own. */
   private inFrame = false;
@@ -281,7 +286,10 @@ export class TreeRenderer {
   }
 
   sync(mirror: Mirror): void {
-    for (const v of this.views.values()) this.reloadTable(v, mirror.sps[v.t.id]);
+    // Table flags now; entry colours over the next frames, a slice each (a 4 GiB guest has ~1M).
+    for (const v of this.views.values()) this.readFlags(v, mirror.sps[v.t.id]);
+    this.pendingReload = [...this.views.values()];
+    this.reloadFrom = mirror;
     this.vcpuRoot = mirror.vcpuRoot;
     this.anims = [];
     this.iter = NO_CELL;
@@ -447,13 +455,14 @@ export class TreeRenderer {
   frame(now: number): boolean {
     this.now = now;
     this.frameRequested = false;
+    const reloading = this.reloadSlice();
     for (const a of this.anims) if (a.start < 0) a.start = now;
     this.inFrame = true;
     if (this.camera) this.stepCamera(now);
     this.inFrame = false;
     const before = this.anims.length;
     this.anims = this.anims.filter((a) => now - a.start < a.dur);
-    const running = this.anims.length > 0 || this.camera !== null;
+    const running = this.anims.length > 0 || this.camera !== null || reloading;
     if (this.dirty || running || before > 0) {
       this.uploadAtlas();
       this.draw(now);
@@ -463,7 +472,21 @@ export class TreeRenderer {
   }
 
   needsFrame(): boolean {
-    return this.dirty || this.anims.length > 0 || this.camera !== null;
+    return (
+      this.dirty || this.anims.length > 0 || this.camera !== null || this.pendingReload.length > 0
+    );
+  }
+
+  /** Recolour the next slice of tables after a sync; true while some are left. */
+  private reloadSlice(): boolean {
+    const mirror = this.reloadFrom;
+    if (!mirror || this.pendingReload.length === 0) return false;
+    const batch = this.pendingReload.splice(0, RELOAD_TABLES_PER_FRAME);
+    for (const v of batch) this.reloadTable(v, mirror.sps[v.t.id]);
+    this.dirty = true;
+    if (this.pendingReload.length > 0) return true;
+    this.reloadFrom = null;
+    return false;
   }
 
   // ---- Camera ----------------------------------------------------------------------------------

@@ -1,6 +1,12 @@
 // Entry colours from the theme's CSS variables, shared by the canvas and the legend.
 import { color } from 'd3';
-import { isExecutable, spteKind } from '../sim/spte.ts';
+import {
+  isExecutable,
+  isLastSpte,
+  isMmioSpte,
+  isRemovedSpte,
+  isShadowPresent,
+} from '../sim/spte.ts';
 
 export type EntryKind = 'none' | 'table' | '4k' | '2m' | '1g' | 'mmio' | 'removed';
 
@@ -46,19 +52,16 @@ const KIND_CODES: Record<EntryKind, number> = {
 
 /** A compact code for what an entry is (kind and leaf size, plus NX_FLAG), as the canvas stores it. */
 export function entryCode(lo: number, hi: number, level: number): number {
-  const k = spteKind(lo, hi, level);
-  switch (k) {
-    case 'leaf': {
-      const code =
-        level === 1 ? KIND_CODES['4k'] : level === 2 ? KIND_CODES['2m'] : KIND_CODES['1g'];
-      return level > 1 && !isExecutable(lo) ? code | NX_FLAG : code;
-    }
-    case 'none':
-    case 'table':
-    case 'mmio':
-    case 'removed':
-      return KIND_CODES[k];
+  // Bit tests rather than spteKind(): a full refresh codes a million entries in one frame.
+  if (isShadowPresent(lo)) {
+    if (!isLastSpte(lo, level)) return KIND_CODES.table;
+    if (level === 1) return KIND_CODES['4k'];
+    const code = level === 2 ? KIND_CODES['2m'] : KIND_CODES['1g'];
+    return isExecutable(lo) ? code : code | NX_FLAG;
   }
+  if (isRemovedSpte(lo, hi)) return KIND_CODES.removed;
+  if (isMmioSpte(lo)) return KIND_CODES.mmio;
+  return KIND_CODES.none;
 }
 
 export function codeKind(code: number): EntryKind {
