@@ -4,7 +4,10 @@ import { InProcessSimClient } from './client/InProcessSimClient.ts';
 import type { SimClient } from './client/SimClient.ts';
 import { createSimWorker, WorkerSimClient } from './client/WorkerSimClient.ts';
 import { PRESETS, type Preset } from './sim/presets.ts';
+import { decodeLink, LINK_PREFIX, LinkError } from './store/link.ts';
 import { Session } from './store/session.ts';
+import { Workspace } from './store/workspace.ts';
+import { TOURS } from './ui/tours/tours.ts';
 import { App } from './ui/App.tsx';
 import { FrameLoop } from './viz/FrameLoop.ts';
 import './ui/theme.css';
@@ -17,13 +20,26 @@ const client: SimClient =
 
 const reducedMotion =
   params.get('motion') === '0' || window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-const session = new Session(client, window.localStorage, {
+const init = {
   motion: !reducedMotion,
   theme: window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light',
-});
-const loop = new FrameLoop(session, (idle) => {
+} as const;
+const session = new Session(client, window.localStorage, init);
+const loop = new FrameLoop((idle) => {
   document.documentElement.dataset.idle = idle ? 'true' : 'false';
 });
+loop.watch(session);
+
+const workspace = new Workspace(session, {
+  // The second pane gets its own worker and keeps nothing in storage.
+  makeSession: () => new Session(new WorkerSimClient(createSimWorker), null, init),
+  watch: (s) => loop.watch(s),
+  unwatch: (s) => loop.unwatch(s),
+  defaultCompareScript: () => (compareDefault ? loadPreset(compareDefault) : Promise.resolve('')),
+  tours: TOURS,
+});
+
+const compareDefault = PRESETS.find((p) => p.file === 'nx-recovery.tdp');
 
 async function loadPreset(p: Preset): Promise<string> {
   const res = await fetch(`${import.meta.env.BASE_URL}presets/${p.file}`);
@@ -47,9 +63,25 @@ const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <App session={session} loop={loop} loadPreset={loadPreset} />
+    <App workspace={workspace} loop={loop} loadPreset={loadPreset} />
   </StrictMode>,
 );
 
+/** A link in the URL reproduces its state; a damaged one is named and changes nothing. */
+async function openLink(): Promise<void> {
+  if (!location.hash.startsWith(LINK_PREFIX)) return;
+  try {
+    const state = await decodeLink(location.hash);
+    await workspace.apply(state);
+  } catch (e) {
+    const why = e instanceof LinkError ? e.message : String(e);
+    session.store.setState({
+      notice: `This link cannot be opened: ${why}. Your previous work is unchanged.`,
+    });
+  }
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
 const first = PRESETS[0];
-void session.start(() => (first ? loadPreset(first) : Promise.resolve('')));
+void session.start(() => (first ? loadPreset(first) : Promise.resolve(''))).then(openLink);
+window.addEventListener('hashchange', () => void openLink());

@@ -1,5 +1,6 @@
 // The worker boundary, declared once: commands in (a map keyed by type), messages out (batches of
 // raw event words, then a summary). Everything is structured-clone safe; event words are transferred.
+import type { ZapStrategy } from '../sim/names.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -10,6 +11,10 @@ export interface CommandMap {
   run: { script: string };
   /** Make the worker die (tests exercise the restart path with it). */
   crash: { reason?: string };
+  /** Run a script, then replay its accesses: how many faults re-map what the guest had touched. */
+  analyze: { script: string };
+  /** NX recovery with each strategy over N accounted tables per root and R roots. */
+  scale: { ns: number[]; roots: number[] };
 }
 export type CommandType = keyof CommandMap;
 export type Command = { [K in CommandType]: { type: K; id: number } & CommandMap[K] }[CommandType];
@@ -20,6 +25,23 @@ export interface StatementSpan {
   kind: string;
   firstEvent: number;
   endEvent: number;
+}
+
+/** One measured recovery run (the counters are for the recover_nx statement alone). */
+export interface ScaleRow {
+  n: number;
+  roots: number;
+  strategy: ZapStrategy;
+  spte_reads: number;
+  spte_writes: number;
+  iter_steps: number;
+  tlb_flushes_ranged: number;
+  tlb_flushes_full: number;
+  /** nx_lpage_splits before and after the run. */
+  accounted: number;
+  left: number;
+  /** Faults needed afterwards to touch every page again. */
+  refaults: number;
 }
 
 export type WorkerMessage =
@@ -38,6 +60,8 @@ export type WorkerMessage =
       refused: ParseError | null;
       ms: number;
     }
+  | { type: 'analysis'; cmdId: number; refaults: number | null }
+  | { type: 'scaling'; cmdId: number; rows: ScaleRow[] }
   | { type: 'failed'; cmdId: number; message: string };
 
 export type MessageType = WorkerMessage['type'];

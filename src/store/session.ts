@@ -1,7 +1,7 @@
 // The session: connects the SimClient to the store, owns the event log on the page and the mirror
 // at the cursor, and moves the cursor (play, step, seek) when the frame loop asks it to.
 import type { SimClient } from '../client/SimClient.ts';
-import type { WorkerMessage } from '../protocol/messages.ts';
+import type { CommandMap, WorkerMessage } from '../protocol/messages.ts';
 import { EV } from '../sim/event-log.ts';
 import { decodeEvent, type SimEvent } from '../sim/events.ts';
 import { Mirror } from '../sim/replay.ts';
@@ -72,6 +72,8 @@ export class Session {
   private editTimer: ReturnType<typeof setTimeout> | null = null;
   private started = false;
   private readonly offs: (() => void)[] = [];
+  private readonly waiting = new Map<number, (m: WorkerMessage) => void>();
+  private finishedWaiters: (() => void)[] = [];
   /** Called after anything that needs a frame (the frame loop wakes up). */
   onWake: () => void = () => {};
 
@@ -164,6 +166,7 @@ export class Session {
     this.persistSoon();
     if (parseErrors.length > 0) {
       this.store.setState({ runStatus: 'idle' });
+      for (const w of this.finishedWaiters.splice(0)) w();
       this.onWake();
       return;
     }
@@ -230,8 +233,28 @@ export class Session {
     this.onWake();
   }
 
+  /** Send a measurement command and wait for its answer. */
+  request<K extends 'analyze' | 'scale'>(type: K, payload: CommandMap[K]): Promise<WorkerMessage> {
+    return new Promise((resolve) => {
+      this.waiting.set(this.client.send(type, payload), resolve);
+    });
+  }
+
+  /** Resolves when the current run has finished (at once if none is in flight). */
+  whenFinished(): Promise<void> {
+    const status = this.store.getState().runStatus;
+    if (status !== 'running' && status !== 'loading') return Promise.resolve();
+    return new Promise((resolve) => this.finishedWaiters.push(resolve));
+  }
+
   private onMessage(m: WorkerMessage): void {
     if (m.type === 'ready') return;
+    const waiter = this.waiting.get(m.cmdId);
+    if (waiter) {
+      this.waiting.delete(m.cmdId);
+      waiter(m);
+      return;
+    }
     if (m.cmdId !== this.runId) return;
     switch (m.type) {
       case 'batch':
@@ -253,11 +276,16 @@ export class Session {
           runMs: m.ms,
           target,
         });
+        for (const w of this.finishedWaiters.splice(0)) w();
         break;
       }
       case 'failed':
         this.store.setState({ runStatus: 'done', notice: `The simulation failed: ${m.message}` });
         break;
+      case 'analysis':
+      case 'scaling':
+        // Answers to measurements the compare view asked for; not part of the run.
+        return;
       default: {
         const unknown: never = m;
         throw new Error(`unknown message ${JSON.stringify(unknown)}`);

@@ -1,8 +1,9 @@
 import { useCallback, useMemo, useState } from 'react';
+import { useStore } from 'zustand';
+import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
 import { PRESETS, type Preset } from '../sim/presets.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
-import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
-import type { Session } from '../store/session.ts';
+import { SessionGroup } from '../store/group.ts';
 import {
   selectActiveLine,
   selectCursor,
@@ -19,8 +20,13 @@ import {
   selectTheme,
   selectVersion,
 } from '../store/selectors.ts';
-import { FrameLoop } from '../viz/FrameLoop.ts';
+import type { Session } from '../store/session.ts';
+import type { Workspace } from '../store/workspace.ts';
+import type { FrameLoop } from '../viz/FrameLoop.ts';
+import { CompareCenter, CompareSummary } from './CompareView.tsx';
+import { CompareTimeline } from './CompareTimeline.tsx';
 import { EventLog } from './EventLog.tsx';
+import { FileMenu } from './FileMenu.tsx';
 import { HelpDialog } from './HelpDialog.tsx';
 import { Icon } from './Icon.tsx';
 import { Inspector } from './Inspector.tsx';
@@ -30,22 +36,34 @@ import { PresetMenu } from './PresetMenu.tsx';
 import { QuickActions } from './QuickActions.tsx';
 import { ScenarioEditor } from './ScenarioEditor.tsx';
 import { SessionContext, useApp, useSession } from './session-context.ts';
+import { ShareLink } from './ShareLink.tsx';
 import { StatsPanel } from './StatsPanel.tsx';
 import { Timeline } from './Timeline.tsx';
+import { TourView } from './TourView.tsx';
+import { TOURS } from './tours/tours.ts';
 import { TreeView } from './TreeView.tsx';
+import {
+  selectCompareVersion,
+  selectMode,
+  useWorkspace,
+  useWs,
+  WorkspaceContext,
+} from './workspace-context.ts';
 import './App.css';
 
 export interface AppProps {
-  session: Session;
+  workspace: Workspace;
   loop: FrameLoop;
   loadPreset: (p: Preset) => Promise<string>;
 }
 
-export function App({ session, loop, loadPreset }: AppProps) {
+export function App({ workspace, loop, loadPreset }: AppProps) {
   return (
-    <SessionContext.Provider value={session}>
-      <Shell loop={loop} loadPreset={loadPreset} />
-    </SessionContext.Provider>
+    <WorkspaceContext.Provider value={workspace}>
+      <SessionContext.Provider value={workspace.main}>
+        <Shell loop={loop} loadPreset={loadPreset} />
+      </SessionContext.Provider>
+    </WorkspaceContext.Provider>
   );
 }
 
@@ -73,24 +91,76 @@ function snapshot(mirror: Session['mirror'], version: number) {
   return { version, stats: mirror.stats(), counters: { ...mirror.counters } };
 }
 
-function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
+function Shell({ loop, loadPreset }: Omit<AppProps, 'workspace'>) {
+  const workspace = useWorkspace();
   const session = useSession();
+  const mode = useWs(selectMode);
+  useWs(selectCompareVersion);
+  const notice = useApp(selectNotice);
+  const helpOpen = useApp(selectHelpOpen);
+  const b = workspace.compare;
+  const comparing = mode === 'compare' && b !== null;
+
+  const target = useMemo(
+    () => (comparing && b ? new SessionGroup([session, b]) : session),
+    [comparing, b, session],
+  );
+  const openHelp = useCallback(() => session.store.setState({ helpOpen: true }), [session]);
+  useKeyboard(target, openHelp);
+
+  return (
+    <div className="app" data-mode={mode}>
+      <Header loadPreset={loadPreset} />
+      {notice && (
+        <div className="notice" role="alert">
+          {notice}
+          <button type="button" onClick={() => session.dismissNotice()} aria-label="Dismiss">
+            ×
+          </button>
+        </div>
+      )}
+      <main className="app-main">
+        {comparing && b ? (
+          <>
+            <aside className="pane pane-left" aria-label="Scenarios">
+              <CompareEditors a={session} b={b} />
+            </aside>
+            <CompareCenter a={session} b={b} loop={loop} />
+            <CompareSummary a={session} b={b} />
+          </>
+        ) : (
+          <>
+            <aside className="pane pane-left" aria-label={mode === 'tour' ? 'Tour' : 'Scenario'}>
+              {mode === 'tour' ? <TourView /> : <ScriptPane />}
+            </aside>
+            <div className="pane pane-center">
+              <TreeView loop={loop} />
+              <Legend defaultOpen={window.innerHeight > 900} />
+            </div>
+            <DetailsPane />
+          </>
+        )}
+      </main>
+      <footer className="app-footer">
+        {comparing && b ? <CompareTimeline a={session} b={b} /> : <Timeline />}
+        <LogPane />
+      </footer>
+      <HelpDialog open={helpOpen} onClose={() => session.store.setState({ helpOpen: false })} />
+    </div>
+  );
+}
+
+function Header({ loadPreset }: { loadPreset: (p: Preset) => Promise<string> }) {
+  const workspace = useWorkspace();
+  const session = useSession();
+  const mode = useWs(selectMode);
   const theme = useApp(selectTheme);
-  const script = useApp(selectScript);
-  const parseErrors = useApp(selectParseErrors);
-  const refused = useApp(selectRefused);
-  const failures = useApp(selectFailures);
-  const activeLine = useApp(selectActiveLine);
   const status = useApp(selectRunStatus);
   const count = useApp(selectEventCount);
   const runMs = useApp(selectRunMs);
-  const notice = useApp(selectNotice);
-  const helpOpen = useApp(selectHelpOpen);
-  useKeyboard(session);
-
-  const { config, locked } = useMemo(() => scriptConfig(script), [script]);
-  const editScript = useCallback((v: string) => session.editScript(v), [session]);
-  const append = useCallback((line: string) => session.appendStatement(line), [session]);
+  const parseErrors = useApp(selectParseErrors);
+  const script = useApp(selectScript);
+  const { config } = useMemo(() => scriptConfig(script), [script]);
 
   const statusText =
     status === 'loading'
@@ -102,70 +172,155 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'session'>) {
           : `${count.toLocaleString('en-US')} events · ran in ${runMs.toFixed(0)} ms`;
 
   return (
-    <div className="app">
-      <header className="app-header">
-        <h1 className="brand">
-          tdpviz <span className="brand-sub">KVM TDP MMU simulator</span>
-        </h1>
+    <header className="app-header">
+      <h1 className="brand">
+        tdpviz <span className="brand-sub">KVM TDP MMU simulator</span>
+      </h1>
+      <nav className="mode-bar" aria-label="Mode">
+        <button
+          type="button"
+          aria-pressed={mode === 'explore'}
+          onClick={() => {
+            if (mode === 'compare') workspace.exitCompare();
+            else workspace.exitTour();
+          }}
+        >
+          Explore
+        </button>
+        <button
+          type="button"
+          aria-pressed={mode === 'compare'}
+          onClick={() => void workspace.enterCompare()}
+        >
+          Compare
+        </button>
+        <label className="tour-pick">
+          <span className="sr-only">Guided tour</span>
+          <select
+            aria-label="Guided tour"
+            value=""
+            onChange={(e) => {
+              if (e.target.value) void workspace.startTour(e.target.value);
+            }}
+          >
+            <option value="" disabled>
+              Tour…
+            </option>
+            {TOURS.map((t) => (
+              <option key={t.id} value={t.id} title={t.summary}>
+                {t.title}
+              </option>
+            ))}
+          </select>
+        </label>
+      </nav>
+      {mode === 'explore' && (
         <PresetMenu presets={PRESETS} onLoad={(p) => void session.loadScript(loadPreset(p))} />
-        <span className={`run-status ${status}`} role="status" data-testid="run-status">
-          {statusText}
-        </span>
-        <span className="header-config" title="vm settings at the end of the script">
-          {config.levels}-level · NX huge pages {config.nxHugePages ? 'on' : 'off'} · ratio{' '}
-          {config.recoveryRatio}
-        </span>
-        <div className="header-actions">
-          <button
-            type="button"
-            onClick={() => session.setTheme(theme === 'dark' ? 'light' : 'dark')}
-            aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'}
-          >
-            <Icon name={theme === 'dark' ? 'sun' : 'moon'} />
-          </button>
-          <button
-            type="button"
-            onClick={() => session.store.setState({ helpOpen: true })}
-            aria-label="Keyboard shortcuts"
-          >
-            ?
-          </button>
-        </div>
-      </header>
-      {notice && (
-        <div className="notice" role="alert">
-          {notice}
-          <button type="button" onClick={() => session.dismissNotice()} aria-label="Dismiss">
-            ×
-          </button>
-        </div>
       )}
-      <main className="app-main">
-        <aside className="pane pane-left" aria-label="Scenario">
-          <div className="editor-box">
-            <ScenarioEditor
-              value={script}
-              onChange={editScript}
-              errors={parseErrors}
-              refused={refused}
-              failures={failures}
-              activeLine={activeLine}
-            />
-          </div>
-          <QuickActions config={config} locked={locked} onAppend={append} />
-        </aside>
-        <div className="pane pane-center">
-          <TreeView loop={loop} />
-          <Legend defaultOpen={window.innerHeight > 900} />
-        </div>
-        <DetailsPane />
-      </main>
-      <footer className="app-footer">
-        <Timeline />
-        <LogPane />
-      </footer>
-      <HelpDialog open={helpOpen} onClose={() => session.store.setState({ helpOpen: false })} />
+      <span className={`run-status ${status}`} role="status" data-testid="run-status">
+        {statusText}
+      </span>
+      <span className="header-config" title="vm settings at the end of the script">
+        {config.levels}-level · NX {config.nxHugePages ? 'on' : 'off'} · ratio{' '}
+        {config.recoveryRatio}
+      </span>
+      <div className="header-actions">
+        <ShareLink />
+        <FileMenu />
+        <button
+          type="button"
+          onClick={() => session.setTheme(theme === 'dark' ? 'light' : 'dark')}
+          aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'}
+        >
+          <Icon name={theme === 'dark' ? 'sun' : 'moon'} />
+        </button>
+        <button
+          type="button"
+          onClick={() => session.store.setState({ helpOpen: true })}
+          aria-label="Keyboard shortcuts"
+        >
+          ?
+        </button>
+      </div>
+    </header>
+  );
+}
+
+/** The script editor and the quick actions (explore mode). */
+function ScriptPane() {
+  const session = useSession();
+  const script = useApp(selectScript);
+  const { config, locked } = useMemo(() => scriptConfig(script), [script]);
+  const append = useCallback((line: string) => session.appendStatement(line), [session]);
+  return (
+    <>
+      <Editor />
+      <details className="quick-box" open>
+        <summary>Quick actions — append a statement</summary>
+        <QuickActions config={config} locked={locked} onAppend={append} />
+      </details>
+    </>
+  );
+}
+
+/** The editor of the session in context. */
+function Editor() {
+  const session = useSession();
+  const script = useApp(selectScript);
+  const parseErrors = useApp(selectParseErrors);
+  const refused = useApp(selectRefused);
+  const failures = useApp(selectFailures);
+  const activeLine = useApp(selectActiveLine);
+  const editScript = useCallback((v: string) => session.editScript(v), [session]);
+  return (
+    <div className="editor-box">
+      <ScenarioEditor
+        value={script}
+        onChange={editScript}
+        errors={parseErrors}
+        refused={refused}
+        failures={failures}
+        activeLine={activeLine}
+      />
     </div>
+  );
+}
+
+/** Compare mode's two scripts, one tab each. */
+function CompareEditors({ a, b }: { a: Session; b: Session }) {
+  const workspace = useWorkspace();
+  const [tab, setTab] = useState<'A' | 'B'>('A');
+  const sa = useStore(a.store, selectScript);
+  const sb = useStore(b.store, selectScript);
+  const shown = tab === 'A' ? a : b;
+  return (
+    <>
+      <div className="tabs" role="tablist" aria-label="Scripts">
+        {(['A', 'B'] as const).map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            aria-selected={tab === t}
+            onClick={() => setTab(t)}
+          >
+            Script {t}
+          </button>
+        ))}
+        <button type="button" className="tabs-measure" onClick={() => void workspace.measure()}>
+          Re-measure
+        </button>
+      </div>
+      <SessionContext.Provider value={shown}>
+        <Editor key={tab} />
+      </SessionContext.Provider>
+      <p className="compare-hint">
+        {sa === sb
+          ? 'Both scripts are the same.'
+          : 'The scripts differ only where you changed them.'}{' '}
+        Both panes start from the same state; edit a script to compare other operations.
+      </p>
+    </>
   );
 }
 

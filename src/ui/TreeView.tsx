@@ -24,9 +24,9 @@ export function TreeView({ loop }: { loop: FrameLoop }) {
       requestFrame: () => loop.request(),
     });
     renderer.current = r;
-    loop.attach(r);
+    loop.attach(session, r);
     return () => {
-      loop.attach(null);
+      loop.attach(session, null);
       r.destroy();
       renderer.current = null;
     };

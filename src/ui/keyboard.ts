@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import type { Session } from '../store/session.ts';
+import type { TimelineTarget } from '../store/group.ts';
 
 /** Whether a key press belongs to a text field rather than to the timeline. */
 function typing(target: EventTarget | null): boolean {
@@ -9,30 +9,30 @@ function typing(target: EventTarget | null): boolean {
 }
 
 /** The timeline's keys: space, ← →, shift+← →, Home / End, ? for the list. */
-export function useKeyboard(session: Session): void {
+export function useKeyboard(target: TimelineTarget, openHelp: () => void): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
       switch (e.key) {
         case ' ':
-          session.togglePlay();
+          target.togglePlay();
           break;
         case 'ArrowRight':
-          if (e.shiftKey) session.stepOperation(1);
-          else session.stepEvent(1);
+          if (e.shiftKey) target.stepOperation(1);
+          else target.stepEvent(1);
           break;
         case 'ArrowLeft':
-          if (e.shiftKey) session.stepOperation(-1);
-          else session.stepEvent(-1);
+          if (e.shiftKey) target.stepOperation(-1);
+          else target.stepEvent(-1);
           break;
         case 'Home':
-          session.home();
+          target.home();
           break;
         case 'End':
-          session.toEnd();
+          target.toEnd();
           break;
         case '?':
-          session.store.setState({ helpOpen: true });
+          openHelp();
           break;
         default:
           return;
@@ -41,5 +41,5 @@ export function useKeyboard(session: Session): void {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [session]);
+  }, [target, openHelp]);
 }

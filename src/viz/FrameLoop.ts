@@ -1,25 +1,43 @@
-// The one requestAnimationFrame owner: each frame moves the session's cursor, hands what changed
-// to the renderer, lets it draw, and publishes whether the app is idle (e2e tests wait on that).
+// The one requestAnimationFrame owner: each frame moves every watched session's cursor, hands what
+// changed to that session's renderer, lets the renderers draw, and publishes whether the app is
+// idle (e2e tests wait on that).
 import type { Session } from '../store/session.ts';
 import type { TreeRenderer } from './TreeRenderer.ts';
 
+interface Watched {
+  renderer: TreeRenderer | null;
+  tablesShown: number;
+  mirrorShown: unknown;
+}
+
 export class FrameLoop {
   private raf = 0;
-  private renderer: TreeRenderer | null = null;
-  private tablesShown = -1;
-  private mirrorShown: unknown = null;
+  private readonly watched = new Map<Session, Watched>();
 
-  constructor(
-    private readonly session: Session,
-    private readonly publishIdle: (idle: boolean) => void,
-  ) {
+  constructor(private readonly publishIdle: (idle: boolean) => void) {}
+
+  /** Drive this session's cursor from now on (its changes wake the loop). */
+  watch(session: Session): void {
+    if (this.watched.has(session)) return;
+    this.watched.set(session, { renderer: null, tablesShown: -1, mirrorShown: null });
     session.onWake = () => this.request();
+    this.request();
   }
 
-  attach(renderer: TreeRenderer | null): void {
-    this.renderer = renderer;
-    this.tablesShown = -1;
-    this.mirrorShown = null;
+  unwatch(session: Session): void {
+    this.watched.delete(session);
+    session.onWake = () => {};
+    this.request();
+  }
+
+  /** The renderer showing `session` (null when its view unmounts). */
+  attach(session: Session, renderer: TreeRenderer | null): void {
+    this.watch(session);
+    const w = this.watched.get(session);
+    if (!w) return;
+    w.renderer = renderer;
+    w.tablesShown = -1;
+    w.mirrorShown = null;
     this.request();
   }
 
@@ -35,27 +53,34 @@ export class FrameLoop {
 
   private readonly tick = (now: number): void => {
     this.raf = 0;
-    const s = this.session;
-    const r = this.renderer;
+    let idle = true;
+    for (const [session, w] of this.watched) {
+      if (!this.step(session, w, now)) idle = false;
+    }
+    this.publishIdle(idle);
+    if (!idle) this.request();
+  };
+
+  /** One frame for one session; true when it has nothing left to do. */
+  private step(s: Session, w: Watched, now: number): boolean {
     const applied = s.advance(now);
+    const r = w.renderer;
     if (r) {
       const tables = s.events.tables;
-      const grew = tables.length !== this.tablesShown;
+      const grew = tables.length !== w.tablesShown;
       if (grew) {
         r.setTables(tables.filter((t) => t !== undefined));
-        this.tablesShown = tables.length;
+        w.tablesShown = tables.length;
       }
       // A new table set or a new run needs a full refresh; small moves are animated event by event.
-      if (grew || this.mirrorShown !== s.mirror || applied?.kind === 'sync') {
+      if (grew || w.mirrorShown !== s.mirror || applied?.kind === 'sync') {
         r.sync(s.mirror);
-        this.mirrorShown = s.mirror;
+        w.mirrorShown = s.mirror;
       } else if (applied) {
         r.applyEvents(applied.events, s.mirror, applied.direction);
       }
     }
     const animating = r ? r.frame(now) : false;
-    const idle = s.settled() && !animating;
-    this.publishIdle(idle);
-    if (!idle) this.request();
-  };
+    return s.settled() && !animating;
+  }
 }

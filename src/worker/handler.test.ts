@@ -85,3 +85,41 @@ describe('worker handler', () => {
     expect(() => handle({ type: 'crash', id: 4 })).toThrow(/asked to crash/);
   });
 });
+
+describe('measurements for the compare view', () => {
+  it("analyze counts the faults needed to touch the script's pages again", () => {
+    const { msgs, handle } = collect();
+    handle({ type: 'run', id: 9, script: '' });
+    handle({ type: 'analyze', id: 10, script: `${NX}\naccess gpa=0x100200000` });
+    // After recovery the first frame is unmapped: its read and exec both fault again (2M, then 4K).
+    expect(msgs.at(-1)).toEqual({ type: 'analysis', cmdId: 10, refaults: 2 });
+  });
+
+  it('scale measures both strategies; under an invalid root the walk leaves tables accounted', () => {
+    const { msgs, handle } = collect();
+    handle({ type: 'scale', id: 11, ns: [1, 4], roots: [1, 2] });
+    const m = msgs.at(-1);
+    if (m?.type !== 'scaling') throw new Error('no scaling message');
+    const row = (n: number, roots: number, strategy: string) =>
+      m.rows.find((r) => r.n === n && r.roots === roots && r.strategy === strategy);
+    expect(row(1, 1, 'walk')).toMatchObject({
+      spte_reads: 7 + 512,
+      iter_steps: 3,
+      tlb_flushes_ranged: 1,
+      tlb_flushes_full: 1,
+      accounted: 1,
+      left: 0,
+      refaults: 1,
+    });
+    expect(row(1, 1, 'direct')).toMatchObject({
+      spte_reads: 1 + 512,
+      iter_steps: 0,
+      tlb_flushes_ranged: 0,
+      tlb_flushes_full: 1,
+      left: 0,
+    });
+    expect(row(4, 1, 'walk')?.spte_reads).toBe(4 * (7 + 512));
+    expect(row(4, 2, 'direct')).toMatchObject({ accounted: 8, left: 0 });
+    expect(row(4, 2, 'walk')?.left).toBeGreaterThan(0);
+  });
+});

@@ -2,9 +2,11 @@
 import {
   PROTOCOL_VERSION,
   type Command,
+  type ScaleRow,
   type StatementSpan,
   type WorkerMessage,
 } from '../protocol/messages.ts';
+import { STRATEGIES } from '../sim/names.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatement } from '../sim/scenario/run.ts';
@@ -27,6 +29,12 @@ export function createHandler(post: Post): (cmd: Command) => void {
         return;
       case 'crash':
         throw new Error('the worker was asked to crash');
+      case 'analyze':
+        post({ type: 'analysis', cmdId: cmd.id, refaults: refaults(cmd.script) });
+        return;
+      case 'scale':
+        post({ type: 'scaling', cmdId: cmd.id, rows: scaleRows(cmd.ns, cmd.roots) });
+        return;
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown command ${JSON.stringify(unknown)}`);
@@ -80,4 +88,69 @@ function run(cmdId: number, script: string, post: Post): void {
     refused,
     ms: performance.now() - t0,
   });
+}
+
+/** Faults needed, after the whole script, to touch again every page its accesses touched. */
+function refaults(script: string): number | null {
+  const parsed = parseScenario(script);
+  if (parsed.errors.length > 0) return null;
+  const sim = new Simulator();
+  try {
+    for (const st of parsed.statements) runStatement(sim, st, []);
+    const before = sim.counters().faults;
+    for (const st of parsed.statements) {
+      if (st.kind === 'access' || st.kind === 'fault') sim.access(st.gfn, st.type);
+      if (st.kind === 'access_range') {
+        for (let i = 0; i < st.npages; i++) sim.access(st.gfn + i, st.type);
+      }
+    }
+    return sim.counters().faults - before;
+  } catch (e) {
+    if (e instanceof SimError) return null;
+    throw e;
+  }
+}
+
+const FRAME = 512;
+const BASE_GFN = 0x100000;
+
+/**
+ * One recovery run per (N, R, strategy): N 2M frames executed from in each of R roots (the older
+ * R-1 invalidated but not zapped), so N * R tables are accounted; ratio 1 recovers them all.
+ */
+function scaleRows(ns: number[], roots: number[]): ScaleRow[] {
+  const rows: ScaleRow[] = [];
+  for (const r of roots) {
+    for (const n of ns) {
+      for (const strategy of STRATEGIES) {
+        const sim = new Simulator({ recoveryRatio: 1 });
+        sim.memslot(BASE_GFN, n * FRAME, 2);
+        for (let root = 0; root < r; root++) {
+          if (root > 0) sim.invalidateRoots();
+          for (let i = 0; i < n; i++) sim.access(BASE_GFN + i * FRAME, 'exec');
+        }
+        const accounted = sim.stats().nx_lpage_splits;
+        const before = sim.counters();
+        sim.recoverNx(strategy);
+        const after = sim.counters();
+        const left = sim.stats().nx_lpage_splits;
+        const faults = after.faults;
+        for (let i = 0; i < n; i++) sim.access(BASE_GFN + i * FRAME, 'exec');
+        rows.push({
+          n,
+          roots: r,
+          strategy,
+          spte_reads: after.spte_reads - before.spte_reads,
+          spte_writes: after.spte_writes - before.spte_writes,
+          iter_steps: after.iter_steps - before.iter_steps,
+          tlb_flushes_ranged: after.tlb_flushes_ranged - before.tlb_flushes_ranged,
+          tlb_flushes_full: after.tlb_flushes_full - before.tlb_flushes_full,
+          accounted,
+          left,
+          refaults: sim.counters().faults - faults,
+        });
+      }
+    }
+  }
+  return rows;
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { InProcessSimClient } from '../client/InProcessSimClient.ts';
+import { ImportError, scriptFromFile, traceJson, tracepointText } from './files.ts';
+import { Session } from './session.ts';
+
+const SCRIPT = 'memslot gpa=0x100000000 size=2M backing=2M\naccess gpa=0x100000000 type=exec\n';
+
+async function ran(): Promise<Session> {
+  const s = new Session(new InProcessSimClient(), null);
+  void s.start(() => Promise.resolve(SCRIPT));
+  for (let i = 0; i < 1000 && !s.settled(); i++) await new Promise((r) => setTimeout(r, 0));
+  return s;
+}
+
+describe('export and import', () => {
+  it('exports the trace as JSON with hex SPTEs, and imports its script back', async () => {
+    const s = await ran();
+    const json = traceJson(s);
+    const parsed = JSON.parse(json) as { events: { type: string; new?: string }[] };
+    expect(parsed.events.length).toBe(s.events.length);
+    expect(parsed.events.find((e) => e.type === 'spteChanged')?.new).toMatch(/^0x[0-9a-f]+$/);
+    expect(scriptFromFile('run.json', json)).toEqual({ script: SCRIPT, events: s.events.length });
+  });
+
+  it('exports tracepoint text in the kernel format', async () => {
+    const text = tracepointText(await ran());
+    expect(text.split('\n')[0]).toBe(
+      'kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 4 old_spte 0 new_spte 10001907',
+    );
+  });
+
+  it('names what is wrong with a file it cannot import', () => {
+    expect(() => scriptFromFile('x.json', '{"format": "other"}')).toThrow(/"format" is "other"/);
+    expect(() => scriptFromFile('x.json', '{oops')).toThrow(ImportError);
+    expect(() =>
+      scriptFromFile('x.json', '{"format":"tdpviz-trace","version":1,"events":[]}'),
+    ).toThrow(/"script" is missing/);
+    expect(() => scriptFromFile('t.txt', 'kvm_tdp_mmu_spte_changed: as id 0 gfn 0')).toThrow(
+      /tracepoint text/,
+    );
+    expect(scriptFromFile('a.tdp', SCRIPT)).toEqual({ script: SCRIPT });
+  });
+});

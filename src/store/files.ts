@@ -1,0 +1,96 @@
+// Export and import: the scenario file, the event trace as JSON, and the trace as tracepoint text.
+// An import is checked whole before anything changes, and a problem is named with its place.
+import { tracepointLine } from '../sim/explain.ts';
+import type { SimEvent } from '../sim/events.ts';
+import type { Session } from './session.ts';
+
+export const TRACE_FORMAT = 'tdpviz-trace';
+/** A JSON export this large would not fit in a browser's memory as text. */
+export const MAX_EXPORTED_EVENTS = 1_000_000;
+
+/** bigint SPTEs as hex strings, so the trace is plain JSON. */
+function plain(ev: SimEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ev))
+    out[k] = typeof v === 'bigint' ? '0x' + v.toString(16) : v;
+  return out;
+}
+
+export function traceJson(session: Session): string {
+  const count = session.events.length;
+  if (count > MAX_EXPORTED_EVENTS) {
+    throw new Error(
+      `the run has ${count.toLocaleString('en-US')} events; a JSON trace is limited to ${MAX_EXPORTED_EVENTS.toLocaleString('en-US')}`,
+    );
+  }
+  const events = [];
+  for (let i = 0; i < count; i++) events.push(plain(session.eventAt(i)));
+  return JSON.stringify(
+    { format: TRACE_FORMAT, version: 1, script: session.store.getState().script, events },
+    null,
+    1,
+  );
+}
+
+/** One kvm_tdp_mmu_spte_changed line per SPTE change that went through handle_changed_spte(). */
+export function tracepointText(session: Session): string {
+  const lines: string[] = [];
+  for (let i = 0; i < session.events.length; i++) {
+    const line = tracepointLine(session.eventAt(i));
+    if (line) lines.push(line);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export class ImportError extends Error {
+  override name = 'ImportError';
+}
+
+/**
+ * The script an imported file holds: a `.tdp` scenario as it is, or the script inside a tdpviz JSON
+ * trace (its events are the script's own, so running the script reproduces them).
+ */
+export function scriptFromFile(name: string, text: string): { script: string; events?: number } {
+  const trimmed = text.trimStart();
+  if (name.endsWith('.json') || trimmed.startsWith('{')) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new ImportError(`${name}: not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof raw !== 'object' || raw === null)
+      throw new ImportError(`${name}: the JSON is not an object`);
+    const o = raw as Record<string, unknown>;
+    if (o.format !== TRACE_FORMAT) {
+      throw new ImportError(
+        `${name}: "format" is ${JSON.stringify(o.format)}, expected "${TRACE_FORMAT}"`,
+      );
+    }
+    if (o.version !== 1)
+      throw new ImportError(`${name}: trace version ${JSON.stringify(o.version)} is not 1`);
+    if (typeof o.script !== 'string')
+      throw new ImportError(`${name}: "script" is missing or not text`);
+    if (!Array.isArray(o.events))
+      throw new ImportError(`${name}: "events" is missing or not a list`);
+    return { script: o.script, events: o.events.length };
+  }
+  if (text.includes('\0'))
+    throw new ImportError(`${name}: this is a binary file, not a .tdp scenario`);
+  if (/^kvm_tdp_mmu_spte_changed:/m.test(text)) {
+    throw new ImportError(
+      `${name}: this is tracepoint text, which records SPTE changes but not the operations behind them; import the .tdp scenario or the JSON trace instead`,
+    );
+  }
+  return { script: text };
+}
+
+/** Offer text as a download. */
+export function download(name: string, text: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

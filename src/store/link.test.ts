@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { decodeLink, encodeLink, LINK_PREFIX, type LinkState } from './link.ts';
+
+const state: LinkState = {
+  v: 1,
+  mode: 'compare',
+  script:
+    'memslot gpa=0x100000000 size=6M backing=2M\naccess gpa=0x100000000 type=exec\nrecover_nx strategy=walk\n',
+  cursor: 37,
+  scriptB: 'recover_nx strategy=direct\n',
+  cursorB: 12,
+  tour: { id: 'nx', step: 3 },
+  theme: 'dark',
+  selection: { sp: 3, index: 0 },
+};
+
+describe('links', () => {
+  it('round-trips the whole state through a compact fragment', async () => {
+    const hash = await encodeLink(state);
+    expect(hash.startsWith(LINK_PREFIX)).toBe(true);
+    expect(hash).toMatch(/^#s=[A-Za-z0-9_-]+$/);
+    expect(await decodeLink(hash)).toEqual(state);
+  });
+
+  it('names what is wrong with a damaged link', async () => {
+    const hash = await encodeLink(state);
+    await expect(decodeLink('#x=abc')).rejects.toThrow(/does not start with #s=/);
+    await expect(decodeLink('#s=ab$c')).rejects.toThrow(/not base64url/);
+    await expect(decodeLink(hash.slice(0, hash.length - 12))).rejects.toThrow(
+      /truncated or corrupt/,
+    );
+    const json = async (o: unknown) => {
+      const bytes = new TextEncoder().encode(JSON.stringify(o));
+      const s = new Blob([bytes]).stream().pipeThrough(new CompressionStream('deflate-raw'));
+      const out = new Uint8Array(await new Response(s).arrayBuffer());
+      let bin = '';
+      for (const b of out) bin += String.fromCharCode(b);
+      return '#s=' + btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    };
+    await expect(decodeLink(await json({ ...state, v: 2 }))).rejects.toThrow(/version 2/);
+    await expect(decodeLink(await json({ ...state, mode: 'x' }))).rejects.toThrow(/mode "x"/);
+    await expect(decodeLink(await json({ ...state, cursor: -1 }))).rejects.toThrow(/cursor/);
+    await expect(decodeLink(await json({ ...state, script: 5 }))).rejects.toThrow(/script/);
+    await expect(decodeLink(await json([1]))).rejects.toThrow(/version/);
+  });
+});

@@ -1,0 +1,120 @@
+// The whole workspace in a URL fragment: JSON, deflated, base64url. Decoding checks every field and
+// says what is wrong, so a damaged link changes nothing.
+import type { Selection, Theme } from './app-store.ts';
+
+export type Mode = 'explore' | 'compare' | 'tour';
+
+export interface LinkState {
+  v: 1;
+  mode: Mode;
+  script: string;
+  cursor: number;
+  /** The second pane's script and cursor (compare mode). */
+  scriptB?: string;
+  cursorB?: number;
+  tour?: { id: string; step: number };
+  theme?: Theme;
+  selection?: Selection | null;
+}
+
+export const LINK_PREFIX = '#s=';
+
+async function pipe(
+  bytes: Uint8Array,
+  stream: CompressionStream | DecompressionStream,
+): Promise<Uint8Array> {
+  const out = new Blob([bytes as BlobPart]).stream().pipeThrough(stream);
+  return new Uint8Array(await new Response(out).arrayBuffer());
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64Url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text))
+    throw new LinkError('it contains characters that are not base64url');
+  const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+export class LinkError extends Error {
+  override name = 'LinkError';
+}
+
+export async function encodeLink(state: LinkState): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(state));
+  return LINK_PREFIX + toBase64Url(await pipe(bytes, new CompressionStream('deflate-raw')));
+}
+
+const MODES: readonly Mode[] = ['explore', 'compare', 'tour'];
+const isCount = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Parse a fragment made by encodeLink; throws LinkError naming what is wrong. */
+export async function decodeLink(hash: string): Promise<LinkState> {
+  if (!hash.startsWith(LINK_PREFIX)) throw new LinkError(`it does not start with ${LINK_PREFIX}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await pipe(
+      fromBase64Url(hash.slice(LINK_PREFIX.length)),
+      new DecompressionStream('deflate-raw'),
+    );
+  } catch (e) {
+    if (e instanceof LinkError) throw e;
+    throw new LinkError('its data is truncated or corrupt (it does not decompress)');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new LinkError('its data is not valid JSON');
+  }
+  return checkState(raw);
+}
+
+function checkState(raw: unknown): LinkState {
+  if (typeof raw !== 'object' || raw === null) throw new LinkError('its data is not an object');
+  const o = raw as Record<string, unknown>;
+  if (o.v !== 1)
+    throw new LinkError(`it has version ${JSON.stringify(o.v)}; this tdpviz reads version 1`);
+  if (!MODES.includes(o.mode as Mode))
+    throw new LinkError(`mode ${JSON.stringify(o.mode)} is not one of ${MODES.join(', ')}`);
+  if (typeof o.script !== 'string') throw new LinkError('script is missing or not text');
+  if (!isCount(o.cursor)) throw new LinkError('cursor is not a non-negative whole number');
+  const state: LinkState = { v: 1, mode: o.mode as Mode, script: o.script, cursor: o.cursor };
+  if (o.scriptB !== undefined) {
+    if (typeof o.scriptB !== 'string') throw new LinkError('scriptB is not text');
+    state.scriptB = o.scriptB;
+  }
+  if (o.cursorB !== undefined) {
+    if (!isCount(o.cursorB)) throw new LinkError('cursorB is not a non-negative whole number');
+    state.cursorB = o.cursorB;
+  }
+  if (o.tour !== undefined) {
+    const t = o.tour as Record<string, unknown> | null;
+    if (typeof t !== 'object' || t === null || typeof t.id !== 'string' || !isCount(t.step)) {
+      throw new LinkError('tour must be {id, step}');
+    }
+    state.tour = { id: t.id, step: t.step };
+  }
+  if (o.theme !== undefined) {
+    if (o.theme !== 'light' && o.theme !== 'dark')
+      throw new LinkError('theme must be light or dark');
+    state.theme = o.theme;
+  }
+  if (o.selection !== undefined && o.selection !== null) {
+    const sel = o.selection as Record<string, unknown>;
+    if (
+      typeof sel !== 'object' ||
+      !isCount(sel.sp) ||
+      !(sel.index === null || isCount(sel.index))
+    ) {
+      throw new LinkError('selection must be {sp, index}');
+    }
+    state.selection = { sp: sel.sp, index: sel.index };
+  }
+  return state;
+}

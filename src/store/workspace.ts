@@ -1,0 +1,213 @@
+// The workspace around the sessions: which mode the app is in (explore, compare, tour), the second
+// pane of compare mode, the tour's place and score, and the state a link carries.
+import { createStore } from 'zustand/vanilla';
+import type { ScaleRow } from '../protocol/messages.ts';
+import type { Selection } from './app-store.ts';
+import { hasStrategyStatements, withStrategy } from './compare.ts';
+import type { LinkState, Mode } from './link.ts';
+import type { Session } from './session.ts';
+
+/** What the workspace needs of a tour (the tours themselves are UI content). */
+export interface TourLike {
+  id: string;
+  script: string;
+  steps: readonly { at: { line: number; edge: 'before' | 'after' } }[];
+}
+
+export interface WorkspaceState {
+  mode: Mode;
+  tour: { id: string; step: number } | null;
+  predict: boolean;
+  score: { right: number; asked: number };
+  refaults: [number | null, number | null];
+  scaling: ScaleRow[] | null;
+  /** Bumps when the compare session is created or dropped. */
+  compareVersion: number;
+}
+
+export const SCALE_NS = [1, 2, 4, 8, 16, 32, 64];
+export const SCALE_ROOTS = [1, 2];
+
+export interface WorkspaceHooks {
+  makeSession: () => Session;
+  watch: (s: Session) => void;
+  unwatch: (s: Session) => void;
+  /** The scenario compare mode opens with when the script has no zap strategy to compare. */
+  defaultCompareScript: () => Promise<string>;
+  tours: readonly TourLike[];
+}
+
+export class Workspace {
+  readonly store = createStore<WorkspaceState>()(() => ({
+    mode: 'explore',
+    tour: null,
+    predict: false,
+    score: { right: 0, asked: 0 },
+    refaults: [null, null],
+    scaling: null,
+    compareVersion: 0,
+  }));
+  compare: Session | null = null;
+
+  constructor(
+    readonly main: Session,
+    private readonly hooks: WorkspaceHooks,
+  ) {}
+
+  // ---- Compare ------------------------------------------------------------------------------
+
+  /** Two panes from the same script: every zap strategy walk on the left, direct on the right. */
+  async enterCompare(scripts?: {
+    a: string;
+    b: string;
+    cursorA?: number;
+    cursorB?: number;
+  }): Promise<void> {
+    let a = scripts?.a;
+    let b = scripts?.b;
+    if (a === undefined || b === undefined) {
+      let base = this.main.store.getState().script;
+      if (!hasStrategyStatements(base)) base = await this.hooks.defaultCompareScript();
+      a = withStrategy(base, 'walk');
+      b = withStrategy(base, 'direct');
+    }
+    this.store.setState({ mode: 'compare', tour: null, refaults: [null, null] });
+    if (!this.compare) {
+      this.compare = this.hooks.makeSession();
+      this.hooks.watch(this.compare);
+      this.store.setState((s) => ({ compareVersion: s.compareVersion + 1 }));
+    }
+    this.main.setScript(a, scripts?.cursorA ?? 0);
+    this.compare.setScript(b, scripts?.cursorB ?? 0);
+    await this.measure();
+  }
+
+  /** Re-run both panes' scripts' measurements (after an edit). */
+  async measure(): Promise<void> {
+    const b = this.compare;
+    if (!b) return;
+    const [ra, rb] = await Promise.all([
+      this.main.request('analyze', { script: this.main.store.getState().script }),
+      b.request('analyze', { script: b.store.getState().script }),
+    ]);
+    this.store.setState({
+      refaults: [
+        ra.type === 'analysis' ? ra.refaults : null,
+        rb.type === 'analysis' ? rb.refaults : null,
+      ],
+    });
+    if (!this.store.getState().scaling) {
+      const sc = await b.request('scale', { ns: SCALE_NS, roots: SCALE_ROOTS });
+      if (sc.type === 'scaling') this.store.setState({ scaling: sc.rows });
+    }
+  }
+
+  exitCompare(): void {
+    const b = this.compare;
+    if (b) {
+      this.hooks.unwatch(b);
+      b.dispose();
+      this.compare = null;
+    }
+    this.store.setState((s) => ({ mode: 'explore', compareVersion: s.compareVersion + 1 }));
+  }
+
+  /** Both panes, for the shared timeline. */
+  panes(): Session[] {
+    return this.compare ? [this.main, this.compare] : [this.main];
+  }
+
+  // ---- Tours --------------------------------------------------------------------------------
+
+  tourById(id: string): TourLike | undefined {
+    return this.hooks.tours.find((t) => t.id === id);
+  }
+
+  async startTour(id: string, step = 0): Promise<void> {
+    const tour = this.tourById(id);
+    if (!tour) return;
+    if (this.compare) this.exitCompare();
+    this.store.setState({ mode: 'tour', tour: { id, step: 0 }, score: { right: 0, asked: 0 } });
+    this.main.setScript(tour.script, 0);
+    await this.main.whenFinished();
+    this.goToStep(step);
+  }
+
+  /** Where a tour step puts the cursor: just before or after its statement's events. */
+  stepTarget(tour: TourLike, step: number): number {
+    const at = tour.steps[step]?.at;
+    const span = at && this.main.store.getState().statements.find((s) => s.line === at.line);
+    if (!at || !span) return 0;
+    return at.edge === 'before' ? span.firstEvent : span.endEvent;
+  }
+
+  goToStep(step: number): void {
+    const t = this.store.getState().tour;
+    const tour = t && this.tourById(t.id);
+    if (!t || !tour) return;
+    const k = Math.max(0, Math.min(tour.steps.length - 1, step));
+    this.store.setState({ tour: { id: t.id, step: k } });
+    this.main.seek(this.stepTarget(tour, k));
+  }
+
+  exitTour(): void {
+    this.store.setState({ mode: 'explore', tour: null });
+  }
+
+  setPredict(on: boolean): void {
+    this.store.setState({ predict: on });
+  }
+
+  answer(correct: boolean): void {
+    this.store.setState((s) => ({
+      score: { right: s.score.right + (correct ? 1 : 0), asked: s.score.asked + 1 },
+    }));
+  }
+
+  // ---- Links --------------------------------------------------------------------------------
+
+  linkState(): LinkState {
+    const a = this.main.store.getState();
+    const w = this.store.getState();
+    const state: LinkState = {
+      v: 1,
+      mode: w.mode,
+      script: a.script,
+      cursor: a.cursor,
+      theme: a.theme,
+      selection: a.selection,
+    };
+    if (this.compare) {
+      const b = this.compare.store.getState();
+      state.scriptB = b.script;
+      state.cursorB = b.cursor;
+    }
+    if (w.tour) state.tour = { ...w.tour };
+    return state;
+  }
+
+  /** Reproduce a link's state (already checked by decodeLink). */
+  async apply(state: LinkState): Promise<void> {
+    if (state.theme) this.main.setTheme(state.theme);
+    if (state.mode === 'compare' && state.scriptB !== undefined) {
+      await this.enterCompare({
+        a: state.script,
+        b: state.scriptB,
+        cursorA: state.cursor,
+        cursorB: state.cursorB ?? 0,
+      });
+    } else if (state.mode === 'tour' && state.tour && this.tourById(state.tour.id)) {
+      await this.startTour(state.tour.id, state.tour.step);
+    } else {
+      if (this.compare) this.exitCompare();
+      this.store.setState({ mode: 'explore', tour: null });
+      this.main.setScript(state.script, state.cursor);
+    }
+    await this.main.whenFinished();
+    this.select(state.selection ?? null);
+  }
+
+  private select(sel: Selection | null): void {
+    this.main.select(sel);
+  }
+}

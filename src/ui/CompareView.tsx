@@ -1,0 +1,212 @@
+import { useMemo } from 'react';
+import { useStore } from 'zustand';
+import {
+  compareSentence,
+  paneMetrics,
+  sameTables,
+  scriptStrategy,
+  type PaneMetrics,
+} from '../store/compare.ts';
+import { selectCursor, selectEventCount, selectScript, selectVersion } from '../store/selectors.ts';
+import type { Session } from '../store/session.ts';
+import { SCALE_NS } from '../store/workspace.ts';
+import type { FrameLoop } from '../viz/FrameLoop.ts';
+import { Icon } from './Icon.tsx';
+import { ScalingChart } from './ScalingChart.tsx';
+import { SessionContext } from './session-context.ts';
+import { TreeView } from './TreeView.tsx';
+import { selectRefaults, selectScaling, useWs } from './workspace-context.ts';
+import './CompareView.css';
+
+function paneTitle(label: string, script: string): string {
+  const strategy = scriptStrategy(script);
+  return strategy ? `${label} · ${strategy}` : label;
+}
+
+/** One side of the comparison: its own paging structure and its own step buttons. */
+function ComparePane({
+  session,
+  label,
+  loop,
+}: {
+  session: Session;
+  label: string;
+  loop: FrameLoop;
+}) {
+  const script = useStore(session.store, selectScript);
+  const cursor = useStore(session.store, selectCursor);
+  const count = useStore(session.store, selectEventCount);
+  const title = paneTitle(label, script);
+  return (
+    <SessionContext.Provider value={session}>
+      <section className="compare-pane" aria-label={`Pane ${title}`} data-testid={`pane-${label}`}>
+        <header className="compare-pane-head">
+          <strong>{title}</strong>
+          <span className="compare-pane-pos" data-testid={`cursor-${label}`}>
+            {cursor.toLocaleString('en-US')} / {count.toLocaleString('en-US')}
+          </span>
+          <span
+            className="compare-pane-steps"
+            role="toolbar"
+            aria-label={`Step pane ${label} alone`}
+          >
+            <button
+              type="button"
+              onClick={() => session.stepOperation(-1)}
+              aria-label={`${label}: previous operation`}
+            >
+              <Icon name="prevOp" />
+            </button>
+            <button
+              type="button"
+              onClick={() => session.stepEvent(-1)}
+              aria-label={`${label}: previous event`}
+            >
+              <Icon name="prev" />
+            </button>
+            <button
+              type="button"
+              onClick={() => session.stepEvent(1)}
+              aria-label={`${label}: next event`}
+            >
+              <Icon name="next" />
+            </button>
+            <button
+              type="button"
+              onClick={() => session.stepOperation(1)}
+              aria-label={`${label}: next operation`}
+            >
+              <Icon name="nextOp" />
+            </button>
+          </span>
+        </header>
+        <TreeView loop={loop} />
+      </section>
+    </SessionContext.Provider>
+  );
+}
+
+export function CompareCenter({ a, b, loop }: { a: Session; b: Session; loop: FrameLoop }) {
+  return (
+    <div className="pane pane-center compare-center">
+      <ComparePane session={a} label="A" loop={loop} />
+      <ComparePane session={b} label="B" loop={loop} />
+    </div>
+  );
+}
+
+const ROWS: { name: string; label: string; get: (m: PaneMetrics) => number }[] = [
+  { name: 'spte_reads', label: 'SPTE reads', get: (m) => m.counters.spte_reads },
+  { name: 'spte_writes', label: 'SPTE writes', get: (m) => m.counters.spte_writes },
+  { name: 'iter_steps', label: 'iterator visits', get: (m) => m.counters.iter_steps },
+  { name: 'roots_visited', label: 'roots visited by zaps', get: (m) => m.rootsVisited },
+  { name: 'sp_freed', label: 'tables freed', get: (m) => m.counters.sp_freed },
+  {
+    name: 'tlb_flushes_ranged',
+    label: 'TLB flushes, ranged',
+    get: (m) => m.counters.tlb_flushes_ranged,
+  },
+  { name: 'tlb_flushes_full', label: 'TLB flushes, full', get: (m) => m.counters.tlb_flushes_full },
+  { name: 'nx_lpage_splits', label: 'nx_lpage_splits', get: (m) => m.nxLpageSplits },
+];
+
+/** The side-by-side costs at each pane's cursor, the sentence, and the scaling charts. */
+export function CompareSummary({ a, b }: { a: Session; b: Session }) {
+  const va = useStore(a.store, selectVersion);
+  const vb = useStore(b.store, selectVersion);
+  const sa = useStore(a.store, selectScript);
+  const sb = useStore(b.store, selectScript);
+  const refaults = useWs(selectRefaults);
+  const scaling = useWs(selectScaling);
+  const view = useMemo(() => {
+    const ma = paneMetrics(a);
+    const mb = paneMetrics(b);
+    const same = sameTables(a, b);
+    const la = `A (${scriptStrategy(sa) ?? 'A'})`;
+    const lb = `B (${scriptStrategy(sb) ?? 'B'})`;
+    return {
+      ma,
+      mb,
+      same,
+      sentence: compareSentence([la, lb], ma, mb, same, refaults),
+      la,
+      lb,
+      v: va + vb,
+    };
+  }, [a, b, va, vb, sa, sb, refaults]);
+
+  const series = (metric: 'spte_reads' | 'left', roots: number) =>
+    (['walk', 'direct'] as const).map((strategy) => ({
+      label: strategy,
+      cssVar: strategy === 'walk' ? '--spte-4k' : '--spte-2m',
+      points: (scaling ?? [])
+        .filter((r) => r.strategy === strategy && r.roots === roots)
+        .map((r) => ({ x: r.n, y: r[metric] })),
+    }));
+
+  return (
+    <aside className="pane pane-right compare-summary" aria-label="Comparison">
+      <h2 className="compare-h">Costs at each cursor</h2>
+      <table className="compare-table" data-testid="compare-table">
+        <thead>
+          <tr>
+            <th scope="col">metric</th>
+            <th scope="col">{view.la}</th>
+            <th scope="col">{view.lb}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {ROWS.map((r) => {
+            const x = r.get(view.ma);
+            const y = r.get(view.mb);
+            return (
+              <tr key={r.name} className={x !== y ? 'differs' : undefined} data-metric={r.name}>
+                <th scope="row">{r.label}</th>
+                <td data-testid={`A-${r.name}`}>{x.toLocaleString('en-US')}</td>
+                <td data-testid={`B-${r.name}`}>{y.toLocaleString('en-US')}</td>
+              </tr>
+            );
+          })}
+          <tr
+            className={refaults[0] !== refaults[1] ? 'differs' : undefined}
+            data-metric="refaults"
+          >
+            <th scope="row">faults to re-map the accesses afterwards</th>
+            <td data-testid="A-refaults">{refaults[0] ?? '…'}</td>
+            <td data-testid="B-refaults">{refaults[1] ?? '…'}</td>
+          </tr>
+          <tr className={view.same ? undefined : 'differs'} data-metric="tables">
+            <th scope="row">final tables</th>
+            <td colSpan={2} data-testid="same-tables">
+              {view.same ? 'identical' : 'different'}
+            </td>
+          </tr>
+        </tbody>
+      </table>
+      <p className="compare-sentence" data-testid="compare-sentence">
+        {view.sentence}
+      </p>
+      <h2 className="compare-h">Is it worth it? Cost against N</h2>
+      <ScalingChart
+        title="SPTE reads in one recovery run (1 root)"
+        xLabel="NX-accounted tables (N)"
+        yLabel="SPTE reads"
+        series={series('spte_reads', 1)}
+        width={300}
+        height={180}
+      />
+      <ScalingChart
+        title="Tables left accounted, 2 roots (one invalidated)"
+        xLabel="NX-accounted tables per root (N)"
+        yLabel="left after recovery"
+        series={series('left', 2)}
+        width={300}
+        height={180}
+      />
+      <p className="compare-note">
+        Recovery with recovery_ratio=1 over N exec-split 2M frames{scaling ? '' : ' (measuring…)'};
+        N = {SCALE_NS.join(', ')}.
+      </p>
+    </aside>
+  );
+}

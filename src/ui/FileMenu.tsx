@@ -1,0 +1,103 @@
+import { useRef, useState } from 'react';
+import {
+  download,
+  ImportError,
+  scriptFromFile,
+  traceJson,
+  tracepointText,
+} from '../store/files.ts';
+import { useWorkspace } from './workspace-context.ts';
+import './FileMenu.css';
+
+/** Export the scenario or its trace; import a scenario or a JSON trace (checked before it loads). */
+export function FileMenu() {
+  const workspace = useWorkspace();
+  const session = workspace.main;
+  const input = useRef<HTMLInputElement>(null);
+  const [open, setOpen] = useState(false);
+
+  const act = (fn: () => void) => {
+    setOpen(false);
+    try {
+      fn();
+    } catch (e) {
+      session.store.setState({ notice: `Export failed: ${(e as Error).message}` });
+    }
+  };
+
+  const onFile = async (file: File) => {
+    try {
+      const { script } = scriptFromFile(file.name, await file.text());
+      if (workspace.store.getState().mode !== 'explore') workspace.exitCompare();
+      session.setScript(script, 0);
+    } catch (e) {
+      const why = e instanceof ImportError ? e.message : `${file.name}: ${(e as Error).message}`;
+      session.store.setState({ notice: `Nothing was imported: ${why}` });
+    }
+  };
+
+  return (
+    <div className="file-menu">
+      <button
+        type="button"
+        aria-expanded={open}
+        aria-haspopup="menu"
+        onClick={() => setOpen(!open)}
+      >
+        File
+      </button>
+      {open && (
+        <div className="file-menu-list" role="menu">
+          <button
+            type="button"
+            role="menuitem"
+            onClick={() =>
+              act(() => download('scenario.tdp', session.store.getState().script, 'text/plain'))
+            }
+          >
+            Export scenario (.tdp)
+          </button>
+          <button
+            type="button"
+            role="menuitem"
+            onClick={() =>
+              act(() => download('trace.json', traceJson(session), 'application/json'))
+            }
+          >
+            Export trace (JSON)
+          </button>
+          <button
+            type="button"
+            role="menuitem"
+            onClick={() => act(() => download('trace.txt', tracepointText(session), 'text/plain'))}
+          >
+            Export trace (tracepoint text)
+          </button>
+          <button
+            type="button"
+            role="menuitem"
+            onClick={() => {
+              setOpen(false);
+              input.current?.click();
+            }}
+          >
+            Import scenario or trace…
+          </button>
+        </div>
+      )}
+      <input
+        ref={input}
+        type="file"
+        accept=".tdp,.txt,.json,text/plain,application/json"
+        className="sr-only"
+        aria-label="Import a scenario or a JSON trace"
+        data-testid="import-file"
+        onChange={(e) => {
+          const f = e.currentTarget.files?.[0];
+          e.currentTarget.value = '';
+          if (f) void onFile(f);
+        }}
+      />
+    </div>
+  );
+}

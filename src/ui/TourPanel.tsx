@@ -1,0 +1,284 @@
+// A guided tour beside the canvas: the step's words, kernel functions and pseudo-code, and an
+// optional "predict before you look" quiz. Presentational: the integrator owns step and score.
+import { useId, useState } from 'react';
+import type { Tour } from './tours/tours.ts';
+import './TourPanel.css';
+
+/** What moving onto a step changes: stat names that changed, levels of SPTEs written. */
+export interface StepOutcome {
+  stats: readonly string[];
+  levels: readonly number[];
+}
+
+export interface TourPanelProps {
+  tour: Tour;
+  step: number;
+  onStep: (step: number) => void;
+  onExit: () => void;
+  predict: boolean;
+  onPredictChange: (on: boolean) => void;
+  score: { right: number; asked: number };
+  onAnswer: (correct: boolean) => void;
+  /** What going from step - 1 to `step` changes. */
+  outcome: (step: number) => StepOutcome;
+}
+
+const NONE = 'none';
+const STAT_CHOICES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits', NONE] as const;
+const LEVEL_CHOICES = ['L1', 'L2', 'L3', 'L4', NONE] as const;
+const STAT_QUESTION = 'Which stat will change?';
+const LEVEL_QUESTION = "Which level's SPTEs will be written?";
+
+const levelName = (level: number) => `L${level}`;
+const listOrNone = (items: readonly string[]) => (items.length ? items.join(', ') : 'none');
+
+function isRight(answer: string, actual: readonly string[]): boolean {
+  return answer === NONE ? actual.length === 0 : actual.includes(answer);
+}
+
+function ChoiceGroup({
+  question,
+  choices,
+  value,
+  disabled,
+  autoFocus,
+  onChange,
+}: {
+  question: string;
+  choices: readonly string[];
+  value: string | null;
+  disabled: boolean;
+  autoFocus: boolean;
+  onChange: (choice: string) => void;
+}) {
+  const id = useId();
+  return (
+    <fieldset className="tour__question" role="radiogroup" aria-labelledby={`${id}-q`}>
+      <legend id={`${id}-q`} className="tour__legend">
+        {question}
+      </legend>
+      <div className="tour__choices">
+        {choices.map((choice, i) => (
+          <label key={choice} className="tour__choice">
+            <input
+              type="radio"
+              name={id}
+              value={choice}
+              checked={value === choice}
+              disabled={disabled}
+              autoFocus={autoFocus && i === 0}
+              onChange={() => onChange(choice)}
+            />
+            <span
+              className={choice === NONE ? 'tour__choice-text' : 'tour__choice-text tour__mono'}
+            >
+              {choice}
+            </span>
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}
+
+function Verdict({ right, actual }: { right: boolean; actual: string }) {
+  return (
+    <p
+      className={
+        right ? 'tour__verdict tour__verdict--right' : 'tour__verdict tour__verdict--wrong'
+      }
+    >
+      <strong>{right ? 'Right.' : 'Not this time.'}</strong> {actual}
+    </p>
+  );
+}
+
+/** The two questions about the next step; both answered, it reveals and scores them once. */
+function PredictQuiz({
+  outcome,
+  onAnswer,
+  onContinue,
+}: {
+  outcome: StepOutcome;
+  onAnswer: (correct: boolean) => void;
+  onContinue: () => void;
+}) {
+  const [stat, setStat] = useState<string | null>(null);
+  const [level, setLevel] = useState<string | null>(null);
+  const revealed = stat !== null && level !== null;
+  const levels = outcome.levels.map(levelName);
+
+  // Scoring happens in the handler that completes the pair, so each question counts exactly once.
+  const answer = (nextStat: string | null, nextLevel: string | null) => {
+    if (revealed) return;
+    setStat(nextStat);
+    setLevel(nextLevel);
+    if (nextStat !== null && nextLevel !== null) {
+      onAnswer(isRight(nextStat, outcome.stats));
+      onAnswer(isRight(nextLevel, levels));
+    }
+  };
+
+  return (
+    <div className="tour__quiz" role="group" aria-label="Predict the next step">
+      <p className="tour__quiz-intro">Before the next step runs: what will it change?</p>
+      <ChoiceGroup
+        question={STAT_QUESTION}
+        choices={STAT_CHOICES}
+        value={stat}
+        disabled={revealed}
+        autoFocus
+        onChange={(choice) => answer(choice, level)}
+      />
+      {revealed && (
+        <Verdict
+          right={isRight(stat, outcome.stats)}
+          actual={`Changed: ${listOrNone(outcome.stats)}.`}
+        />
+      )}
+      <ChoiceGroup
+        question={LEVEL_QUESTION}
+        choices={LEVEL_CHOICES}
+        value={level}
+        disabled={revealed}
+        autoFocus={false}
+        onChange={(choice) => answer(stat, choice)}
+      />
+      {revealed && (
+        <Verdict right={isRight(level, levels)} actual={`Written: ${listOrNone(levels)}.`} />
+      )}
+      {revealed && (
+        <button type="button" className="tour__primary" autoFocus onClick={onContinue}>
+          Continue
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** The current step of a tour, its pseudo-code, navigation and the Predict quiz. */
+export function TourPanel({
+  tour,
+  step,
+  onStep,
+  onExit,
+  predict,
+  onPredictChange,
+  score,
+  onAnswer,
+  outcome,
+}: TourPanelProps) {
+  // The quiz belongs to the step it was opened on, so any step change closes it.
+  const [quizFor, setQuizFor] = useState<number | null>(null);
+  const count = tour.steps.length;
+  const current = tour.steps[step];
+  if (!current) return null;
+  const last = step === count - 1;
+  const quizOpen = predict && !last && quizFor === step;
+
+  const next = () => {
+    if (last) onExit();
+    else if (predict) setQuizFor(step);
+    else onStep(step + 1);
+  };
+
+  return (
+    <section className="tour" aria-label="Guided tour">
+      <header className="tour__header">
+        <h2 className="tour__title">{tour.title}</h2>
+        <button type="button" className="tour__exit" onClick={onExit}>
+          Exit tour
+        </button>
+      </header>
+
+      <nav className="tour__progress" aria-label="Tour steps">
+        <span className="tour__count" data-testid="tour-step">
+          Step {step + 1} of {count}
+        </span>
+        <ol className="tour__dots">
+          {tour.steps.map((s, i) => (
+            <li key={i}>
+              <button
+                type="button"
+                className={i === step ? 'tour__dot tour__dot--current' : 'tour__dot'}
+                aria-label={`Step ${i + 1}: ${s.title}`}
+                aria-current={i === step ? 'step' : undefined}
+                title={s.title}
+                onClick={() => onStep(i)}
+              />
+            </li>
+          ))}
+        </ol>
+      </nav>
+
+      <div className="tour__body">
+        <h3 className="tour__step-title">{current.title}</h3>
+        <p className="tour__text">{current.text}</p>
+
+        <h4 className="tour__subhead">Kernel functions</h4>
+        <ul className="tour__chips">
+          {current.kernel.map((fn) => (
+            <li key={fn} className="tour__chip">
+              {fn}
+            </li>
+          ))}
+        </ul>
+
+        <h4 className="tour__subhead">Pseudo-code</h4>
+        <ol className="tour__code" aria-label="Pseudo-code">
+          {current.pseudo.map((text, i) => (
+            <li
+              key={i}
+              className={
+                i === current.line ? 'tour__code-line tour__code-line--at' : 'tour__code-line'
+              }
+              aria-current={i === current.line ? 'true' : undefined}
+            >
+              <span className="tour__ln" aria-hidden="true">
+                {i + 1}
+              </span>
+              <span className="tour__marker" aria-hidden="true" />
+              <code className="tour__code-text">{text}</code>
+              {i === current.line && <span className="sr-only"> (this step)</span>}
+            </li>
+          ))}
+        </ol>
+      </div>
+
+      {quizOpen && (
+        <PredictQuiz
+          outcome={outcome(step + 1)}
+          onAnswer={onAnswer}
+          onContinue={() => onStep(step + 1)}
+        />
+      )}
+
+      <footer className="tour__footer">
+        <div className="tour__nav">
+          <button type="button" disabled={step === 0} onClick={() => onStep(step - 1)}>
+            Back
+          </button>
+          <button type="button" className="tour__primary" disabled={quizOpen} onClick={next}>
+            {last ? 'Finish' : 'Next'}
+          </button>
+        </div>
+        <div className="tour__predict">
+          <label className="tour__switch">
+            <input
+              type="checkbox"
+              checked={predict}
+              onChange={(e) => {
+                setQuizFor(null);
+                onPredictChange(e.currentTarget.checked);
+              }}
+            />
+            Predict
+          </label>
+          <span className="tour__score" title="Predictions right / asked">
+            Score <span data-testid="tour-score">{`${score.right} / ${score.asked}`}</span>
+          </span>
+        </div>
+      </footer>
+    </section>
+  );
+}
