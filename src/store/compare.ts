@@ -87,14 +87,16 @@ export function compareSentence(
   const cb = b.counters;
   const parts: string[] = [];
   if (ca.spte_reads !== cb.spte_reads) {
-    const [more, less, cm, cl, visits] =
-      ca.spte_reads > cb.spte_reads
-        ? [la, lb, ca, cb, ca.iter_steps]
-        : [lb, la, cb, ca, cb.iter_steps];
+    const aMore = ca.spte_reads > cb.spte_reads;
+    const [more, less, cm, cl] = aMore ? [la, lb, ca, cb] : [lb, la, cb, ca];
+    let why = '';
+    // The walk explanation holds only when the pane that read more is the walking one.
+    if (more.includes('walk') && cm.iter_steps > cl.iter_steps) {
+      why = `: it walks the GFN range from each valid root (${n(cm.iter_steps)} iterator visits) where ${less} reads sp->ptep once`;
+    }
     parts.push(
       `${more} read ${n(cm.spte_reads - cl.spte_reads)} more SPTEs than ${less} ` +
-        `(${n(cm.spte_reads)} vs ${n(cl.spte_reads)}): it walks the GFN range from each valid root ` +
-        `(${n(visits)} iterator visits) where ${less} reads sp->ptep once.`,
+        `(${n(cm.spte_reads)} vs ${n(cl.spte_reads)})${why}.`,
     );
   }
   if (ca.tlb_flushes_ranged !== cb.tlb_flushes_ranged) {

@@ -112,7 +112,7 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'workspace'>) {
     <div className="app" data-mode={mode}>
       <Header loadPreset={loadPreset} />
       {notice && (
-        <div className="notice" role="alert">
+        <div className="notice" role="alert" data-testid="notice">
           {notice}
           <button type="button" onClick={() => session.dismissNotice()} aria-label="Dismiss">
             ×

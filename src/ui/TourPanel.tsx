@@ -40,18 +40,24 @@ function ChoiceGroup({
   question,
   choices,
   value,
-  disabled,
+  actual,
   autoFocus,
   onChange,
 }: {
   question: string;
   choices: readonly string[];
   value: string | null;
-  disabled: boolean;
+  /** What really happened, once revealed; the choices are locked from then on. */
+  actual: readonly string[] | null;
   autoFocus: boolean;
   onChange: (choice: string) => void;
 }) {
   const id = useId();
+  const choiceClass = (choice: string) => {
+    if (actual === null) return 'tour__choice';
+    const happened = choice === NONE ? actual.length === 0 : actual.includes(choice);
+    return happened ? 'tour__choice tour__choice--actual' : 'tour__choice';
+  };
   return (
     <fieldset className="tour__question" role="radiogroup" aria-labelledby={`${id}-q`}>
       <legend id={`${id}-q`} className="tour__legend">
@@ -59,13 +65,13 @@ function ChoiceGroup({
       </legend>
       <div className="tour__choices">
         {choices.map((choice, i) => (
-          <label key={choice} className="tour__choice">
+          <label key={choice} className={choiceClass(choice)}>
             <input
               type="radio"
               name={id}
               value={choice}
               checked={value === choice}
-              disabled={disabled}
+              disabled={actual !== null}
               autoFocus={autoFocus && i === 0}
               onChange={() => onChange(choice)}
             />
@@ -126,7 +132,7 @@ function PredictQuiz({
         question={STAT_QUESTION}
         choices={STAT_CHOICES}
         value={stat}
-        disabled={revealed}
+        actual={revealed ? outcome.stats : null}
         autoFocus
         onChange={(choice) => answer(choice, level)}
       />
@@ -140,7 +146,7 @@ function PredictQuiz({
         question={LEVEL_QUESTION}
         choices={LEVEL_CHOICES}
         value={level}
-        disabled={revealed}
+        actual={revealed ? levels : null}
         autoFocus={false}
         onChange={(choice) => answer(stat, choice)}
       />
@@ -156,6 +162,23 @@ function PredictQuiz({
   );
 }
 
+/** One pseudo-code line, its trailing `# comment` muted. */
+function CodeText({ text }: { text: string }) {
+  const hash = text.indexOf('  # ');
+  return (
+    <code className="tour__code-text">
+      {hash < 0 ? (
+        text
+      ) : (
+        <>
+          {text.slice(0, hash)}
+          <span className="tour__comment">{text.slice(hash)}</span>
+        </>
+      )}
+    </code>
+  );
+}
+
 /** The current step of a tour, its pseudo-code, navigation and the Predict quiz. */
 export function TourPanel({
   tour,
@@ -168,8 +191,13 @@ export function TourPanel({
   onAnswer,
   outcome,
 }: TourPanelProps) {
-  // The quiz belongs to the step it was opened on, so any step change closes it.
+  // The quiz belongs to the step it was opened on; any step change, from here or outside, closes it.
   const [quizFor, setQuizFor] = useState<number | null>(null);
+  const [shownStep, setShownStep] = useState(step);
+  if (shownStep !== step) {
+    setShownStep(step);
+    setQuizFor(null);
+  }
   const count = tour.steps.length;
   const current = tour.steps[step];
   if (!current) return null;
@@ -211,7 +239,8 @@ export function TourPanel({
         </ol>
       </nav>
 
-      <div className="tour__body">
+      {/* Keyed by step so each step starts scrolled to its title. */}
+      <div key={step} className="tour__body">
         <h3 className="tour__step-title">{current.title}</h3>
         <p className="tour__text">{current.text}</p>
 
@@ -238,20 +267,20 @@ export function TourPanel({
                 {i + 1}
               </span>
               <span className="tour__marker" aria-hidden="true" />
-              <code className="tour__code-text">{text}</code>
+              <CodeText text={text} />
               {i === current.line && <span className="sr-only"> (this step)</span>}
             </li>
           ))}
         </ol>
-      </div>
 
-      {quizOpen && (
-        <PredictQuiz
-          outcome={outcome(step + 1)}
-          onAnswer={onAnswer}
-          onContinue={() => onStep(step + 1)}
-        />
-      )}
+        {quizOpen && (
+          <PredictQuiz
+            outcome={outcome(step + 1)}
+            onAnswer={onAnswer}
+            onContinue={() => onStep(step + 1)}
+          />
+        )}
+      </div>
 
       <footer className="tour__footer">
         <div className="tour__nav">
