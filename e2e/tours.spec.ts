@@ -49,3 +49,23 @@ test('predict mode asks before each step and keeps score', async ({ app, page })
   await app.idle();
   await expect(page.getByTestId('tour-step')).toContainText('Step 2 of');
 });
+
+test('a tour is resumable: a reload brings back the tour at the same step', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await page.getByLabel('Guided tour').selectOption({ index: 2 });
+  await app.idle();
+  const tour = page.getByRole('region', { name: 'Guided tour' });
+  for (let k = 0; k < 3; k++) {
+    await tour.getByRole('button', { name: 'Next', exact: true }).click();
+    await app.idle();
+  }
+  const step = await page.getByTestId('tour-step').textContent();
+  const at = await app.position();
+  await page.reload();
+  await app.idle();
+  await expect(page.getByTestId('tour-step')).toHaveText(step ?? '');
+  expect(await app.position()).toEqual(at);
+});

@@ -54,7 +54,18 @@ const applyTheme = () => {
 applyTheme();
 session.store.subscribe(applyTheme);
 
-window.addEventListener('pagehide', () => session.persistNow());
+const WORKSPACE_KEY = 'tdpviz:workspace:v1';
+let resumed = false;
+window.addEventListener('pagehide', () => {
+  session.persistNow();
+  // Until the last visit's tour or comparison is back, there is nothing new to save.
+  if (!resumed) return;
+  try {
+    localStorage.setItem(WORKSPACE_KEY, workspace.saved());
+  } catch {
+    // Without storage a reload starts in explore mode; nothing else is lost.
+  }
+});
 
 // A handle for the browser tests: make the worker die, to exercise the restart path.
 Object.assign(window, { tdpviz: { crashWorker: () => client.send('crash', {}) } });
@@ -83,5 +94,11 @@ async function openLink(): Promise<void> {
 }
 
 const first = PRESETS[0];
-void session.start(() => (first ? loadPreset(first) : Promise.resolve(''))).then(openLink);
+void session
+  .start(() => (first ? loadPreset(first) : Promise.resolve('')))
+  .then(() => workspace.resume(localStorage.getItem(WORKSPACE_KEY)))
+  .then(() => {
+    resumed = true;
+    return openLink();
+  });
 window.addEventListener('hashchange', () => void openLink());

@@ -72,10 +72,11 @@ export async function decodeLink(hash: string): Promise<LinkState> {
   } catch {
     throw new LinkError('its data is not valid JSON');
   }
-  return checkState(raw);
+  return checkLinkState(raw);
 }
 
-function checkState(raw: unknown): LinkState {
+/** Check a decoded state field by field; throws LinkError naming the first problem. */
+export function checkLinkState(raw: unknown): LinkState {
   if (typeof raw !== 'object' || raw === null) throw new LinkError('its data is not an object');
   const o = raw as Record<string, unknown>;
   if (o.v !== 1)

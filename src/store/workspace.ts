@@ -4,7 +4,7 @@ import { createStore } from 'zustand/vanilla';
 import type { ScaleRow } from '../protocol/messages.ts';
 import type { Selection } from './app-store.ts';
 import { hasStrategyStatements, withStrategy } from './compare.ts';
-import type { LinkState, Mode } from './link.ts';
+import { checkLinkState, type LinkState, type Mode } from './link.ts';
 import type { Session } from './session.ts';
 
 /** What the workspace needs of a tour (the tours themselves are UI content). */
@@ -162,6 +162,42 @@ export class Workspace {
     this.store.setState((s) => ({
       score: { right: s.score.right + (correct ? 1 : 0), asked: s.score.asked + 1 },
     }));
+  }
+
+  // ---- Persistence ------------------------------------------------------------------------------
+
+  /** What a reload must bring back beyond the main session's own save: mode, tour, second pane. */
+  saved(): string {
+    const w = this.store.getState();
+    return JSON.stringify({ link: this.linkState(), predict: w.predict, score: w.score });
+  }
+
+  /** Resume a saved tour or comparison; anything unreadable is ignored (the session's save stands). */
+  async resume(raw: string | null): Promise<void> {
+    if (!raw) return;
+    let saved: { link?: unknown; predict?: unknown; score?: { right?: unknown; asked?: unknown } };
+    try {
+      saved = JSON.parse(raw) as typeof saved;
+    } catch {
+      return;
+    }
+    const link = saved.link as LinkState | undefined;
+    if (!link || link.mode === 'explore') return;
+    let state: LinkState;
+    try {
+      state = checkLinkState(link);
+    } catch {
+      return;
+    }
+    await this.apply(state);
+    const score = saved.score;
+    this.store.setState({
+      predict: saved.predict === true,
+      score:
+        score && typeof score.right === 'number' && typeof score.asked === 'number'
+          ? { right: score.right, asked: score.asked }
+          : { right: 0, asked: 0 },
+    });
   }
 
   // ---- Links --------------------------------------------------------------------------------

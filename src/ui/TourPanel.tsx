@@ -53,11 +53,10 @@ function ChoiceGroup({
   onChange: (choice: string) => void;
 }) {
   const id = useId();
-  const choiceClass = (choice: string) => {
-    if (actual === null) return 'tour__choice';
-    const happened = choice === NONE ? actual.length === 0 : actual.includes(choice);
-    return happened ? 'tour__choice tour__choice--actual' : 'tour__choice';
-  };
+  const choiceClass = (choice: string) =>
+    actual !== null && isRight(choice, actual)
+      ? 'tour__choice tour__choice--actual'
+      : 'tour__choice';
   return (
     <fieldset className="tour__question" role="radiogroup" aria-labelledby={`${id}-q`}>
       <legend id={`${id}-q`} className="tour__legend">

@@ -13,6 +13,8 @@ export function useKeyboard(target: TimelineTarget, openHelp: () => void): void 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+      // Space on a focused button presses that button, not play.
+      if (e.key === ' ' && e.target instanceof HTMLButtonElement) return;
       switch (e.key) {
         case ' ':
           target.togglePlay();
