@@ -63,5 +63,3 @@ export type WorkerMessage =
   | { type: 'analysis'; cmdId: number; refaults: number | null }
   | { type: 'scaling'; cmdId: number; rows: ScaleRow[] }
   | { type: 'failed'; cmdId: number; message: string };
-
-export type MessageType = WorkerMessage['type'];

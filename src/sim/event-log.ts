@@ -26,7 +26,6 @@ export const EV = {
   memslotAdded: 19,
   configChanged: 20,
 } as const;
-export type EventKindCode = (typeof EV)[keyof typeof EV];
 
 export const WORDS = 8;
 const CHUNK_EVENTS = 1 << 16;

@@ -6,20 +6,6 @@ import { levelName } from './geometry.ts';
 
 const hex = (n: number | bigint) => '0x' + n.toString(16);
 
-/** The kernel function each operation mirrors. */
-export const OP_KERNEL_FUNCTION = {
-  vm: 'module parameters nx_huge_pages / nx_huge_pages_recovery_ratio',
-  memslot: 'kvm_set_memory_region()',
-  access: 'guest access: EPT walk, then kvm_tdp_page_fault() on an EPT violation',
-  fault: 'kvm_tdp_page_fault() -> kvm_tdp_mmu_map()',
-  shatter: 'tdp_mmu_split_huge_page()',
-  zap_sp: 'kvm_tdp_mmu_zap_sp()',
-  zap_gfn_range: 'kvm_zap_gfn_range()',
-  invalidate_roots: 'kvm_tdp_mmu_invalidate_all_roots()',
-  zap_invalidated_roots: 'kvm_tdp_mmu_zap_invalidated_roots()',
-  recover_nx: 'kvm_recover_nx_lpages()',
-} as const;
-
 /** One sentence for an operation, from its opBegin event. */
 export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
   const x = opArgs(ev.op, ev.c);

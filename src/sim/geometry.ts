@@ -2,7 +2,6 @@
 
 export const SPTE_ENT_PER_PAGE = 512;
 export const PG_LEVEL_4K = 1;
-export const PG_LEVEL_2M = 2;
 export const PG_LEVEL_1G = 3;
 /** KVM_MAX_HUGEPAGE_LEVEL: leaves exist at L1..L3 only. */
 export const KVM_MAX_HUGEPAGE_LEVEL = PG_LEVEL_1G;

@@ -26,7 +26,7 @@ import {
 import { hugeLeafAt, kvmTdpMmuSplitHugePage } from './ops/shatter.ts';
 import { kvmZapGfnRange } from './ops/zap-gfn-range.ts';
 import { kvmTdpMmuZapSp } from './ops/zap-sp.ts';
-import { isShadowPresent, toBig } from './spte.ts';
+import { toBig } from './spte.ts';
 
 export class SimError extends Error {
   override name = 'SimError';
@@ -237,11 +237,5 @@ export class Simulator {
     if (!sp) return null;
     const i = sptIndex(gfn, level);
     return toBig(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0);
-  }
-
-  isMapped(gfn: number, level: number): boolean {
-    const root = this.kvm.vcpuRoot;
-    const sp = root ? this.kvm.tableAt(root, gfn, level) : null;
-    return !!sp && isShadowPresent(sp.spt[2 * sptIndex(gfn, level)] ?? 0);
   }
 }

@@ -16,10 +16,8 @@ export const BIT_PRESENT = 1 << 11; // SPTE_MMU_PRESENT_MASK
 const LO_PFN_MASK = 0xfffff000;
 /** Bits 32..51 (PFN) in the high word. */
 const HI_PFN_MASK = 0x000fffff;
-export const HI_AD_SHIFT = 52 - 32; // SPTE_TDP_AD_MASK, bits 52..53
 export const HI_HOST_WRITABLE = 1 << (57 - 32); // EPT_SPTE_HOST_WRITABLE
 export const HI_MMU_WRITABLE = 1 << (58 - 32); // EPT_SPTE_MMU_WRITABLE
-export const HI_SUPPRESS_VE = 1 << (63 - 32);
 
 /** MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT | VMX_EPT_IPAT_BIT, what vmx_get_mt_mask() gives RAM. */
 export const MT_MASK_WB = (6 << MEMTYPE_SHIFT) | BIT_IPAT;
@@ -126,20 +124,12 @@ export function makeMmioSpte(gfn: number, generation: number, out: Spte): Spte {
   return out;
 }
 
-export function mmioSpteGfn(lo: number, hi: number): number {
-  return sptePfn(lo, hi);
-}
-
 export function toBig(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
 export function fromBig(v: bigint): Spte {
   return { lo: Number(v & 0xffffffffn) | 0, hi: Number((v >> 32n) & 0xffffffffn) | 0 };
-}
-
-export function spteHex(lo: number, hi: number): string {
-  return toBig(lo, hi).toString(16);
 }
 
 /** One word for what an entry is: the categories the UI colours by. */

@@ -9,7 +9,6 @@ export const selectStatements = (s: AppState) => s.statements;
 export const selectFailures = (s: AppState) => s.failures;
 export const selectRefused = (s: AppState) => s.refused;
 export const selectCursor = (s: AppState) => s.cursor;
-export const selectTarget = (s: AppState) => s.target;
 export const selectPlaying = (s: AppState) => s.playing;
 export const selectSpeed = (s: AppState) => s.speed;
 export const selectVersion = (s: AppState) => s.version;

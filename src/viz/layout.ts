@@ -202,11 +202,6 @@ export function computeLayout(
   };
 }
 
-/** The 512-cell grid of a box. */
-export function gridRect(box: Rect): Rect {
-  return { x: box.x + PAD, y: box.y + HEADER_H, w: GRID_W, h: GRID_H };
-}
-
 /** The cell of entry `index` (row index/32, column index%32). */
 export function entryRect(box: Rect, index: number): Rect {
   return {

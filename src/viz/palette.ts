@@ -34,7 +34,6 @@ export const NX_GLYPH = {
   glyph: 'diagonal',
 } as const;
 
-export const CODE_NONE = 0;
 export const CODE_TABLE = 1;
 /** Added to an entry's code when it is an X-stripped huge leaf. */
 export const NX_FLAG = 0x10;
@@ -66,10 +65,6 @@ export function entryCode(lo: number, hi: number, level: number): number {
 
 export function codeKind(code: number): EntryKind {
   return ENTRY_KINDS[code & CODE_MASK]?.kind ?? 'none';
-}
-
-export function entryKind(lo: number, hi: number, level: number): EntryKind {
-  return codeKind(entryCode(lo, hi, level));
 }
 
 /** True for a huge leaf drawn with the NX glyph. */
@@ -163,9 +158,4 @@ export function readPalette(): Palette {
 /** CSS colour of an entry code. */
 export function codeColor(p: Palette, code: number): string {
   return p.entries[codeKind(code)];
-}
-
-/** CSS colour of an SPTE in a table at `level`. */
-export function entryColor(p: Palette, lo: number, hi: number, level: number): string {
-  return codeColor(p, entryCode(lo, hi, level));
 }
