@@ -2,7 +2,7 @@
 // and the primitives every operation shares (SPTE reads, the one SPTE write, event emission).
 import { EV, EventLog, hi32, lo32, NONE } from './event-log.ts';
 import { pagesPerHpage, PG_LEVEL_1G, SPTE_ENT_PER_PAGE, sptIndex } from './geometry.ts';
-import { DEFAULT_CONFIG, zeroCounters, type Stats, type VmConfig } from './names.ts';
+import { DEFAULT_CONFIG, statsOf, zeroCounters, type Stats, type VmConfig } from './names.ts';
 import { isLastSpte, isShadowPresent, sptePfn } from './spte.ts';
 
 /** Which kernel a piece of behaviour follows: the 5.16 zap path or the 5.18 one. */
@@ -117,12 +117,7 @@ export class Kvm {
   }
 
   stats(): Stats {
-    return {
-      pages_4k: this.pages[1] ?? 0,
-      pages_2m: this.pages[2] ?? 0,
-      pages_1g: this.pages[3] ?? 0,
-      nx_lpage_splits: this.nxLpageSplits,
-    };
+    return statsOf(this.pages, this.nxLpageSplits);
   }
 
   sp(id: number): Sp {

@@ -25,6 +25,16 @@ export interface Stats {
   nx_lpage_splits: number;
 }
 
+/** The kernel's page stats from per-level leaf counts (index = level) and the NX split count. */
+export function statsOf(pages: readonly number[], nxLpageSplits: number): Stats {
+  return {
+    pages_4k: pages[1] ?? 0,
+    pages_2m: pages[2] ?? 0,
+    pages_1g: pages[3] ?? 0,
+    nx_lpage_splits: nxLpageSplits,
+  };
+}
+
 export interface Counters {
   spte_reads: number;
   spte_writes: number;

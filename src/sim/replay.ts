@@ -9,6 +9,7 @@ import {
   RET_PF_EMULATE,
   RET_PF_FIXED,
   RET_PF_SPURIOUS,
+  statsOf,
   zeroCounters,
   type Counters,
   type Stats,
@@ -77,12 +78,7 @@ export class Mirror {
   };
 
   stats(): Stats {
-    return {
-      pages_4k: this.pages[1] ?? 0,
-      pages_2m: this.pages[2] ?? 0,
-      pages_1g: this.pages[3] ?? 0,
-      nx_lpage_splits: this.nxLpageSplits,
-    };
+    return statsOf(this.pages, this.nxLpageSplits);
   }
 
   /** tdp_mmu_roots as the kernel orders it: newest first. */

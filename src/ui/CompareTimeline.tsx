@@ -3,7 +3,7 @@ import { useStore } from 'zustand';
 import { SessionGroup } from '../store/group.ts';
 import { selectCursor, selectEventCount, selectPlaying } from '../store/selectors.ts';
 import type { Session } from '../store/session.ts';
-import { Icon } from './Icon.tsx';
+import { PlaybackButtons } from './PlaybackButtons.tsx';
 import './Timeline.css';
 
 /** The shared timeline of compare mode: every button moves both panes. */
@@ -19,38 +19,7 @@ export function CompareTimeline({ a, b }: { a: Session; b: Session }) {
   return (
     <section className="timeline" aria-label="Shared timeline">
       <div className="timeline-row">
-        <div className="timeline-buttons" role="toolbar" aria-label="Playback of both panes">
-          <button type="button" onClick={() => group.home()} aria-label="Jump to start">
-            <Icon name="start" />
-          </button>
-          <button
-            type="button"
-            onClick={() => group.stepOperation(-1)}
-            aria-label="Previous operation"
-          >
-            <Icon name="prevOp" />
-          </button>
-          <button type="button" onClick={() => group.stepEvent(-1)} aria-label="Previous event">
-            <Icon name="prev" />
-          </button>
-          <button
-            type="button"
-            className="play"
-            onClick={() => group.togglePlay()}
-            aria-label={playing ? 'Pause' : 'Play'}
-          >
-            {playing ? <Icon name="pause" /> : <Icon name="play" />}
-          </button>
-          <button type="button" onClick={() => group.stepEvent(1)} aria-label="Next event">
-            <Icon name="next" />
-          </button>
-          <button type="button" onClick={() => group.stepOperation(1)} aria-label="Next operation">
-            <Icon name="nextOp" />
-          </button>
-          <button type="button" onClick={() => group.toEnd()} aria-label="Jump to end">
-            <Icon name="end" />
-          </button>
-        </div>
+        <PlaybackButtons target={group} playing={playing} label="Playback of both panes" />
         <output className="timeline-position" data-testid="compare-cursor">
           A {ca.toLocaleString('en-US')} / {na.toLocaleString('en-US')} · B{' '}
           {cb.toLocaleString('en-US')} / {nb.toLocaleString('en-US')}

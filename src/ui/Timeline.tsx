@@ -10,7 +10,7 @@ import {
   selectSpeed,
   selectStatements,
 } from '../store/selectors.ts';
-import { Icon } from './Icon.tsx';
+import { PlaybackButtons } from './PlaybackButtons.tsx';
 import { useApp, useSession } from './session-context.ts';
 import './Timeline.css';
 
@@ -48,65 +48,7 @@ export function Timeline() {
   return (
     <section className="timeline" aria-label="Timeline">
       <div className="timeline-row">
-        <div className="timeline-buttons" role="toolbar" aria-label="Playback">
-          <button
-            type="button"
-            onClick={() => session.home()}
-            aria-label="Jump to start"
-            title="Home"
-          >
-            <Icon name="start" />
-          </button>
-          <button
-            type="button"
-            onClick={() => session.stepOperation(-1)}
-            aria-label="Previous operation"
-            title="Shift+←"
-          >
-            <Icon name="prevOp" />
-          </button>
-          <button
-            type="button"
-            onClick={() => session.stepEvent(-1)}
-            aria-label="Previous event"
-            title="←"
-          >
-            <Icon name="prev" />
-          </button>
-          <button
-            type="button"
-            className="play"
-            onClick={() => session.togglePlay()}
-            aria-label={playing ? 'Pause' : 'Play'}
-            title="Space"
-          >
-            {playing ? <Icon name="pause" /> : <Icon name="play" />}
-          </button>
-          <button
-            type="button"
-            onClick={() => session.stepEvent(1)}
-            aria-label="Next event"
-            title="→"
-          >
-            <Icon name="next" />
-          </button>
-          <button
-            type="button"
-            onClick={() => session.stepOperation(1)}
-            aria-label="Next operation"
-            title="Shift+→"
-          >
-            <Icon name="nextOp" />
-          </button>
-          <button
-            type="button"
-            onClick={() => session.toEnd()}
-            aria-label="Jump to end"
-            title="End"
-          >
-            <Icon name="end" />
-          </button>
-        </div>
+        <PlaybackButtons target={session} playing={playing} label="Playback" />
         <label className="timeline-speed">
           Speed
           <select
