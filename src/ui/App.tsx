@@ -316,9 +316,8 @@ function CompareEditors({ a, b }: { a: Session; b: Session }) {
       </SessionContext.Provider>
       <p className="compare-hint">
         {sa === sb
-          ? 'Both scripts are the same.'
-          : 'The scripts differ only where you changed them.'}{' '}
-        Both panes start from the same state; edit a script to compare other operations.
+          ? 'Both scripts are the same: both panes will match.'
+          : 'Both panes start from the same state; the scripts differ in their zap strategies (or where you edited them).'}
       </p>
     </>
   );
