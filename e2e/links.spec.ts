@@ -10,6 +10,10 @@ test('a copied link opened in a fresh page shows the same state', async ({
     'memslot gpa=0x100000000 size=6M backing=2M\naccess gpa=0x100000000\naccess gpa=0x100000000 type=exec\nrecover_nx\n',
   );
   await app.press('Shift+ArrowRight', 3);
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  await app.idle();
+  const view = await page.getByTestId('tree-canvas').getAttribute('data-view');
   const before = await app.digest();
   const at = await app.position();
   await page.getByRole('button', { name: 'Copy link' }).click();
@@ -23,6 +27,7 @@ test('a copied link opened in a fresh page shows the same state', async ({
   await expect(other.editor).toHaveValue(await app.editor.inputValue());
   expect(await other.position()).toEqual(at);
   expect(await other.digest()).toBe(before);
+  await expect(fresh.getByTestId('tree-canvas')).toHaveAttribute('data-view', view ?? '');
   await fresh.close();
 });
 

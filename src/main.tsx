@@ -37,6 +37,8 @@ const workspace = new Workspace(session, {
   unwatch: (s) => loop.unwatch(s),
   defaultCompareScript: () => (compareDefault ? loadPreset(compareDefault) : Promise.resolve('')),
   tours: TOURS,
+  getView: (s) => loop.viewOf(s),
+  setView: (s, v) => loop.setView(s, v),
 });
 
 const compareDefault = PRESETS.find((p) => p.file === 'nx-recovery.tdp');

@@ -12,6 +12,7 @@ const state: LinkState = {
   tour: { id: 'nx', step: 3 },
   theme: 'dark',
   selection: { sp: 3, index: 0 },
+  view: { x: 120.5, y: -40, k: 1.75 },
 };
 
 describe('links', () => {
@@ -42,5 +43,8 @@ describe('links', () => {
     await expect(decodeLink(await json({ ...state, cursor: -1 }))).rejects.toThrow(/cursor/);
     await expect(decodeLink(await json({ ...state, script: 5 }))).rejects.toThrow(/script/);
     await expect(decodeLink(await json([1]))).rejects.toThrow(/version/);
+    await expect(decodeLink(await json({ ...state, view: { x: 0, y: 0, k: 0 } }))).rejects.toThrow(
+      /view must be/,
+    );
   });
 });

@@ -15,6 +15,15 @@ export interface LinkState {
   tour?: { id: string; step: number };
   theme?: Theme;
   selection?: Selection | null;
+  /** The paging-structure camera of each pane: translate (x, y), then scale k. */
+  view?: CameraView;
+  viewB?: CameraView;
+}
+
+export interface CameraView {
+  x: number;
+  y: number;
+  k: number;
 }
 
 export const LINK_PREFIX = '#s=';
@@ -105,6 +114,22 @@ export function checkLinkState(raw: unknown): LinkState {
     if (o.theme !== 'light' && o.theme !== 'dark')
       throw new LinkError('theme must be light or dark');
     state.theme = o.theme;
+  }
+  for (const key of ['view', 'viewB'] as const) {
+    const v = o[key] as Record<string, unknown> | undefined;
+    if (v === undefined) continue;
+    const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
+    if (
+      typeof v !== 'object' ||
+      v === null ||
+      !finite(v.x) ||
+      !finite(v.y) ||
+      !finite(v.k) ||
+      v.k <= 0
+    ) {
+      throw new LinkError(`${key} must be {x, y, k} with finite numbers and k > 0`);
+    }
+    state[key] = { x: v.x, y: v.y, k: v.k };
   }
   if (o.selection !== undefined && o.selection !== null) {
     const sel = o.selection as Record<string, unknown>;

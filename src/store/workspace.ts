@@ -4,7 +4,7 @@ import { createStore } from 'zustand/vanilla';
 import type { ScaleRow } from '../protocol/messages.ts';
 import type { Selection } from './app-store.ts';
 import { hasStrategyStatements, withStrategy } from './compare.ts';
-import { checkLinkState, type LinkState, type Mode } from './link.ts';
+import { checkLinkState, type CameraView, type LinkState, type Mode } from './link.ts';
 import type { Session } from './session.ts';
 
 /** What the workspace needs of a tour (the tours themselves are UI content). */
@@ -35,6 +35,9 @@ export interface WorkspaceHooks {
   /** The scenario compare mode opens with when the script has no zap strategy to compare. */
   defaultCompareScript: () => Promise<string>;
   tours: readonly TourLike[];
+  /** The canvas camera of a session's pane, and setting it (the view a link keeps). */
+  getView: (s: Session) => CameraView | null;
+  setView: (s: Session, v: CameraView) => void;
 }
 
 export class Workspace {
@@ -213,10 +216,14 @@ export class Workspace {
       theme: a.theme,
       selection: a.selection,
     };
+    const view = this.hooks.getView(this.main);
+    if (view) state.view = view;
     if (this.compare) {
       const b = this.compare.store.getState();
       state.scriptB = b.script;
       state.cursorB = b.cursor;
+      const viewB = this.hooks.getView(this.compare);
+      if (viewB) state.viewB = viewB;
     }
     if (w.tour) state.tour = { ...w.tour };
     return state;
@@ -241,6 +248,8 @@ export class Workspace {
     }
     await this.main.whenFinished();
     this.select(state.selection ?? null);
+    if (state.view) this.hooks.setView(this.main, state.view);
+    if (state.viewB && this.compare) this.hooks.setView(this.compare, state.viewB);
   }
 
   private select(sel: Selection | null): void {

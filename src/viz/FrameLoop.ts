@@ -2,10 +2,12 @@
 // changed to that session's renderer, lets the renderers draw, and publishes whether the app is
 // idle (e2e tests wait on that).
 import type { Session } from '../store/session.ts';
-import type { TreeRenderer } from './TreeRenderer.ts';
+import type { TreeRenderer, View } from './TreeRenderer.ts';
 
 interface Watched {
   renderer: TreeRenderer | null;
+  /** A view to show once a renderer is attached (a link opened before the canvas exists). */
+  view: View | null;
   tablesShown: number;
   mirrorShown: unknown;
 }
@@ -19,7 +21,7 @@ export class FrameLoop {
   /** Drive this session's cursor from now on (its changes wake the loop). */
   watch(session: Session): void {
     if (this.watched.has(session)) return;
-    this.watched.set(session, { renderer: null, tablesShown: -1, mirrorShown: null });
+    this.watched.set(session, { renderer: null, view: null, tablesShown: -1, mirrorShown: null });
     session.onWake = () => this.request();
     this.request();
   }
@@ -38,6 +40,21 @@ export class FrameLoop {
     w.renderer = renderer;
     w.tablesShown = -1;
     w.mirrorShown = null;
+    if (renderer && w.view) renderer.setView(w.view);
+    w.view = null;
+    this.request();
+  }
+
+  /** The camera of the canvas showing `session`, if one is shown. */
+  viewOf(session: Session): View | null {
+    return this.watched.get(session)?.renderer?.getView() ?? null;
+  }
+
+  setView(session: Session, view: View): void {
+    const w = this.watched.get(session);
+    if (!w) return;
+    if (w.renderer) w.renderer.setView(view);
+    else w.view = view;
     this.request();
   }
 

@@ -170,6 +170,13 @@ interface Badge {
   outline: boolean;
 }
 
+/** A camera: translate (x, y) then scale k, as d3-zoom keeps it. */
+export interface View {
+  x: number;
+  y: number;
+  k: number;
+}
+
 export class TreeRenderer {
   private readonly canvas: HTMLCanvasElement;
   private readonly ctx: CanvasRenderingContext2D;
@@ -189,6 +196,7 @@ export class TreeRenderer {
   private cssH = 0;
   private dpr = 1;
   private pendingFit = false;
+  private requestedView: View | null = null;
 
   private tables: readonly LayoutTable[] = [];
   private views = new Map<number, TableView>();
@@ -215,7 +223,7 @@ export class TreeRenderer {
   private frameRequested = false;
 
   constructor(
-    host: HTMLElement,
+    private readonly host: HTMLElement,
     private readonly opts: RendererOptions,
   ) {
     this.canvas = document.createElement('canvas');
@@ -241,6 +249,8 @@ export class TreeRenderer {
       .scaleExtent([MIN_K, MAX_K])
       .on('zoom', (e: D3ZoomEvent<HTMLCanvasElement, unknown>) => {
         this.transform = e.transform;
+        // The camera, readable from outside the canvas (the browser tests compare views).
+        this.host.dataset.view = `${e.transform.x.toFixed(1)},${e.transform.y.toFixed(1)},${e.transform.k.toFixed(4)}`;
         // A user gesture takes the camera back from an animated fit/focus.
         if (e.sourceEvent) this.camera = null;
         if (!this.inFrame) this.inputChanged();
@@ -693,7 +703,25 @@ export class TreeRenderer {
       return;
     }
     this.camera = null;
-    this.zoomBehavior.transform(this.canvasSel, this.fitTransform());
+    // A view asked for (a link being opened) wins over fitting.
+    const v = this.requestedView;
+    this.requestedView = null;
+    this.zoomBehavior.transform(
+      this.canvasSel,
+      v ? zoomIdentity.translate(v.x, v.y).scale(v.k) : this.fitTransform(),
+    );
+  }
+
+  /** The camera: what a link keeps of the view. */
+  getView(): View {
+    const t = this.camera?.to ?? this.transform;
+    return { x: t.x, y: t.y, k: t.k };
+  }
+
+  /** Show exactly this camera (before the first layout, instead of fitting). */
+  setView(v: View): void {
+    this.requestedView = v;
+    if (this.views.size > 0 && this.cssW > 0 && this.cssH > 0) this.fitNow();
   }
 
   /** Below 0.05 only when the tree is so wide that fitting it needs it. */
