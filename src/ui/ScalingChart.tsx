@@ -234,7 +234,7 @@ export function ScalingChart({
         </g>
       </svg>
 
-      <table className="scaling-chart__sr-only">
+      <table className="sr-only">
         <caption>{title}</caption>
         <thead>
           <tr>
