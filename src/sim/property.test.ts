@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { SimHarness } from './harness.ts';
 import { Mirror } from './replay.ts';
 import { hugeLeafAt } from './ops/shatter.ts';
+import type { Statement } from './scenario/ast.ts';
+import { runStatement } from './scenario/run.ts';
 import type { Simulator } from './simulator.ts';
 
 // A small guest with every kind of backing: 2M- and 1G-backed slots, a 4K slot, and MMIO around.
@@ -14,23 +16,18 @@ const HOT_GFNS = [
   0x180000, 0x1bffff, 0x200000, 0x200001, 0x2003ff, 0xfee00, 0x300000,
 ];
 
-type Op =
-  | { op: 'access' | 'fault'; gfn: number; type: 'read' | 'write' | 'exec' }
-  | { op: 'shatter'; gfn: number; level: number }
-  | { op: 'zap_sp'; gfn: number; level: number; strategy: 'walk' | 'direct' }
-  | { op: 'zap_gfn_range'; start: number; len: number; mode: 'leafs' | 'subtrees' }
-  | { op: 'invalidate_roots' | 'zap_invalidated_roots' }
-  | { op: 'recover_nx'; strategy: 'walk' | 'direct' }
-  | { op: 'vm'; nx?: boolean; ratio?: number };
-
+// Generated statements come from no script line.
+const at = { line: fc.constant(0), col: fc.constant(0) };
+const pos = { line: 0, col: 0 };
 const gfnArb = fc.constantFrom(...HOT_GFNS);
 const strategyArb = fc.constantFrom('walk' as const, 'direct' as const);
-const opArb = (withRoots: boolean): fc.Arbitrary<Op> =>
+const opArb = (withRoots: boolean): fc.Arbitrary<Statement> =>
   fc.oneof(
     {
       weight: 6,
       arbitrary: fc.record({
-        op: fc.constantFrom('access' as const, 'fault' as const),
+        ...at,
+        kind: fc.constantFrom('access' as const, 'fault' as const),
         gfn: gfnArb,
         type: fc.constantFrom('read' as const, 'write' as const, 'exec' as const),
       }),
@@ -38,7 +35,8 @@ const opArb = (withRoots: boolean): fc.Arbitrary<Op> =>
     {
       weight: 2,
       arbitrary: fc.record({
-        op: fc.constant('shatter' as const),
+        ...at,
+        kind: fc.constant('shatter' as const),
         gfn: gfnArb,
         level: fc.constantFrom(2, 3),
       }),
@@ -46,7 +44,8 @@ const opArb = (withRoots: boolean): fc.Arbitrary<Op> =>
     {
       weight: 2,
       arbitrary: fc.record({
-        op: fc.constant('zap_sp' as const),
+        ...at,
+        kind: fc.constant('zap_sp' as const),
         gfn: gfnArb,
         level: fc.constantFrom(1, 2, 3),
         strategy: strategyArb,
@@ -54,72 +53,62 @@ const opArb = (withRoots: boolean): fc.Arbitrary<Op> =>
     },
     {
       weight: 2,
-      arbitrary: fc.record({
-        op: fc.constant('zap_gfn_range' as const),
-        start: gfnArb,
-        len: fc.constantFrom(1, 0x200, 0x201, 0x40000),
-        mode: fc.constantFrom('leafs' as const, 'subtrees' as const),
-      }),
+      arbitrary: fc
+        .record({
+          start: gfnArb,
+          len: fc.constantFrom(1, 0x200, 0x201, 0x40000),
+          mode: fc.constantFrom('leafs' as const, 'subtrees' as const),
+        })
+        .map(({ start, len, mode }) => ({
+          ...pos,
+          kind: 'zap_gfn_range' as const,
+          start,
+          end: start + len,
+          mode,
+        })),
     },
     {
       weight: 2,
-      arbitrary: fc.record({ op: fc.constant('recover_nx' as const), strategy: strategyArb }),
+      arbitrary: fc.record({
+        ...at,
+        kind: fc.constant('recover_nx' as const),
+        strategy: strategyArb,
+      }),
     },
     {
       weight: 1,
-      arbitrary: fc.record({
-        op: fc.constant('vm' as const),
-        nx: fc.option(fc.boolean(), { nil: undefined }),
-        ratio: fc.option(fc.constantFrom(0, 1, 2, 60), { nil: undefined }),
-      }),
+      arbitrary: fc
+        .record({
+          nx: fc.option(fc.boolean(), { nil: undefined }),
+          ratio: fc.option(fc.constantFrom(0, 1, 2, 60), { nil: undefined }),
+        })
+        .map(({ nx, ratio }) => ({
+          ...pos,
+          kind: 'vm' as const,
+          ...(nx !== undefined && { nxHugePages: nx }),
+          ...(ratio !== undefined && { recoveryRatio: ratio }),
+        })),
     },
     ...(withRoots
       ? [
           {
             weight: 1,
             arbitrary: fc.record({
-              op: fc.constantFrom('invalidate_roots' as const, 'zap_invalidated_roots' as const),
+              ...at,
+              kind: fc.constantFrom('invalidate_roots' as const, 'zap_invalidated_roots' as const),
             }),
           },
         ]
       : []),
   );
 
-/** Apply an op if its preconditions hold (the model refuses the rest, which is tested elsewhere). */
-function apply(sim: Simulator, o: Op): void {
-  switch (o.op) {
-    case 'access':
-      sim.access(o.gfn, o.type);
-      return;
-    case 'fault':
-      sim.fault(o.gfn, o.type);
-      return;
-    case 'shatter':
-      if (hugeLeafAt(sim.kvm, o.gfn, o.level)) sim.shatter(o.gfn, o.level);
-      return;
-    case 'zap_sp':
-      if (sim.kvm.roots.some((r) => sim.kvm.tableAt(r, o.gfn, o.level)))
-        sim.zapSp(o.gfn, o.level, o.strategy);
-      return;
-    case 'zap_gfn_range':
-      sim.zapGfnRange(o.start, o.start + o.len, o.mode);
-      return;
-    case 'invalidate_roots':
-      sim.invalidateRoots();
-      return;
-    case 'zap_invalidated_roots':
-      sim.zapInvalidatedRoots();
-      return;
-    case 'recover_nx':
-      sim.recoverNx(o.strategy);
-      return;
-    case 'vm':
-      sim.vm({
-        ...(o.nx !== undefined && { nxHugePages: o.nx }),
-        ...(o.ratio !== undefined && { recoveryRatio: o.ratio }),
-      });
-      return;
+/** Run a statement if its preconditions hold (the model refuses the rest, tested elsewhere). */
+function apply(sim: Simulator, st: Statement): void {
+  if (st.kind === 'shatter' && !hugeLeafAt(sim.kvm, st.gfn, st.level)) return;
+  if (st.kind === 'zap_sp' && !sim.kvm.roots.some((r) => sim.kvm.tableAt(r, st.gfn, st.level))) {
+    return;
   }
+  runStatement(sim, st, []);
 }
 
 const RUNS = { numRuns: 60, seed: 0x7d9 };
