@@ -2,7 +2,6 @@
 // pane of compare mode, the tour's place and score, and the state a link carries.
 import { createStore } from 'zustand/vanilla';
 import type { ScaleRow } from '../protocol/messages.ts';
-import type { Selection } from './app-store.ts';
 import { hasStrategyStatements, withStrategy } from './compare.ts';
 import { checkLinkState, type CameraView, type LinkState, type Mode } from './link.ts';
 import type { Session } from './session.ts';
@@ -247,12 +246,8 @@ export class Workspace {
       this.main.setScript(state.script, state.cursor);
     }
     await this.main.whenFinished();
-    this.select(state.selection ?? null);
+    this.main.select(state.selection ?? null);
     if (state.view) this.hooks.setView(this.main, state.view);
     if (state.viewB && this.compare) this.hooks.setView(this.compare, state.viewB);
-  }
-
-  private select(sel: Selection | null): void {
-    this.main.select(sel);
   }
 }
