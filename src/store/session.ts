@@ -394,8 +394,10 @@ export class Session {
       const events: SimEvent[] = [];
       let cursor = this.mirror.cursor;
       const t0 = performance.now();
-      while (cursor < end && this.acc >= this.duration(cursor)) {
-        this.acc -= this.duration(cursor);
+      while (cursor < end) {
+        const d = this.duration(cursor);
+        if (this.acc < d) break;
+        this.acc -= d;
         events.push(decodeEvent(this.events, cursor, this.events.spOf));
         this.mirror.forward(this.events);
         cursor++;
