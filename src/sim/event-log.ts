@@ -24,7 +24,7 @@ export const EV = {
   faultDone: 17,
   splitStats: 18,
   memslotAdded: 19,
-  configChanged: 20,
+  nxRecoverPick: 20,
 } as const;
 
 export const WORDS = 8;

@@ -43,7 +43,7 @@ export type IterStepKind = 'start' | 'down' | 'side' | 'restart';
 
 export type SimEvent = { reads: number } & (
   | { type: 'opBegin'; op: OpName; line: number; a: number; b: number; c: number }
-  | { type: 'opEnd'; op: OpName; result: number }
+  | { type: 'opEnd'; op: OpName; result: number; extra: number; extra2: number }
   | {
       type: 'spteChanged';
       root: number;
@@ -86,6 +86,15 @@ export type SimEvent = { reads: number } & (
   | { type: 'faultDone'; gfn: number; ret: string; goalLevel: number; reqLevel: number }
   | { type: 'splitStats'; sp: number; level: number; delta: number }
   | { type: 'memslotAdded'; slot: number; baseGfn: number; npages: number; backingLevel: number }
+  | {
+      type: 'nxRecoverPick';
+      sp: number;
+      /** What kvm_tdp_mmu_zap_sp() returned (true: something was zapped, a flush is due). */
+      returned: boolean;
+      rootInvalid: boolean;
+      /** The sp is still accounted after the zap: the zap did not reach it. */
+      stillListed: boolean;
+    }
 );
 
 const STEPS: IterStepKind[] = [];
@@ -114,7 +123,7 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
         c: w(7),
       };
     case EV.opEnd:
-      return { reads, type: 'opEnd', op: opName(w(1)), result: w(2) };
+      return { reads, type: 'opEnd', op: opName(w(1)), result: w(2), extra: w(3), extra2: w(4) };
     case EV.spteChanged: {
       const sp = spOf(w(1));
       const index = w(2) & 0x3ff;
@@ -210,6 +219,15 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
         baseGfn: join32(w(3), w(4)),
         npages: join32(w(5), w(6)),
         backingLevel: w(7),
+      };
+    case EV.nxRecoverPick:
+      return {
+        reads,
+        type: 'nxRecoverPick',
+        sp: w(1),
+        returned: w(2) === 1,
+        rootInvalid: w(3) === 1,
+        stillListed: w(4) === 1,
       };
     default:
       throw new Error(`event ${i}: unknown kind ${kind}`);

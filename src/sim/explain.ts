@@ -84,6 +84,8 @@ export function explainEvent(ev: SimEvent): string {
       return `${ev.ret}: gfn ${hex(ev.gfn)} mapped at ${levelName(ev.goalLevel)} (req_level ${levelName(ev.reqLevel)})`;
     case 'splitStats':
       return `kvm_update_page_stats(): +512 at level ${ev.level}`;
+    case 'nxRecoverPick':
+      return `recovery loop: sp ${ev.sp} from the NX list head; kvm_tdp_mmu_zap_sp() returned ${ev.returned}; ${ev.stillListed ? `sp ${ev.sp} is still on the NX list${ev.rootInvalid ? ' (its root is invalid)' : ''}` : `sp ${ev.sp} is off the NX list`}`;
     case 'memslotAdded':
       return `memslot ${ev.slot}: gfn ${hex(ev.baseGfn)}, ${ev.npages} pages, ${levelName(ev.backingLevel)} backing`;
   }

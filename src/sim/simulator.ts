@@ -1,6 +1,6 @@
 // The simulator's front door: validates a request, then runs one kernel operation with its
 // opBegin/opEnd events around it. A rejected request throws SimError before anything changes.
-import { EV, hi32, lo32 } from './event-log.ts';
+import { EV, hi32, lo32, NONE } from './event-log.ts';
 import { pagesPerHpage, roundGfnForLevel, sptIndex } from './geometry.ts';
 import { Kvm, type Sp } from './kvm.ts';
 import {
@@ -77,10 +77,10 @@ export class Simulator {
     this.kvm.emit(EV.opBegin, OP_CODE[op], this.line, lo32(a), hi32(a), lo32(b), hi32(b), c);
   }
 
-  private end(op: OpName, result = 0): void {
+  private end(op: OpName, result = 0, extra = 0, extra2 = 0): void {
     // rcu_read_unlock(): the grace period passes and queued tables are freed.
     this.kvm.rcuGracePeriod();
-    this.kvm.emit(EV.opEnd, OP_CODE[op], result);
+    this.kvm.emit(EV.opEnd, OP_CODE[op], result, extra, extra2);
   }
 
   private checkGfn(gfn: number, what = 'gfn'): void {
@@ -137,9 +137,11 @@ export class Simulator {
   access(gfn: number, type: FaultType): (typeof ACCESS_RESULTS)[number] {
     this.checkGfn(gfn);
     this.begin('access', gfn, 0, FAULT_TYPES.indexOf(type));
-    const r = guestAccess(this.kvm, gfn, type);
-    this.end('access', ACCESS_RESULTS.indexOf(r));
-    return r;
+    const walk = guestAccess(this.kvm, gfn, type);
+    // The entry that ended the CPU's walk, so the outcome can name it.
+    const where = walk.sp ? walk.sp.id : NONE;
+    this.end('access', ACCESS_RESULTS.indexOf(walk.result), where, walk.index);
+    return walk.result;
   }
 
   /** Force the page-fault path for `gfn`; returns RET_PF_*. */
@@ -226,7 +228,7 @@ export class Simulator {
   recoverNx(strategy: ZapStrategy): RecoveryResult {
     this.begin('recover_nx', 0, 0, STRATEGIES.indexOf(strategy));
     const r = kvmRecoverNxLpages(this.kvm, strategy);
-    this.end('recover_nx', r.zapped | (r.iterations << 16));
+    this.end('recover_nx', r.zapped | (r.iterations << 16), r.toZap);
     return r;
   }
 

@@ -74,6 +74,8 @@ export class Session {
   private readonly offs: (() => void)[] = [];
   private readonly waiting = new Map<number, (m: WorkerMessage) => void>();
   private finishedWaiters: (() => void)[] = [];
+  /** While another mode borrows this session, storage keeps the Explore script and cursor. */
+  private held: { script: string; cursor: number } | null = null;
   /** Called after anything that needs a frame (the frame loop wakes up). */
   onWake: () => void = () => {};
 
@@ -137,6 +139,12 @@ export class Session {
     this.saveTimer = setTimeout(() => this.persistNow(), 200);
   }
 
+  /** Save `work` instead of the live script and cursor until released with null. */
+  holdSaved(work: { script: string; cursor: number } | null): void {
+    this.held = work;
+    this.persistSoon();
+  }
+
   /** Save now (the page is going away). Nothing is saved before the last visit was restored. */
   persistNow(): void {
     if (!this.started) return;
@@ -144,8 +152,8 @@ export class Session {
     this.saveTimer = null;
     const s = this.store.getState();
     const v: Persisted = {
-      script: s.script,
-      cursor: s.cursor,
+      script: this.held?.script ?? s.script,
+      cursor: this.held?.cursor ?? s.cursor,
       theme: s.theme,
       speed: Number.isFinite(s.speed) ? s.speed : 1,
     };

@@ -1,7 +1,7 @@
 // A guest access, and the page-fault path it takes when the SPTEs do not permit it.
 import { EV, lo32, hi32 } from '../event-log.ts';
 import { KVM_MAX_HUGEPAGE_LEVEL, PG_LEVEL_4K, sptIndex } from '../geometry.ts';
-import type { Kvm } from '../kvm.ts';
+import type { Kvm, Sp } from '../kvm.ts';
 import { FAULT_TYPES, type FaultType } from '../names.ts';
 import {
   isExecutable,
@@ -17,8 +17,15 @@ import { kvmMmuReload } from './roots.ts';
 /** What the CPU's own EPT walk finds for an access (not a KVM SPTE read, so not counted). */
 export type WalkResult = 'permitted' | 'violation' | 'misconfig';
 
+/** Where the CPU's walk stopped: the entry that ended it (null when there was no root). */
+export interface Walk {
+  result: WalkResult;
+  sp: Sp | null;
+  index: number;
+}
+
 /** The hardware walk from the vCPU's root: EPT violation, EPT misconfig (MMIO SPTE) or success. */
-export function hardwareWalk(kvm: Kvm, gfn: number, type: FaultType): WalkResult {
+export function hardwareWalk(kvm: Kvm, gfn: number, type: FaultType): Walk {
   let sp = kvm.vcpuRoot;
   while (sp) {
     const i = sptIndex(gfn, sp.level);
@@ -26,18 +33,17 @@ export function hardwareWalk(kvm: Kvm, gfn: number, type: FaultType): WalkResult
     const hi = sp.spt[2 * i + 1] ?? 0;
     if (!isShadowPresent(lo)) {
       // A live MMIO SPTE of the current memslot generation is handled by emulation.
-      return isMmioSpte(lo) && mmioGeneration(lo, hi) === (kvm.memslotGeneration & 0x7ffff)
-        ? 'misconfig'
-        : 'violation';
+      const mmio = isMmioSpte(lo) && mmioGeneration(lo, hi) === (kvm.memslotGeneration & 0x7ffff);
+      return { result: mmio ? 'misconfig' : 'violation', sp, index: i };
     }
     if (isLastSpte(lo, sp.level)) {
       const ok =
         type === 'read' ? (lo & BIT_R) !== 0 : type === 'write' ? isWritable(lo) : isExecutable(lo);
-      return ok ? 'permitted' : 'violation';
+      return { result: ok ? 'permitted' : 'violation', sp, index: i };
     }
     sp = kvm.childOf(lo, hi);
   }
-  return 'violation';
+  return { result: 'violation', sp: null, index: 0 };
 }
 
 function mmioGeneration(lo: number, hi: number): number {
@@ -66,9 +72,9 @@ export function kvmTdpPageFault(kvm: Kvm, gfn: number, type: FaultType): number 
 }
 
 /** The guest touches `gfn`: no exit if the SPTEs permit it, MMIO emulation, or a page fault. */
-export function guestAccess(kvm: Kvm, gfn: number, type: FaultType): WalkResult {
+export function guestAccess(kvm: Kvm, gfn: number, type: FaultType): Walk {
   kvmMmuReload(kvm);
-  const r = hardwareWalk(kvm, gfn, type);
-  if (r === 'violation') kvmTdpPageFault(kvm, gfn, type);
-  return r;
+  const walk = hardwareWalk(kvm, gfn, type);
+  if (walk.result === 'violation') kvmTdpPageFault(kvm, gfn, type);
+  return walk;
 }

@@ -1,4 +1,5 @@
 // One run of the NX huge page recovery worker.
+import { EV } from '../event-log.ts';
 import type { Kvm } from '../kvm.ts';
 import { WARN_NX_HEAD_NOT_DISALLOWED, type ZapStrategy } from '../names.ts';
 import { kvmTdpMmuZapSp } from './zap-sp.ts';
@@ -28,10 +29,14 @@ export function kvmRecoverNxLpages(kvm: Kvm, strategy: ZapStrategy): RecoveryRes
     if (!sp) break;
     iterations++;
     if (!sp.nxDisallowed) kvm.warn(WARN_NX_HEAD_NOT_DISALLOWED, sp);
-    if (kvmTdpMmuZapSp(kvm, sp, strategy)) {
+    const ok = kvmTdpMmuZapSp(kvm, sp, strategy);
+    if (ok) {
       flush = true;
       zapped++;
     }
+    // Not a kernel event: it records which sp this iteration took, so the outcome can be told.
+    const root = kvm.sps[sp.rootId];
+    kvm.emit(EV.nxRecoverPick, sp.id, ok ? 1 : 0, root?.invalid ? 1 : 0, sp.nxDisallowed ? 1 : 0);
   }
   // kvm_mmu_remote_flush_or_zap(): nothing on the shadow MMU's invalid_list, so a plain full flush.
   if (flush) kvm.flushTlbs();
