@@ -43,6 +43,6 @@ test('under an invalidated root the comparison shows the walk leaving the table 
   await expect(page.getByTestId('A-nx_lpage_splits')).toHaveText('1');
   await expect(page.getByTestId('B-nx_lpage_splits')).toHaveText('0');
   await expect(page.getByTestId('compare-sentence')).toContainText(
-    'a walk only visits valid roots',
+    "A (walk)'s recovery could not reach sp 3 (under invalid root sp 0)",
   );
 });

@@ -43,11 +43,17 @@ const workspace = new Workspace(session, {
 
 const compareDefault = PRESETS.find((p) => p.file === 'nx-recovery.tdp');
 
+/** Preset texts seen so far, so the menu can name the preset the script is. */
+const presetTexts = new Map<string, Preset>();
+
 async function loadPreset(p: Preset): Promise<string> {
   const res = await fetch(`${import.meta.env.BASE_URL}presets/${p.file}`);
   if (!res.ok) throw new Error(`preset ${p.file}: HTTP ${res.status}`);
-  return res.text();
+  const text = await res.text();
+  presetTexts.set(text, p);
+  return text;
 }
+const presetOf = (script: string): Preset | null => presetTexts.get(script) ?? null;
 
 // The theme attribute follows the store synchronously, so the canvas reads the right colours.
 const applyTheme = () => {
@@ -76,7 +82,7 @@ const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <App workspace={workspace} loop={loop} loadPreset={loadPreset} />
+    <App workspace={workspace} loop={loop} loadPreset={loadPreset} presetOf={presetOf} />
   </StrictMode>,
 );
 

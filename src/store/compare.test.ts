@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { InProcessSimClient } from '../client/InProcessSimClient.ts';
 import {
   compareSentence,
+  deriveComparison,
+  describeDifference,
   hasStrategyStatements,
   paneMetrics,
   sameTables,
-  withStrategy,
+  scriptRelation,
 } from './compare.ts';
 import { Session } from './session.ts';
 
@@ -13,6 +15,22 @@ const SCRIPT = `vm recovery_ratio=1
 memslot gpa=0x100000000 size=6M backing=2M
 access gpa=0x100000000 type=exec   # split
 recover_nx strategy=direct   # recover
+expect nx_lpage_splits=0
+`;
+
+/** The recovery worker against a table under an invalidated root (the seed review's worry). */
+const INVALID = `vm recovery_ratio=1
+memslot gpa=0x100000000 size=6M backing=2M
+access gpa=0x100000000 type=exec
+invalidate_roots
+access gpa=0x100200000 type=read
+recover_nx
+`;
+
+/** A script with nothing to zap (the UX review's unrelated script B). */
+const UNRELATED = `vm levels=5 phys_bits=52
+memslot gpa=0x100000000 size=2M backing=4K
+access gpa=0x100000000 type=read
 `;
 
 async function ran(script: string): Promise<Session> {
@@ -27,39 +45,102 @@ async function ran(script: string): Promise<Session> {
   return s;
 }
 
-describe('compare mode', () => {
-  it('rewrites only the strategy of recover_nx and zap_sp, keeping comments', () => {
-    const walk = withStrategy(SCRIPT, 'walk');
-    expect(walk.split('\n')[3]).toBe('recover_nx strategy=walk  # recover');
-    expect(walk.split('\n').slice(0, 3)).toEqual(SCRIPT.split('\n').slice(0, 3));
-    expect(hasStrategyStatements(SCRIPT)).toBe(true);
-    expect(hasStrategyStatements('memslot gpa=0x1000 size=4K')).toBe(false);
+async function verdict(scriptA: string, scriptB: string, refaults = [null, null]) {
+  const a = await ran(scriptA);
+  const b = await ran(scriptB);
+  return compareSentence(
+    paneMetrics(a),
+    paneMetrics(b),
+    sameTables(a, b),
+    refaults as [number | null, number | null],
+    scriptRelation(scriptA, scriptB),
+  );
+}
+
+describe('deriving the two scripts from the Explore script', () => {
+  it('rewrites only the strategies that differ, keeping comments, and leaves B as written', () => {
+    const { a, b, strategies } = deriveComparison(SCRIPT);
+    expect(strategies).toBe(true);
+    expect(b).toBe(SCRIPT);
+    const lines = a.split('\n');
+    expect(lines[3]).toBe('recover_nx strategy=walk  # recover');
+    expect(lines.slice(0, 3)).toEqual(SCRIPT.split('\n').slice(0, 3));
+    // The expect after the rewritten line was written for direct: it is off in A, not failing.
+    expect(lines[4]).toBe('# expect nx_lpage_splits=0  (off in compare: written for the original)');
   });
 
-  it('measures each pane and says walk read more while both left the same tables', async () => {
-    const a = await ran(withStrategy(SCRIPT, 'walk'));
-    const b = await ran(SCRIPT);
-    const ma = paneMetrics(a);
-    const mb = paneMetrics(b);
-    expect(ma.counters.spte_reads - mb.counters.spte_reads).toBe(6);
-    expect(ma.rootsVisited).toBe(1);
-    expect(mb.rootsVisited).toBe(1);
-    expect(sameTables(a, b)).toBe(true);
-    const text = compareSentence(['walk', 'direct'], ma, mb, true, [2, 2]);
-    expect(text).toMatch(/^walk read 6 more SPTEs than direct/);
-    expect(text).toMatch(/1 more ranged TLB flushes/);
-    expect(text).toMatch(/Both leave identical tables\.$/);
+  it('offers nothing to rewrite when no statement depends on a strategy', () => {
+    expect(hasStrategyStatements(UNRELATED)).toBe(false);
+    expect(deriveComparison(UNRELATED)).toEqual({ a: UNRELATED, b: UNRELATED, strategies: false });
   });
 
-  it('explains a walk that cannot reach a table under an invalidated root', async () => {
-    const script = `${SCRIPT.replace('recover_nx strategy=direct   # recover\n', '')}invalidate_roots\naccess gpa=0x200000000\nrecover_nx\n`;
-    const a = await ran(withStrategy(script, 'walk'));
-    const b = await ran(script);
-    expect(sameTables(a, b)).toBe(false);
-    const text = compareSentence(['walk', 'direct'], paneMetrics(a), paneMetrics(b), false, [
-      null,
-      null,
-    ]);
-    expect(text).toMatch(/walk left 1 NX-accounted table\(s\) that direct zapped/);
+  it('tells how the scripts relate and describes B against A', () => {
+    const { a, b } = deriveComparison(SCRIPT);
+    expect(scriptRelation(a, b)).toEqual({ kind: 'strategies' });
+    expect(scriptRelation(SCRIPT, SCRIPT)).toEqual({ kind: 'same' });
+    expect(scriptRelation(SCRIPT, UNRELATED)).toEqual({ kind: 'unrelated', lineA: 1, lineB: 1 });
+    expect(describeDifference(a, b)).toBe(
+      'B differs from A on 2 lines (line 4: strategy=walk → strategy=direct; line 5: an expect is off in one pane).',
+    );
+    expect(describeDifference(SCRIPT, UNRELATED)).toBe(
+      'The scripts run different statements from line 1 of A and line 1 of B on: the panes compare two different runs.',
+    );
+    expect(describeDifference(b, b)).toBe('Both scripts are the same: both panes will match.');
+  });
+});
+
+describe('the compare verdict says only what was measured', () => {
+  it('names the walk and the sp->ptep read when one pane walked and the other did not', async () => {
+    const { a, b } = deriveComparison(SCRIPT);
+    const text = await verdict(a, b, [2, 2] as never);
+    // Both: 7 reads and 4 iterator visits to map the exec fault, 512 reads in handle_removed_pt().
+    // The zap: walk 3 visits with 7 reads, direct 1 read of *sp->ptep; only the walk's 5.16
+    // handler adds a ranged flush (both end with the full one).
+    expect(text).toBe(
+      'A (walk) read 6 more SPTEs than B (direct) (526 vs 520): its zaps walked the GFN range from the roots (7 iterator visits in all) where B (direct) read *sp->ptep (1 zap). ' +
+        'A (walk) issued 1 more ranged TLB flushes than B (direct) (1 vs 0): on the walk path the 5.16 handler flushes each removed table’s range. ' +
+        'Both leave identical tables.',
+    );
+  });
+
+  it('counts the accounted tables left as a difference and names the sp the walk missed', async () => {
+    const { a, b } = deriveComparison(INVALID);
+    const text = await verdict(a, b);
+    expect(text).toMatch(
+      /The tables differ: A \(walk\) has 1 more NX-accounted table than B \(direct\) \(nx_lpage_splits 1 vs 0\): A \(walk\)'s recovery could not reach sp 3 \(under invalid root sp 0\)\.$/,
+    );
+  });
+
+  it('with two accounted tables left against one, the difference is one', async () => {
+    const script = `vm recovery_ratio=2
+memslot gpa=0x100000000 size=8M backing=2M
+access gpa=0x100000000 type=exec
+access gpa=0x100200000 type=exec
+access gpa=0x100400000 type=exec
+invalidate_roots
+access gpa=0x100600000 type=read
+recover_nx
+`;
+    const { a, b } = deriveComparison(script);
+    const text = await verdict(a, b);
+    // to_zap = ceil(3 / 2) = 2: direct zaps two of three, the walk reaches none of them.
+    expect(text).toContain(
+      'A (walk) has 2 more NX-accounted tables than B (direct) (nx_lpage_splits 3 vs 1)',
+    );
+  });
+
+  it('says plainly that unrelated scripts are unrelated, and claims no cause', async () => {
+    const text = await verdict(SCRIPT, UNRELATED);
+    expect(text.startsWith('The scripts are unrelated:')).toBe(true);
+    expect(text).not.toMatch(/walk|sp->ptep|invalid|5\.16/);
+    expect(text).toMatch(/^.*A \(direct\) read \d+ more SPTEs than B \(/);
+    // B ran no zap: its label names no strategy.
+    expect(text).toMatch(/than B \(\d/);
+  });
+
+  it('finds no difference between a script and itself', async () => {
+    expect(await verdict(SCRIPT, SCRIPT)).toBe(
+      'No difference in cost so far. Both leave identical tables.',
+    );
   });
 });

@@ -199,11 +199,11 @@ export class Session {
   }
 
   /** A script that is still on its way (a preset being fetched): busy until it runs. */
-  async loadScript(text: Promise<string>): Promise<void> {
+  async loadScript(text: Promise<string>, cursor = 0): Promise<void> {
     this.store.setState({ runStatus: 'loading' });
     this.onWake();
     try {
-      this.setScript(await text, 0);
+      this.setScript(await text, cursor);
     } catch (e) {
       this.store.setState({ runStatus: 'idle', notice: `Could not load: ${(e as Error).message}` });
       this.onWake();

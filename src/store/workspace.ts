@@ -2,7 +2,7 @@
 // pane of compare mode, the tour's place and score, and the state a link carries.
 import { createStore } from 'zustand/vanilla';
 import type { ScaleRow } from '../protocol/messages.ts';
-import { hasStrategyStatements, withStrategy } from './compare.ts';
+import { deriveComparison } from './compare.ts';
 import { checkLinkState, type CameraView, type LinkState, type Mode } from './link.ts';
 import type { Session } from './session.ts';
 
@@ -22,6 +22,19 @@ export interface WorkspaceState {
   scaling: ScaleRow[] | null;
   /** Bumps when the compare session is created or dropped. */
   compareVersion: number;
+  /**
+   * Where compare mode's scripts came from: derived from the Explore script, the Explore script
+   * twice (it has nothing a strategy changes), the default comparison, or a link.
+   */
+  compareFrom: 'explore' | 'no-strategy' | 'default' | 'link';
+  /** The script a preset, import or link replaced, one click away. */
+  undo: { what: string; script: string; cursor: number } | null;
+}
+
+/** A mode's own script and cursor. */
+export interface Work {
+  script: string;
+  cursor: number;
 }
 
 export const SCALE_NS = [1, 2, 4, 8, 16, 32, 64];
@@ -48,8 +61,12 @@ export class Workspace {
     refaults: [null, null],
     scaling: null,
     compareVersion: 0,
+    compareFrom: 'explore',
+    undo: null,
   }));
   compare: Session | null = null;
+  /** The Explore workspace, kept while Compare or a Tour borrows the main session. */
+  private explore: Work | null = null;
 
   constructor(
     readonly main: Session,
@@ -58,29 +75,50 @@ export class Workspace {
 
   // ---- Compare ------------------------------------------------------------------------------
 
-  /** Two panes from the same script: every zap strategy walk on the left, direct on the right. */
+  /**
+   * Two panes derived from the Explore script (every zap strategy walk on the left, direct on the
+   * right), or the given scripts. The Explore script itself is kept aside, untouched.
+   */
   async enterCompare(scripts?: {
     a: string;
     b: string;
     cursorA?: number;
     cursorB?: number;
   }): Promise<void> {
+    this.keepExplore();
     let a = scripts?.a;
     let b = scripts?.b;
+    let from: WorkspaceState['compareFrom'] = 'link';
     if (a === undefined || b === undefined) {
-      let base = this.main.store.getState().script;
-      if (!hasStrategyStatements(base)) base = await this.hooks.defaultCompareScript();
-      a = withStrategy(base, 'walk');
-      b = withStrategy(base, 'direct');
+      const derived = deriveComparison(this.explore?.script ?? '');
+      a = derived.a;
+      b = derived.b;
+      from = derived.strategies ? 'explore' : 'no-strategy';
     }
-    this.store.setState({ mode: 'compare', tour: null, refaults: [null, null] });
+    await this.showComparison(a, b, from, scripts?.cursorA ?? 0, scripts?.cursorB ?? 0);
+  }
+
+  /** Compare the default scenario (when the Explore script has nothing a strategy changes). */
+  async compareDefault(): Promise<void> {
+    const derived = deriveComparison(await this.hooks.defaultCompareScript());
+    await this.showComparison(derived.a, derived.b, 'default', 0, 0);
+  }
+
+  private async showComparison(
+    a: string,
+    b: string,
+    from: WorkspaceState['compareFrom'],
+    cursorA: number,
+    cursorB: number,
+  ): Promise<void> {
+    this.store.setState({ mode: 'compare', tour: null, refaults: [null, null], compareFrom: from });
     if (!this.compare) {
       this.compare = this.hooks.makeSession();
       this.hooks.watch(this.compare);
       this.store.setState((s) => ({ compareVersion: s.compareVersion + 1 }));
     }
-    this.main.setScript(a, scripts?.cursorA ?? 0);
-    this.compare.setScript(b, scripts?.cursorB ?? 0);
+    this.main.setScript(a, cursorA);
+    this.compare.setScript(b, cursorB);
     await this.measure();
   }
 
@@ -105,13 +143,71 @@ export class Workspace {
   }
 
   exitCompare(): void {
+    this.dropCompare();
+    this.store.setState({ mode: 'explore' });
+    this.restoreExplore();
+  }
+
+  private dropCompare(): void {
     const b = this.compare;
-    if (b) {
-      this.hooks.unwatch(b);
-      b.dispose();
-      this.compare = null;
-    }
-    this.store.setState((s) => ({ mode: 'explore', compareVersion: s.compareVersion + 1 }));
+    if (!b) return;
+    this.hooks.unwatch(b);
+    b.dispose();
+    this.compare = null;
+    this.store.setState((s) => ({ compareVersion: s.compareVersion + 1 }));
+  }
+
+  // ---- The Explore workspace ------------------------------------------------------------------
+
+  /** Entering another mode from Explore: keep its script and cursor (storage keeps them too). */
+  private keepExplore(): void {
+    if (this.store.getState().mode !== 'explore' || this.explore) return;
+    const s = this.main.store.getState();
+    this.explore = { script: s.script, cursor: s.cursor };
+    this.main.holdSaved(this.explore);
+  }
+
+  /** Back in Explore: exactly the script and cursor the user left there. */
+  private restoreExplore(): void {
+    const work = this.explore;
+    this.explore = null;
+    this.main.holdSaved(null);
+    if (work) this.main.setScript(work.script, work.cursor);
+  }
+
+  /** The Explore script while another mode runs, else the main session's own. */
+  exploreWork(): Work {
+    const s = this.main.store.getState();
+    return this.explore ?? { script: s.script, cursor: s.cursor };
+  }
+
+  /**
+   * Put a new script in Explore (a preset, an import, a link), keeping the one it replaces one
+   * click away. `text` may still be on its way (a preset being fetched).
+   */
+  async replaceScript(what: string, text: string | Promise<string>, cursor = 0): Promise<void> {
+    const mode = this.store.getState().mode;
+    if (mode === 'compare') this.exitCompare();
+    else if (mode === 'tour') this.exitTour();
+    const before = this.main.store.getState();
+    const old = { script: before.script, cursor: before.cursor };
+    await this.main.loadScript(Promise.resolve(text), cursor);
+    const now = this.main.store.getState().script;
+    this.store.setState({
+      undo: old.script.trim() !== '' && old.script !== now ? { what, ...old } : null,
+    });
+  }
+
+  /** Bring back the script the last preset, import or link replaced. */
+  undoReplace(): void {
+    const u = this.store.getState().undo;
+    if (!u) return;
+    this.store.setState({ undo: null });
+    this.main.setScript(u.script, u.cursor);
+  }
+
+  dismissUndo(): void {
+    this.store.setState({ undo: null });
   }
 
   /** Both panes, for the shared timeline. */
@@ -128,7 +224,8 @@ export class Workspace {
   async startTour(id: string, step = 0): Promise<void> {
     const tour = this.tourById(id);
     if (!tour) return;
-    if (this.compare) this.exitCompare();
+    this.keepExplore();
+    this.dropCompare();
     this.store.setState({ mode: 'tour', tour: { id, step: 0 }, score: { right: 0, asked: 0 } });
     this.main.setScript(tour.script, 0);
     await this.main.whenFinished();
@@ -154,6 +251,7 @@ export class Workspace {
 
   exitTour(): void {
     this.store.setState({ mode: 'explore', tour: null });
+    this.restoreExplore();
   }
 
   setPredict(on: boolean): void {
@@ -241,9 +339,7 @@ export class Workspace {
     } else if (state.mode === 'tour' && state.tour && this.tourById(state.tour.id)) {
       await this.startTour(state.tour.id, state.tour.step);
     } else {
-      if (this.compare) this.exitCompare();
-      this.store.setState({ mode: 'explore', tour: null });
-      this.main.setScript(state.script, state.cursor);
+      await this.replaceScript('the link', state.script, state.cursor);
     }
     await this.main.whenFinished();
     this.main.select(state.selection ?? null);

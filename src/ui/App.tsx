@@ -3,6 +3,7 @@ import { useStore } from 'zustand';
 import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
 import { PRESETS, type Preset } from '../sim/presets.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
+import { describeDifference } from '../store/compare.ts';
 import { SessionGroup } from '../store/group.ts';
 import {
   selectActiveLine,
@@ -43,8 +44,10 @@ import { TourView } from './TourView.tsx';
 import { TOURS } from './tours/tours.ts';
 import { TreeView } from './TreeView.tsx';
 import {
+  selectCompareFrom,
   selectCompareVersion,
   selectMode,
+  selectUndo,
   useWorkspace,
   useWs,
   WorkspaceContext,
@@ -55,13 +58,15 @@ export interface AppProps {
   workspace: Workspace;
   loop: FrameLoop;
   loadPreset: (p: Preset) => Promise<string>;
+  /** The preset whose text the script is, if it is one unchanged. */
+  presetOf: (script: string) => Preset | null;
 }
 
-export function App({ workspace, loop, loadPreset }: AppProps) {
+export function App({ workspace, loop, loadPreset, presetOf }: AppProps) {
   return (
     <WorkspaceContext.Provider value={workspace}>
       <SessionContext.Provider value={workspace.main}>
-        <Shell loop={loop} loadPreset={loadPreset} />
+        <Shell loop={loop} loadPreset={loadPreset} presetOf={presetOf} />
       </SessionContext.Provider>
     </WorkspaceContext.Provider>
   );
@@ -91,12 +96,13 @@ function snapshot(mirror: Session['mirror'], version: number) {
   return { version, stats: mirror.stats(), counters: { ...mirror.counters } };
 }
 
-function Shell({ loop, loadPreset }: Omit<AppProps, 'workspace'>) {
+function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
   const workspace = useWorkspace();
   const session = useSession();
   const mode = useWs(selectMode);
   useWs(selectCompareVersion);
   const notice = useApp(selectNotice);
+  const undo = useWs(selectUndo);
   const helpOpen = useApp(selectHelpOpen);
   const b = workspace.compare;
   const comparing = mode === 'compare' && b !== null;
@@ -110,11 +116,22 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'workspace'>) {
 
   return (
     <div className="app" data-mode={mode}>
-      <Header loadPreset={loadPreset} />
+      <Header loadPreset={loadPreset} presetOf={presetOf} />
       {notice && (
         <div className="notice" role="alert" data-testid="notice">
           {notice}
           <button type="button" onClick={() => session.dismissNotice()} aria-label="Dismiss">
+            ×
+          </button>
+        </div>
+      )}
+      {undo && (
+        <div className="notice notice-undo" role="status" data-testid="undo-notice">
+          <span>Your script was replaced by {undo.what}.</span>
+          <button type="button" onClick={() => workspace.undoReplace()}>
+            Undo
+          </button>
+          <button type="button" onClick={() => workspace.dismissUndo()} aria-label="Dismiss">
             ×
           </button>
         </div>
@@ -150,7 +167,7 @@ function Shell({ loop, loadPreset }: Omit<AppProps, 'workspace'>) {
   );
 }
 
-function Header({ loadPreset }: { loadPreset: (p: Preset) => Promise<string> }) {
+function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetOf'>) {
   const workspace = useWorkspace();
   const session = useSession();
   const mode = useWs(selectMode);
@@ -215,7 +232,11 @@ function Header({ loadPreset }: { loadPreset: (p: Preset) => Promise<string> }) 
         </label>
       </nav>
       {mode === 'explore' && (
-        <PresetMenu presets={PRESETS} onLoad={(p) => void session.loadScript(loadPreset(p))} />
+        <PresetMenu
+          presets={PRESETS}
+          current={presetOf(script)}
+          onLoad={(p) => void workspace.replaceScript(`the preset “${p.title}”`, loadPreset(p))}
+        />
       )}
       <span className={`run-status ${status}`} role="status" data-testid="run-status">
         {statusText}
@@ -292,6 +313,8 @@ function CompareEditors({ a, b }: { a: Session; b: Session }) {
   const [tab, setTab] = useState<'A' | 'B'>('A');
   const sa = useStore(a.store, selectScript);
   const sb = useStore(b.store, selectScript);
+  const from = useWs(selectCompareFrom);
+  const hint = useMemo(() => describeDifference(sa, sb), [sa, sb]);
   const shown = tab === 'A' ? a : b;
   return (
     <>
@@ -314,10 +337,19 @@ function CompareEditors({ a, b }: { a: Session; b: Session }) {
       <SessionContext.Provider value={shown}>
         <Editor key={tab} />
       </SessionContext.Provider>
-      <p className="compare-hint">
-        {sa === sb
-          ? 'Both scripts are the same: both panes will match.'
-          : 'Both panes start from the same state; the scripts differ in their zap strategies (or where you edited them).'}
+      {from === 'no-strategy' && (
+        <div className="compare-offer" role="note" data-testid="compare-offer">
+          <p>
+            Your Explore script has no <code>zap_sp</code> or <code>recover_nx</code>, so the two
+            strategies would run it the same way. It is kept as it is; both panes run it.
+          </p>
+          <button type="button" onClick={() => void workspace.compareDefault()}>
+            Compare the default scenario instead
+          </button>
+        </div>
+      )}
+      <p className="compare-hint" data-testid="compare-hint">
+        {hint}
       </p>
     </>
   );

@@ -2,8 +2,10 @@ import { useMemo } from 'react';
 import { useStore } from 'zustand';
 import {
   compareSentence,
+  paneLabel,
   paneMetrics,
   sameTables,
+  scriptRelation,
   scriptStrategy,
   type PaneMetrics,
 } from '../store/compare.ts';
@@ -122,13 +124,13 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
     const ma = paneMetrics(a);
     const mb = paneMetrics(b);
     const same = sameTables(a, b);
-    const la = `A (${scriptStrategy(sa) ?? 'A'})`;
-    const lb = `B (${scriptStrategy(sb) ?? 'B'})`;
+    const la = paneLabel('A', ma);
+    const lb = paneLabel('B', mb);
     return {
       ma,
       mb,
       same,
-      sentence: compareSentence([la, lb], ma, mb, same, refaults),
+      sentence: compareSentence(ma, mb, same, refaults, scriptRelation(sa, sb)),
       la,
       lb,
       v: va + vb,

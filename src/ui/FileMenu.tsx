@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import {
   download,
   ImportError,
@@ -6,6 +6,7 @@ import {
   traceJson,
   tracepointText,
 } from '../store/files.ts';
+import { useDismiss } from './use-dismiss.ts';
 import { useWorkspace } from './workspace-context.ts';
 import './FileMenu.css';
 
@@ -15,6 +16,12 @@ export function FileMenu() {
   const session = workspace.main;
   const input = useRef<HTMLInputElement>(null);
   const [open, setOpen] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  useDismiss(
+    box,
+    open,
+    useCallback(() => setOpen(false), []),
+  );
 
   const act = (fn: () => void) => {
     setOpen(false);
@@ -28,8 +35,7 @@ export function FileMenu() {
   const onFile = async (file: File) => {
     try {
       const { script } = scriptFromFile(file.name, await file.text());
-      if (workspace.store.getState().mode !== 'explore') workspace.exitCompare();
-      session.setScript(script, 0);
+      await workspace.replaceScript(`the file ${file.name}`, script);
     } catch (e) {
       const why = e instanceof ImportError ? e.message : `${file.name}: ${(e as Error).message}`;
       session.store.setState({ notice: `Nothing was imported: ${why}` });
@@ -37,7 +43,7 @@ export function FileMenu() {
   };
 
   return (
-    <div className="file-menu">
+    <div className="file-menu" ref={box}>
       <button
         type="button"
         aria-expanded={open}

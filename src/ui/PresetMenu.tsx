@@ -1,21 +1,23 @@
-// Picks a preset scenario; the select snaps back to its prompt so the same preset can be reloaded.
+// Picks a preset scenario and shows which one the script is; any edit makes it "your script".
 import { useId, type JSX } from 'react';
 import type { Preset } from '../sim/presets.ts';
 import './PresetMenu.css';
 
 export interface PresetMenuProps {
   presets: readonly Preset[];
+  /** The preset the script is (unedited), shown as the menu's value. */
+  current: Preset | null;
   onLoad: (preset: Preset) => void;
 }
 
-export function PresetMenu({ presets, onLoad }: PresetMenuProps): JSX.Element {
+export function PresetMenu({ presets, current, onLoad }: PresetMenuProps): JSX.Element {
   const id = useId();
   return (
     <div className="preset-menu">
       <label htmlFor={id}>Preset</label>
       <select
         id={id}
-        value=""
+        value={current?.file ?? ''}
         disabled={presets.length === 0}
         onChange={(e) => {
           const preset = presets.find((p) => p.file === e.target.value);
@@ -23,7 +25,7 @@ export function PresetMenu({ presets, onLoad }: PresetMenuProps): JSX.Element {
         }}
       >
         <option value="" disabled>
-          Load a preset…
+          {current ? 'Load a preset…' : 'Your script — load a preset…'}
         </option>
         {presets.map((p) => (
           <option key={p.file} value={p.file} title={p.summary}>

@@ -13,6 +13,7 @@ import {
   type KeyboardEvent,
 } from 'react';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
+import { EditHistory } from './edit-history.ts';
 import './ScenarioEditor.css';
 
 export interface ScenarioEditorProps {
@@ -77,7 +78,16 @@ export function ScenarioEditor({
   const pendingCaret = useRef<number | null>(null);
   /** Escape arms the next Tab to leave the editor instead of indenting. */
   const tabLeaves = useRef(false);
+  const history = useRef(new EditHistory(value));
   const hintId = useId();
+
+  // A script set from outside (a preset, an import) is one step of the undo history too.
+  useEffect(() => history.current.external(value), [value]);
+
+  const edit = (next: string, caret: number): void => {
+    history.current.record(next, caret, performance.now());
+    onChange(next);
+  };
 
   const lines = useMemo(() => value.split('\n'), [value]);
   const problems = useMemo(
@@ -135,6 +145,17 @@ export function ScenarioEditor({
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>): void => {
+    const mod = e.ctrlKey || e.metaKey;
+    const key = e.key.toLowerCase();
+    if (mod && !e.altKey && (key === 'z' || key === 'y')) {
+      e.preventDefault();
+      const step = key === 'y' || e.shiftKey ? history.current.redo() : history.current.undo(value);
+      if (step) {
+        pendingCaret.current = step.caret;
+        onChange(step.value);
+      }
+      return;
+    }
     if (e.key === 'Escape') {
       tabLeaves.current = true;
       return;
@@ -151,7 +172,10 @@ export function ScenarioEditor({
     if (!inserted) {
       const { selectionStart, selectionEnd } = ta;
       pendingCaret.current = selectionStart + INDENT.length;
-      onChange(ta.value.slice(0, selectionStart) + INDENT + ta.value.slice(selectionEnd));
+      edit(
+        ta.value.slice(0, selectionStart) + INDENT + ta.value.slice(selectionEnd),
+        selectionStart + INDENT.length,
+      );
     }
   };
 
@@ -214,7 +238,7 @@ export function ScenarioEditor({
             autoCorrect="off"
             wrap="off"
             value={value}
-            onChange={(e) => onChange(e.target.value)}
+            onChange={(e) => edit(e.target.value, e.target.selectionStart)}
             onKeyDown={onKeyDown}
             onScroll={syncScroll}
           />

@@ -1,5 +1,6 @@
-import { useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { encodeLink } from '../store/link.ts';
+import { useDismiss } from './use-dismiss.ts';
 import { useWorkspace } from './workspace-context.ts';
 import './ShareLink.css';
 
@@ -8,6 +9,12 @@ export function ShareLink() {
   const workspace = useWorkspace();
   const [link, setLink] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  useDismiss(
+    box,
+    link !== null,
+    useCallback(() => setLink(null), []),
+  );
 
   const make = async () => {
     const hash = await encodeLink(workspace.linkState());
@@ -22,7 +29,7 @@ export function ShareLink() {
   };
 
   return (
-    <div className="share">
+    <div className="share" ref={box}>
       <button type="button" onClick={() => void make()}>
         Copy link
       </button>

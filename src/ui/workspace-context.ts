@@ -21,3 +21,5 @@ export const selectScore = (s: WorkspaceState) => s.score;
 export const selectRefaults = (s: WorkspaceState) => s.refaults;
 export const selectScaling = (s: WorkspaceState) => s.scaling;
 export const selectCompareVersion = (s: WorkspaceState) => s.compareVersion;
+export const selectCompareFrom = (s: WorkspaceState) => s.compareFrom;
+export const selectUndo = (s: WorkspaceState) => s.undo;
