@@ -255,3 +255,27 @@ export function opArgs(
       return {};
   }
 }
+
+/** The kind of event `i` (EV.*), without decoding it. */
+export const eventKind = (src: WordSource, i: number): number => src.word(i, 0) & 0xff;
+
+/**
+ * The latest SPTE change among events [start of i's operation, i], looking back at most `limit`
+ * events: what the picture's callout points at while the cursor rests on event i.
+ */
+export function lastChangeInOp(
+  src: WordSource,
+  spOf: SpLookup,
+  i: number,
+  limit = 4096,
+): Extract<SimEvent, { type: 'spteChanged' }> | null {
+  for (let j = i; j >= 0 && j > i - limit; j--) {
+    const kind = eventKind(src, j);
+    if (kind === EV.spteChanged) {
+      const e = decodeEvent(src, j, spOf);
+      return e.type === 'spteChanged' ? e : null;
+    }
+    if (kind === EV.opBegin) return null;
+  }
+  return null;
+}

@@ -3,6 +3,7 @@
 import type { SimEvent } from './events.ts';
 import { opArgs } from './events.ts';
 import { levelName } from './geometry.ts';
+import { isExecutable, spteKind } from './spte.ts';
 
 const hex = (n: number | bigint) => '0x' + n.toString(16);
 
@@ -15,7 +16,7 @@ export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
     case 'memslot':
       return `kvm_set_memory_region(): memslot at gfn ${hex(ev.a)}, ${ev.b} pages, host backing ${levelName(ev.c)}`;
     case 'access':
-      return `guest ${x.type} at gfn ${hex(ev.a)}: the CPU walks the EPT; an EPT violation enters kvm_tdp_page_fault()`;
+      return `guest ${x.type} at gfn ${hex(ev.a)}: the CPU walks the EPT from the vCPU's root`;
     case 'fault':
       return `kvm_tdp_page_fault(): ${x.type} fault at gfn ${hex(ev.a)} -> kvm_mmu_hugepage_adjust() -> kvm_tdp_mmu_map()`;
     case 'shatter':
@@ -37,6 +38,39 @@ export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
         ? 'kvm_recover_nx_lpages() (5.16): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head by walking from every valid root'
         : 'kvm_recover_nx_lpages() (5.18): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head through sp->ptep';
   }
+}
+
+/** What an SPTE value is, in a few words: `2M leaf`, `non-leaf`, `REMOVED_SPTE`, … */
+export function spteWords(v: bigint, level: number): string {
+  const lo = Number(v & 0xffffffffn) | 0;
+  const hi = Number((v >> 32n) & 0xffffffffn) | 0;
+  switch (spteKind(lo, hi, level)) {
+    case 'none':
+      return 'non-present';
+    case 'removed':
+      return 'REMOVED_SPTE';
+    case 'mmio':
+      return 'MMIO SPTE';
+    case 'table':
+      return 'non-leaf';
+    case 'leaf':
+      return `${levelName(level)} leaf${isExecutable(lo) ? '' : ', no X'}`;
+  }
+}
+
+/** The two lines of an SPTE change's callout: where and what, then old -> new in hex. */
+export function changeCallout(ev: Extract<SimEvent, { type: 'spteChanged' }>): [string, string] {
+  return [
+    `sp ${ev.sp}[${ev.index}] · L${ev.level} · ${spteWords(ev.old, ev.level)} → ${spteWords(ev.new, ev.level)}`,
+    `${hex(ev.old)} → ${hex(ev.new)}`,
+  ];
+}
+
+/** The event at the cursor in a full sentence (the "Current step" live region). */
+export function stepSentence(ev: SimEvent): string {
+  if (ev.type !== 'spteChanged') return explainEvent(ev);
+  const who = ev.handled ? 'handle_changed_spte()' : 'an SPTE write without handle_changed_spte()';
+  return `SPTE change through ${who}: table sp ${ev.sp}, index ${ev.index}, level ${ev.level}, gfn ${hex(ev.gfn)}: ${spteWords(ev.old, ev.level)} ${hex(ev.old)} → ${spteWords(ev.new, ev.level)} ${hex(ev.new)}`;
 }
 
 /** One line for any event (the event log and the "now" line under the timeline). */

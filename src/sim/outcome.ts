@@ -190,6 +190,9 @@ function zapSpOutcome(t: OpTally): string {
   return `returned ${ret}: the walk visited ${plural(roots, 'root')}; ${changes(t)}`;
 }
 
+/** Longer operations are not tallied on the page: one frame could not afford the scan. */
+export const MAX_TALLY_EVENTS = 200_000;
+
 /** One line on what the operation of events [first, end) did; null for the setup statements. */
 export function outcomeLine(
   src: WordSource,
@@ -198,6 +201,9 @@ export function outcomeLine(
   first: number,
   end: number,
 ): string | null {
+  if (end - first > MAX_TALLY_EVENTS) {
+    return `${(end - first).toLocaleString('en-US')} events: too many to tally here; the stats show the result`;
+  }
   const t = tallyOp(src, spOf, first, end);
   if (!t.end) return null;
   switch (kind) {

@@ -138,7 +138,7 @@ describe('Session', () => {
     expect(s.cursor).toBe(30);
   });
 
-  it('appending a statement re-runs and keeps the cursor where it was', async () => {
+  it('appending a statement at the end of the run plays the new operation', async () => {
     const { session } = started();
     await settle(session);
     session.toEnd();
@@ -148,7 +148,40 @@ describe('Session', () => {
     await settle(session);
     const s = session.store.getState();
     expect(s.script.endsWith('access gpa=0x100400000 type=exec\n')).toBe(true);
-    expect(s.cursor).toBe(end);
     expect(s.eventCount).toBeGreaterThan(end);
+    expect(s.cursor).toBe(s.eventCount);
+    expect(s.playing).toBe(false);
+  });
+
+  it('appending a statement in the middle of the run keeps the cursor where it was', async () => {
+    const { session } = started();
+    await settle(session);
+    session.seek(10);
+    await settle(session);
+    session.appendStatement('invalidate_roots');
+    await settle(session);
+    expect(session.store.getState().cursor).toBe(10);
+  });
+
+  it('a refusal or failed expect leaves with an edit of its line, not with other edits', async () => {
+    const { session } = started(
+      'memslot gpa=0x100000000 size=4M backing=2M\nexpect pages_2m=1\nzap_sp gpa=0x100000000 level=1\n',
+    );
+    await settle(session);
+    let s = session.store.getState();
+    expect(s.refused).toMatchObject({ line: 3 });
+    expect(s.failures).toMatchObject([{ line: 2 }]);
+    // Editing line 1 leaves both marks where they belong.
+    session.editScript(s.script.replace('size=4M', 'size=4M '));
+    s = session.store.getState();
+    expect(s.refused).toMatchObject({ line: 3 });
+    expect(s.failures).toHaveLength(1);
+    // Editing the refused line drops its mark at once, before the next run.
+    session.editScript(
+      s.script.replace('zap_sp gpa=0x100000000 level=1', 'access gpa=0x100000000'),
+    );
+    s = session.store.getState();
+    expect(s.refused).toBeNull();
+    expect(s.failures).toHaveLength(1);
   });
 });

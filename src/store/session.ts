@@ -76,6 +76,10 @@ export class Session {
   private finishedWaiters: (() => void)[] = [];
   /** While another mode borrows this session, storage keeps the Explore script and cursor. */
   private held: { script: string; cursor: number } | null = null;
+  /** Play from the restored cursor once the run is in (a quick action appended at the end). */
+  private playAfterRun = false;
+  /** The script of the run whose results (refusal, failures) the store holds. */
+  private ranScript = '';
   /** Called after anything that needs a frame (the frame loop wakes up). */
   onWake: () => void = () => {};
 
@@ -185,7 +189,19 @@ export class Session {
   /** Typing: errors show at once; the run waits until the typing pauses. */
   editScript(script: string): void {
     this.cancelEdit();
-    this.store.setState({ script, parseErrors: parseScenario(script).errors });
+    // A refusal or a failed expect belongs to the run that produced it: an edited line drops it.
+    const ran = this.ranScript.split('\n');
+    const typed = script.split('\n');
+    const kept = (line: number) => ran[line - 1] === typed[line - 1];
+    const s = this.store.getState();
+    this.store.setState({
+      script,
+      parseErrors: parseScenario(script).errors,
+      refused: s.refused && kept(s.refused.line) ? s.refused : null,
+      failures: s.failures.every((f) => kept(f.line))
+        ? s.failures
+        : s.failures.filter((f) => kept(f.line)),
+    });
     this.editTimer = setTimeout(() => {
       this.editTimer = null;
       this.setScript(script);
@@ -210,9 +226,12 @@ export class Session {
     }
   }
 
+  /** A quick action: append a statement; from the end of the run, play the new operation. */
   appendStatement(line: string): void {
-    const s = this.store.getState().script;
+    const st = this.store.getState();
+    const s = st.script;
     const sep = s.length === 0 || s.endsWith('\n') ? '' : '\n';
+    this.playAfterRun = st.runStatus === 'done' && st.cursor >= this.end();
     this.setScript(`${s}${sep}${line}\n`);
   }
 
@@ -235,6 +254,7 @@ export class Session {
   }
 
   private run(): void {
+    this.ranScript = this.store.getState().script;
     this.resetRun();
     this.store.setState({ runStatus: 'running' });
     this.runId = this.client.send('run', { script: this.store.getState().script });
@@ -284,6 +304,8 @@ export class Session {
           runMs: m.ms,
           target,
         });
+        // The play starts once the cursor is back where it was (see advance()).
+        if (target >= m.eventCount) this.playAfterRun = false;
         for (const w of this.finishedWaiters.splice(0)) w();
         break;
       }
@@ -377,7 +399,7 @@ export class Session {
   settled(): boolean {
     const s = this.store.getState();
     const busy = s.runStatus === 'running' || s.runStatus === 'loading' || this.editTimer !== null;
-    return !busy && !s.playing && s.cursor === s.target;
+    return !busy && !s.playing && !this.playAfterRun && s.cursor === s.target;
   }
 
   private duration(i: number): number {
@@ -423,7 +445,15 @@ export class Session {
       this.persistSoon();
       return events.length > 0 ? { kind: 'events', events, direction: 1 } : null;
     }
-    if (s.cursor === s.target) return null;
+    if (s.cursor === s.target) {
+      if (this.playAfterRun && s.runStatus === 'done') {
+        this.playAfterRun = false;
+        this.store.setState({ playing: true });
+        this.lastNow = 0;
+        this.onWake();
+      }
+      return null;
+    }
     return this.seekStep(s);
   }
 

@@ -111,31 +111,39 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
     () => (comparing && b ? new SessionGroup([session, b]) : session),
     [comparing, b, session],
   );
-  const openHelp = useCallback(() => session.store.setState({ helpOpen: true }), [session]);
-  useKeyboard(target, openHelp);
+  const actions = useMemo(
+    () => ({
+      openHelp: () => session.store.setState({ helpOpen: true }),
+      toggleFollow: () => loop.setFollowing(!loop.isFollowing()),
+    }),
+    [session, loop],
+  );
+  useKeyboard(target, actions);
 
   return (
     <div className="app" data-mode={mode}>
       <Header loadPreset={loadPreset} presetOf={presetOf} />
-      {notice && (
-        <div className="notice" role="alert" data-testid="notice">
-          {notice}
-          <button type="button" onClick={() => session.dismissNotice()} aria-label="Dismiss">
-            ×
-          </button>
-        </div>
-      )}
-      {undo && (
-        <div className="notice notice-undo" role="status" data-testid="undo-notice">
-          <span>Your script was replaced by {undo.what}.</span>
-          <button type="button" onClick={() => workspace.undoReplace()}>
-            Undo
-          </button>
-          <button type="button" onClick={() => workspace.dismissUndo()} aria-label="Dismiss">
-            ×
-          </button>
-        </div>
-      )}
+      <div className="notices">
+        {notice && (
+          <div className="notice" role="alert" data-testid="notice">
+            {notice}
+            <button type="button" onClick={() => session.dismissNotice()} aria-label="Dismiss">
+              ×
+            </button>
+          </div>
+        )}
+        {undo && (
+          <div className="notice notice-undo" role="status" data-testid="undo-notice">
+            <span>Your script was replaced by {undo.what}.</span>
+            <button type="button" onClick={() => workspace.undoReplace()}>
+              Undo
+            </button>
+            <button type="button" onClick={() => workspace.dismissUndo()} aria-label="Dismiss">
+              ×
+            </button>
+          </div>
+        )}
+      </div>
       <main className="app-main">
         {comparing && b ? (
           <>

@@ -20,6 +20,7 @@ const SHORTCUTS: readonly { keys: string[][]; what: string }[] = [
     what: 'one operation back / forward',
   },
   { keys: [['Home'], ['End']], what: 'start / end' },
+  { keys: [['f']], what: 'follow the action again (after a pan or zoom)' },
   { keys: [['?']], what: 'this list' },
   { keys: [['Esc']], what: 'close' },
 ];

@@ -1,5 +1,6 @@
 import { useMemo } from 'react';
-import { explainEvent, explainOp } from '../sim/explain.ts';
+import { explainEvent, explainOp, stepSentence } from '../sim/explain.ts';
+import { outcomeLine } from '../sim/outcome.ts';
 import { SPEEDS } from '../store/app-store.ts';
 import {
   activeStatement,
@@ -32,18 +33,36 @@ export function Timeline() {
     [statements],
   );
 
-  const now = useMemo(() => {
-    if (cursor === 0 || cursor > session.events.length)
-      return 'At the start: nothing has happened yet.';
+  const { now, step } = useMemo(() => {
+    if (cursor === 0 || cursor > session.events.length) {
+      const start =
+        count > 0
+          ? 'At the start: nothing has happened yet. Press ▶ to play, → to step, or take a tour.'
+          : 'At the start: nothing has happened yet.';
+      return { now: start, step: start };
+    }
     const ev = session.eventAt(cursor - 1);
-    return explainEvent(ev);
-  }, [cursor, session]);
+    return { now: explainEvent(ev), step: stepSentence(ev) };
+  }, [cursor, count, session]);
 
   const op = useMemo(() => {
     if (!active) return null;
     const first = session.eventAt(active.firstEvent);
     return first.type === 'opBegin' ? explainOp(first) : null;
   }, [active, session]);
+
+  // What the operation did, once all of its events are on the picture.
+  const done = active !== null && cursor >= active.endEvent;
+  const outcome = useMemo(() => {
+    if (!active || !done || active.endEvent > session.events.length) return null;
+    return outcomeLine(
+      session.events,
+      session.events.spOf,
+      active.kind,
+      active.firstEvent,
+      active.endEvent,
+    );
+  }, [active, done, session]);
 
   return (
     <section className="timeline" aria-label="Timeline">
@@ -90,12 +109,26 @@ export function Timeline() {
           {status === 'running' ? ' …' : ''}
         </output>
       </div>
-      <p className="timeline-now" aria-live="polite">
-        {op && <span className="timeline-op">{op}</span>}
-        <span className="timeline-event" data-testid="now">
-          {now}
-        </span>
+      <p className="timeline-now">
+        {op && (
+          <span className="timeline-op" title={op}>
+            {op}
+          </span>
+        )}
+        {outcome ? (
+          <span className="timeline-outcome" data-testid="outcome" title={outcome}>
+            → {outcome}
+          </span>
+        ) : (
+          <span className="timeline-event" data-testid="now" title={now}>
+            {now}
+          </span>
+        )}
       </p>
+      {/* Spoken when the cursor settles, not on every event of a play. */}
+      <div className="sr-only" role="status" aria-label="Current step" data-testid="current-step">
+        {playing ? (op ?? '') : outcome ? `${step}. Outcome: ${outcome}` : step}
+      </div>
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import { selectSelection, selectTheme, selectMotion, selectVersion } from '../store/selectors.ts';
 import type { FrameLoop } from '../viz/FrameLoop.ts';
 import { TreeRenderer } from '../viz/TreeRenderer.ts';
@@ -15,6 +15,10 @@ export function TreeView({ loop }: { loop: FrameLoop }) {
   const theme = useApp(selectTheme);
   const motion = useApp(selectMotion);
   useApp(selectVersion);
+  const following = useSyncExternalStore(
+    useCallback((cb: () => void) => loop.onFollowChange(cb), [loop]),
+    () => loop.isFollowing(),
+  );
 
   useEffect(() => {
     const el = host.current;
@@ -22,6 +26,7 @@ export function TreeView({ loop }: { loop: FrameLoop }) {
     const r = new TreeRenderer(el, {
       onSelect: (sel) => session.select(sel),
       requestFrame: () => loop.request(),
+      onUserCamera: () => loop.setFollowing(false),
     });
     renderer.current = r;
     loop.attach(session, r);
@@ -50,6 +55,14 @@ export function TreeView({ loop }: { loop: FrameLoop }) {
     <section className="tree-view" aria-label="Paging structure">
       <div className="tree-canvas" ref={host} data-testid="tree-canvas" />
       <div className="tree-zoom" role="toolbar" aria-label="Zoom">
+        <button
+          type="button"
+          aria-pressed={following}
+          onClick={() => loop.setFollowing(!following)}
+          title="Follow the action: re-fit as the tree grows, pan to each change (key f)"
+        >
+          Follow
+        </button>
         <button type="button" onClick={() => renderer.current?.fit()} title="Fit the whole tree">
           Fit
         </button>

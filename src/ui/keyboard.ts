@@ -8,8 +8,14 @@ function typing(target: EventTarget | null): boolean {
   return tag === 'TEXTAREA' || tag === 'INPUT' || tag === 'SELECT' || target.isContentEditable;
 }
 
-/** The timeline's keys: space, ← →, shift+← →, Home / End, ? for the list. */
-export function useKeyboard(target: TimelineTarget, openHelp: () => void): void {
+/** The app's own actions the keys reach besides the timeline. */
+export interface KeyActions {
+  openHelp: () => void;
+  toggleFollow: () => void;
+}
+
+/** The timeline's keys: space, ← →, shift+← →, Home / End; f follows, ? lists the keys. */
+export function useKeyboard(target: TimelineTarget, actions: KeyActions): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
@@ -34,7 +40,10 @@ export function useKeyboard(target: TimelineTarget, openHelp: () => void): void 
           target.toEnd();
           break;
         case '?':
-          openHelp();
+          actions.openHelp();
+          break;
+        case 'f':
+          actions.toggleFollow();
           break;
         default:
           return;
@@ -43,5 +52,5 @@ export function useKeyboard(target: TimelineTarget, openHelp: () => void): void 
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [target, openHelp]);
+  }, [target, actions]);
 }

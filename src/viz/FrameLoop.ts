@@ -1,6 +1,7 @@
 // The one requestAnimationFrame owner: each frame moves every watched session's cursor, hands what
 // changed to that session's renderer, lets the renderers draw, and publishes whether the app is
 // idle (e2e tests wait on that).
+import { lastChangeInOp } from '../sim/events.ts';
 import type { Session } from '../store/session.ts';
 import type { TreeRenderer, View } from './TreeRenderer.ts';
 
@@ -10,18 +11,28 @@ interface Watched {
   view: View | null;
   tablesShown: number;
   mirrorShown: unknown;
+  /** The cursor the callout was last computed for. */
+  focusAt: number;
 }
 
 export class FrameLoop {
   private raf = 0;
   private readonly watched = new Map<Session, Watched>();
+  private following = true;
+  private readonly followListeners = new Set<() => void>();
 
   constructor(private readonly publishIdle: (idle: boolean) => void) {}
 
   /** Drive this session's cursor from now on (its changes wake the loop). */
   watch(session: Session): void {
     if (this.watched.has(session)) return;
-    this.watched.set(session, { renderer: null, view: null, tablesShown: -1, mirrorShown: null });
+    this.watched.set(session, {
+      renderer: null,
+      view: null,
+      tablesShown: -1,
+      mirrorShown: null,
+      focusAt: -1,
+    });
     session.onWake = () => this.request();
     this.request();
   }
@@ -40,6 +51,8 @@ export class FrameLoop {
     w.renderer = renderer;
     w.tablesShown = -1;
     w.mirrorShown = null;
+    w.focusAt = -1;
+    renderer?.setFollowing(this.following);
     if (renderer && w.view) renderer.setView(w.view);
     w.view = null;
     this.request();
@@ -53,9 +66,29 @@ export class FrameLoop {
   setView(session: Session, view: View): void {
     const w = this.watched.get(session);
     if (!w) return;
+    // A camera asked for (a link) is kept: following would move it.
+    this.setFollowing(false);
     if (w.renderer) w.renderer.setView(view);
     else w.view = view;
     this.request();
+  }
+
+  /** Whether the cameras follow the action (a user pan or zoom pauses it; Follow resumes). */
+  isFollowing(): boolean {
+    return this.following;
+  }
+
+  setFollowing(on: boolean): void {
+    if (this.following === on) return;
+    this.following = on;
+    for (const w of this.watched.values()) w.renderer?.setFollowing(on);
+    for (const l of this.followListeners) l();
+    this.request();
+  }
+
+  onFollowChange(listener: () => void): () => void {
+    this.followListeners.add(listener);
+    return () => this.followListeners.delete(listener);
   }
 
   request(): void {
@@ -95,6 +128,16 @@ export class FrameLoop {
         w.mirrorShown = s.mirror;
       } else if (applied) {
         r.applyEvents(applied.events, s.mirror, applied.direction);
+      }
+      // The callout (and a following camera) wait for a seek to arrive: a long seek spans frames.
+      const st = s.store.getState();
+      const at = s.mirror.cursor;
+      if (st.cursor !== st.target && !st.playing) {
+        r.setFocus(null);
+        w.focusAt = -1;
+      } else if (at !== w.focusAt) {
+        w.focusAt = at;
+        r.setFocus(at > 0 ? lastChangeInOp(s.events, s.events.spOf, at - 1) : null);
       }
     }
     const animating = r ? r.frame(now) : false;

@@ -8,6 +8,7 @@ import type {
   ZoomTransform,
   ZoomView,
 } from 'd3';
+import { changeCallout } from '../sim/explain.ts';
 import type { SimEvent } from '../sim/events.ts';
 import { pagesPerHpage } from '../sim/geometry.ts';
 import type { Mirror, MirrorSp } from '../sim/replay.ts';
@@ -30,9 +31,12 @@ import {
   type LayoutTable,
   type Rect,
 } from './layout.ts';
+import { drawCallout, type CalloutContent } from './callout.ts';
 import {
   CODE_TABLE,
   codeColor,
+  codeKind,
+  type EntryKind,
   entryCode,
   hasNxGlyph,
   readPalette,
@@ -52,7 +56,12 @@ export interface RendererOptions {
    * do not animate.
    */
   requestFrame?: () => void;
+  /** The user panned or zoomed: the camera stops following the action. */
+  onUserCamera?: () => void;
 }
+
+/** The SPTE change the cursor rests on (or the last one of its operation). */
+export type FocusChange = Extract<SimEvent, { type: 'spteChanged' }>;
 
 const MAX_K = 8;
 const MIN_K = 0.05;
@@ -61,7 +70,7 @@ const FIT_MARGIN = 24;
 /** fit() never magnifies a small tree beyond this. */
 const FIT_MAX_K = 1.5;
 
-const FLASH_MS = 350;
+const FLASH_MS = 700;
 const GROW_MS = 380;
 const FADE_MS = 320;
 const PULSE_MS = 400;
@@ -85,7 +94,7 @@ const ATLAS_CAPACITY = ATLAS_TABLES_PER_ROW * ATLAS_MAX_ROWS;
 const PARTIAL_UPLOAD_LIMIT = 48;
 
 /** Header text size in world units; text is skipped when it would be tinier than MIN_TEXT_PX. */
-const FONT_SIZE = 17;
+const FONT_SIZE = 20;
 /** Tables recoloured per frame after a full sync (512 entries each). */
 const RELOAD_TABLES_PER_FRAME = 256;
 const MIN_TEXT_PX = 6;
@@ -96,6 +105,18 @@ const MIN_DETAIL_PX = 6;
 const FULL_DETAIL_PX = 64;
 /** Cell separators appear once a cell is this large on screen. */
 const GRID_LINES_PX = 7;
+/** Entries show their index and kind once a cell is this large on screen. */
+const LABEL_CELL_PX = 30;
+/** The kind written in a cell at close zoom ('' for a non-present entry). */
+const ENTRY_SHORT: Record<EntryKind, string> = {
+  none: '',
+  table: 'PT',
+  '4k': '4K',
+  '2m': '2M',
+  '1g': '1G',
+  mmio: 'MMIO',
+  removed: 'RM',
+};
 /** NX glyphs appear once a cell is this large on screen. */
 const GLYPH_PX = 3;
 
@@ -221,6 +242,11 @@ export class TreeRenderer {
   /** frame() is moving the camera: its zoom events need no drawing of their own. */
   private inFrame = false;
   private frameRequested = false;
+  /** The change the callout points at, and whether the camera follows the action. */
+  private focusChange: FocusChange | null = null;
+  private following = true;
+  /** The bounds of the tables on the picture when the camera last fitted them. */
+  private fitted: Rect | null = null;
 
   constructor(
     private readonly host: HTMLElement,
@@ -251,8 +277,11 @@ export class TreeRenderer {
         this.transform = e.transform;
         // The camera, readable from outside the canvas (the browser tests compare views).
         this.host.dataset.view = `${e.transform.x.toFixed(1)},${e.transform.y.toFixed(1)},${e.transform.k.toFixed(4)}`;
-        // A user gesture takes the camera back from an animated fit/focus.
-        if (e.sourceEvent) this.camera = null;
+        // A user gesture takes the camera back from an animated fit/focus, and stops following.
+        if (e.sourceEvent) {
+          this.camera = null;
+          this.userCamera();
+        }
         if (!this.inFrame) this.inputChanged();
       });
     this.canvasSel = select(this.canvas);
@@ -290,9 +319,64 @@ export class TreeRenderer {
     for (const id of [...this.collapsed]) if (!this.views.has(id)) this.collapsed.delete(id);
     if (this.selection && !this.views.has(this.selection.sp)) this.selection = null;
     this.anims = this.anims.filter((a) => !('sp' in a) || this.views.has(a.sp));
+    const grew = tables.length > old.size;
     this.ensureAtlas(maxId + 1);
     this.relayout();
     if (wasEmpty && tables.length > 0) this.fitNow();
+    // The tree grew: a following camera re-fits so no new table lands off-screen.
+    else if (grew) this.refitIfFollowing();
+  }
+
+  /** Point the callout at this change (null: none); a following camera brings it into view. */
+  setFocus(change: FocusChange | null): void {
+    const same =
+      change === this.focusChange ||
+      (change !== null &&
+        this.focusChange !== null &&
+        change.sp === this.focusChange.sp &&
+        change.index === this.focusChange.index &&
+        change.old === this.focusChange.old &&
+        change.new === this.focusChange.new);
+    this.focusChange = change;
+    if (same) return;
+    if (change && this.following) this.reveal(change.sp, change.index);
+    this.invalidate();
+  }
+
+  /** Follow the action again (the Follow button, key f): re-fit now. */
+  setFollowing(on: boolean): void {
+    this.following = on;
+    if (!on) return;
+    this.fit();
+    if (this.focusChange) this.reveal(this.focusChange.sp, this.focusChange.index);
+  }
+
+  private userCamera(): void {
+    if (!this.following) return;
+    this.following = false;
+    this.opts.onUserCamera?.();
+  }
+
+  /** Pan (keeping the zoom) so the entry's table is on screen, if it is not already. */
+  private reveal(sp: number, index: number): void {
+    const box = this.layout.boxes.get(sp);
+    if (!box || this.cssW === 0 || this.pendingFit) return;
+    const t = this.camera?.to ?? this.transform;
+    const margin = 16;
+    const sx = box.x * t.k + t.x;
+    const sy = box.y * t.k + t.y;
+    const inside =
+      sx >= margin &&
+      sy >= margin &&
+      sx + box.w * t.k <= this.cssW - margin &&
+      sy + box.h * t.k <= this.cssH - margin;
+    if (inside) return;
+    // A table wider than the view is centred on the entry instead.
+    const fits = box.w * t.k <= this.cssW - 2 * margin && box.h * t.k <= this.cssH - 2 * margin;
+    const c = fits ? { x: box.x + box.w / 2, y: box.y + box.h / 2 } : centre(entryRect(box, index));
+    this.moveCamera(
+      zoomIdentity.translate(this.cssW / 2 - c.x * t.k, this.cssH / 2 - c.y * t.k).scale(t.k),
+    );
   }
 
   sync(mirror: Mirror): void {
@@ -305,6 +389,7 @@ export class TreeRenderer {
     this.iter = NO_CELL;
     this.iterStack = [];
     this.atlasFull = true;
+    this.refitIfFollowing();
     this.invalidate();
   }
 
@@ -431,7 +516,36 @@ export class TreeRenderer {
       this.anims = this.anims.filter((a) => a.kind !== 'cursor');
       this.queue({ kind: 'cursor', from: iterBefore, dur: CURSOR_MS });
     }
+    if (reload.size > 0 || flagged.size > 0) this.refitIfFollowing();
     this.invalidate();
+  }
+
+  /** The union of the tables on the picture at the cursor (null when none is). */
+  private shownBounds(): Rect | null {
+    let x0 = Infinity;
+    let y0 = Infinity;
+    let x1 = -Infinity;
+    let y1 = -Infinity;
+    for (const [id, b] of this.layout.boxes) {
+      const v = this.views.get(id);
+      if (!v || !this.isShown(v)) continue;
+      x0 = Math.min(x0, b.x);
+      y0 = Math.min(y0, b.y);
+      x1 = Math.max(x1, b.x + b.w);
+      y1 = Math.max(y1, b.y + b.h);
+    }
+    return x0 === Infinity ? null : { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+  }
+
+  /** A following camera re-fits when the tables on the picture change their extent. */
+  private refitIfFollowing(): void {
+    if (!this.following || this.requestedView !== null || this.views.size === 0) return;
+    const b = this.shownBounds();
+    // Nothing on the picture yet (a run still streaming in): nothing to follow.
+    if (!b) return;
+    const f = this.fitted;
+    if (f && f.x === b.x && f.y === b.y && f.w === b.w && f.h === b.h) return;
+    this.fit();
   }
 
   setSelection(sel: Selection | null): void {
@@ -510,6 +624,7 @@ export class TreeRenderer {
   }
 
   zoomBy(k: number): void {
+    this.userCamera();
     this.zoomAt(k, this.cssW / 2, this.cssH / 2);
   }
 
@@ -679,7 +794,9 @@ export class TreeRenderer {
   // ---- Camera internals ------------------------------------------------------------------------
 
   private fitTransform(): ZoomTransform {
-    const b = this.layout.bounds;
+    const shown = this.shownBounds();
+    this.fitted = shown;
+    const b = shown ?? this.layout.bounds;
     if (b.w === 0 || b.h === 0) return zoomIdentity.translate(this.cssW / 2, this.cssH / 2);
     const k = Math.min(
       FIT_MAX_K,
@@ -809,6 +926,7 @@ export class TreeRenderer {
       this.toggleCollapse(hit.sp);
     } else {
       const [px, py] = this.pointer(e);
+      this.userCamera();
       this.zoomAt(e.shiftKey ? 0.5 : 2, px, py);
     }
   };
@@ -923,6 +1041,29 @@ export class TreeRenderer {
       ctx.strokeRect(0, 0, this.cssW, this.cssH);
       ctx.globalAlpha = 1;
     }
+    this.drawFocus(placed);
+  }
+
+  /** The callout, in screen space so its text keeps its size at any zoom. */
+  private drawFocus(placed: Map<number, { rect: Rect; alpha: number }>): void {
+    const f = this.focusChange;
+    const pl = f && placed.get(f.sp);
+    if (!f || !pl) return;
+    const { k, x, y } = this.transform;
+    const c = cellIn(pl.rect, f.index);
+    const cell = { x: c.x * k + x, y: c.y * k + y, w: c.w * k, h: c.h * k };
+    if (cell.x + cell.w < 0 || cell.y + cell.h < 0 || cell.x > this.cssW || cell.y > this.cssH)
+      return;
+    const [title, detail] = changeCallout(f);
+    const p = this.palette;
+    const content: CalloutContent = {
+      title,
+      detail,
+      from: codeColor(p, entryCode(lo32(f.old), hi32(f.old), f.level)),
+      to: codeColor(p, entryCode(lo32(f.new), hi32(f.new), f.level)),
+    };
+    this.ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    drawCallout(this.ctx, cell, content, { ...p, sans: p.font }, { w: this.cssW, h: this.cssH });
   }
 
   private fillBlocks(blocks: Record<'table' | 'invalid' | 'pending', Rect[]>): void {
@@ -1038,6 +1179,7 @@ export class TreeRenderer {
       ctx.stroke();
     }
     if (v.nxCount > 0 && cellPx >= GLYPH_PX) this.drawNxGlyphs(v, px, cellPx);
+    if (cellPx >= LABEL_CELL_PX) this.drawEntryLabels(v);
 
     ctx.strokeStyle = v.invalid ? p.error : p.muted;
     ctx.lineWidth = (v.t.parent === null ? 2 : 1) * px;
@@ -1047,6 +1189,26 @@ export class TreeRenderer {
 
     this.drawHeader(v, ks, px);
     ctx.restore();
+  }
+
+  /** Semantic zoom: once cells are big, each shows its index and, if present, its kind. */
+  private drawEntryLabels(v: TableView): void {
+    const ctx = this.ctx;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    for (let i = 0; i < 512; i++) {
+      const code = v.codes[i] ?? 0;
+      const kind = ENTRY_SHORT[codeKind(code)];
+      const cx = PAD + (i % COLS) * CELL + CELL / 2;
+      const cy = HEADER_H + Math.floor(i / COLS) * CELL;
+      ctx.fillStyle = kind ? this.palette.panel : this.palette.muted;
+      ctx.font = `${CELL * 0.3}px ${this.palette.mono}`;
+      ctx.fillText(String(i), cx, cy + CELL * (kind ? 0.3 : 0.5));
+      if (kind) {
+        ctx.font = `600 ${CELL * 0.32}px ${this.palette.font}`;
+        ctx.fillText(kind, cx, cy + CELL * 0.68);
+      }
+    }
   }
 
   private drawNxGlyphs(v: TableView, px: number, cellPx: number): void {
@@ -1125,15 +1287,19 @@ export class TreeRenderer {
     if (!showText) return;
     const children = this.layout.childCount.get(v.t.id) ?? 0;
     const arrow = children === 0 ? '' : this.collapsed.has(v.t.id) ? '▸ ' : '▾ ';
-    const label = `${arrow}L${v.t.level} · gfn 0x${v.t.gfn.toString(16)} · sp ${v.t.id}`;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(PAD, 0, Math.max(0, right - PAD - 2), HEADER_H);
-    ctx.clip();
+    const gfn = `0x${v.t.gfn.toString(16)}`;
+    // The longest label that fits: shortened by whole fields, never cut mid-word.
+    const room = Math.max(0, right - PAD - 2);
+    const label = [
+      `${arrow}sp ${v.t.id} · L${v.t.level} · gfn ${gfn}`,
+      `${arrow}sp ${v.t.id} · L${v.t.level} · ${gfn}`,
+      `${arrow}sp ${v.t.id} · L${v.t.level}`,
+      `sp ${v.t.id}`,
+    ].find((t) => this.textWidth(t) <= room);
+    if (!label) return;
     ctx.fillStyle = p.fg;
     ctx.textAlign = 'left';
     ctx.fillText(label, PAD, mid + 0.5);
-    ctx.restore();
   }
 
   private textWidth(text: string): number {
@@ -1407,6 +1573,10 @@ function edgePath(ctx: CanvasRenderingContext2D, e: Edge): void {
 function growRect(from: Rect, to: Rect, t: number): Rect {
   const w = lerp(from.w, to.w, t);
   return { x: lerp(from.x, to.x, t), y: lerp(from.y, to.y, t), w, h: (w * BOX_H) / BOX_W };
+}
+
+function centre(r: Rect): { x: number; y: number } {
+  return { x: r.x + r.w / 2, y: r.y + r.h / 2 };
 }
 
 function lerpRect(a: Rect, b: Rect, t: number): Rect {
