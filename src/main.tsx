@@ -1,6 +1,5 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { InProcessSimClient } from './client/InProcessSimClient.ts';
 import type { SimClient } from './client/SimClient.ts';
 import { createSimWorker, WorkerSimClient } from './client/WorkerSimClient.ts';
 import { PRESETS, type Preset } from './sim/presets.ts';
@@ -13,9 +12,10 @@ import { FrameLoop } from './viz/FrameLoop.ts';
 import './ui/theme.css';
 
 const params = new URLSearchParams(location.search);
+// The simulation core reaches the page only when asked for (?worker=0): a chunk of its own.
 const client: SimClient =
   typeof Worker === 'undefined' || params.get('worker') === '0'
-    ? new InProcessSimClient()
+    ? new (await import('./client/InProcessSimClient.ts')).InProcessSimClient()
     : new WorkerSimClient(createSimWorker);
 
 const reducedMotion =

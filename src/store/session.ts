@@ -76,6 +76,8 @@ export class Session {
   private finishedWaiters: (() => void)[] = [];
   /** While another mode borrows this session, storage keeps the Explore script and cursor. */
   private held: { script: string; cursor: number } | null = null;
+  /** Where a play started by playRange() stops. */
+  private stopAt: number | null = null;
   /** Play from the restored cursor once the run is in (a quick action appended at the end). */
   private playAfterRun = false;
   /** The script of the run whose results (refusal, failures) the store holds. */
@@ -331,6 +333,7 @@ export class Session {
   }
 
   seek(target: number): void {
+    this.stopAt = null;
     const t = Math.max(0, Math.min(this.end(), Math.round(target)));
     this.store.setState({ target: t, playing: false });
     this.onWake();
@@ -361,7 +364,24 @@ export class Session {
     this.seek(this.end());
   }
 
+  /**
+   * Play from `from` to `to` at the chosen speed (a tour step); without motion, jump there.
+   */
+  playRange(from: number, to: number): void {
+    const s = this.store.getState();
+    if (!s.motion || !Number.isFinite(s.speed) || to <= from) {
+      this.seek(to);
+      return;
+    }
+    this.seek(from);
+    this.stopAt = to;
+    this.store.setState({ playing: true });
+    this.lastNow = 0;
+    this.onWake();
+  }
+
   togglePlay(): void {
+    this.stopAt = null;
     const s = this.store.getState();
     if (s.playing) {
       this.store.setState({ playing: false, target: s.cursor });
@@ -415,16 +435,21 @@ export class Session {
     const dt = this.lastNow ? Math.min(now - this.lastNow, 250) : 0;
     this.lastNow = now;
     const end = this.end();
+    // A play that starts elsewhere (a tour step replayed) first moves the cursor there.
+    if (s.playing && s.cursor !== s.target) return this.seekStep(s);
     if (s.playing) {
+      // A play to a point (a tour step) stops there; a plain play runs to the end.
+      const stop = this.stopAt === null ? end : Math.min(this.stopAt, end);
       if (!Number.isFinite(s.speed)) {
-        this.store.setState({ playing: false, target: end });
+        this.stopAt = null;
+        this.store.setState({ playing: false, target: stop });
         return this.advance(now);
       }
       this.acc += dt * s.speed;
       const events: SimEvent[] = [];
       let cursor = this.mirror.cursor;
       const t0 = performance.now();
-      while (cursor < end) {
+      while (cursor < stop) {
         const d = this.duration(cursor);
         if (this.acc < d) break;
         this.acc -= d;
@@ -433,7 +458,8 @@ export class Session {
         cursor++;
         if (performance.now() - t0 > SEEK_BUDGET_MS) break;
       }
-      const finished = cursor >= end && s.runStatus === 'done';
+      const finished = (cursor >= end && s.runStatus === 'done') || cursor >= stop;
+      if (finished) this.stopAt = null;
       if (finished) this.acc = 0;
       if (events.length === 0 && !finished) return null;
       this.store.setState({

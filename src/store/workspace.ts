@@ -65,13 +65,17 @@ export class Workspace {
     undo: null,
   }));
   compare: Session | null = null;
+  /** The cursor range of the tour step just shown, which the timeline must not override. */
+  private pinned: { from: number; to: number } | null = null;
   /** The Explore workspace, kept while Compare or a Tour borrows the main session. */
   private explore: Work | null = null;
 
   constructor(
     readonly main: Session,
     private readonly hooks: WorkspaceHooks,
-  ) {}
+  ) {
+    main.store.subscribe(() => this.followTimeline());
+  }
 
   // ---- Compare ------------------------------------------------------------------------------
 
@@ -221,7 +225,7 @@ export class Workspace {
     return this.hooks.tours.find((t) => t.id === id);
   }
 
-  async startTour(id: string, step = 0): Promise<void> {
+  async startTour(id: string, step = 0, cursor?: number): Promise<void> {
     const tour = this.tourById(id);
     if (!tour) return;
     this.keepExplore();
@@ -229,7 +233,14 @@ export class Workspace {
     this.store.setState({ mode: 'tour', tour: { id, step: 0 }, score: { right: 0, asked: 0 } });
     this.main.setScript(tour.script, 0);
     await this.main.whenFinished();
-    this.goToStep(step);
+    // A resumed tour comes back to the very event it was on, not just to its step.
+    if (cursor !== undefined) {
+      this.pinned = { from: cursor, to: cursor };
+      this.store.setState({
+        tour: { id, step: Math.max(0, Math.min(tour.steps.length - 1, step)) },
+      });
+      this.main.seek(cursor);
+    } else this.goToStep(step, 'jump');
   }
 
   /** Where a tour step puts the cursor: just before or after its statement's events. */
@@ -240,13 +251,39 @@ export class Workspace {
     return at.edge === 'before' ? span.firstEvent : span.endEvent;
   }
 
-  goToStep(step: number): void {
+  /** The step whose events hold the cursor: step k spans (target(k - 1), target(k)]. */
+  stepAt(tour: TourLike, cursor: number): number {
+    for (let k = 0; k < tour.steps.length; k++) if (cursor <= this.stepTarget(tour, k)) return k;
+    return tour.steps.length - 1;
+  }
+
+  /** Show a step: `play` runs its events at the chosen speed (Next), `jump` goes to its end. */
+  goToStep(step: number, how: 'play' | 'jump' = 'jump'): void {
     const t = this.store.getState().tour;
     const tour = t && this.tourById(t.id);
     if (!t || !tour) return;
     const k = Math.max(0, Math.min(tour.steps.length - 1, step));
+    const to = this.stepTarget(tour, k);
+    const from = how === 'play' && k > 0 ? this.stepTarget(tour, k - 1) : to;
+    // The step shown stays k while its own events play, its first cursor included.
+    this.pinned = { from, to };
     this.store.setState({ tour: { id: t.id, step: k } });
-    this.main.seek(this.stepTarget(tour, k));
+    if (from < to) this.main.playRange(from, to);
+    else this.main.seek(to);
+  }
+
+  /** The tour text follows the timeline when the user plays or scrubs inside a tour. */
+  private followTimeline(): void {
+    const w = this.store.getState();
+    const tour = w.mode === 'tour' && w.tour ? this.tourById(w.tour.id) : undefined;
+    if (!tour || !w.tour) return;
+    const s = this.main.store.getState();
+    if (s.runStatus !== 'done' || s.cursor !== s.target) return;
+    const p = this.pinned;
+    if (p && s.cursor >= p.from && s.cursor <= p.to) return;
+    this.pinned = null;
+    const k = this.stepAt(tour, s.cursor);
+    if (k !== w.tour.step) this.store.setState({ tour: { id: w.tour.id, step: k } });
   }
 
   exitTour(): void {
@@ -337,7 +374,7 @@ export class Workspace {
         cursorB: state.cursorB ?? 0,
       });
     } else if (state.mode === 'tour' && state.tour && this.tourById(state.tour.id)) {
-      await this.startTour(state.tour.id, state.tour.step);
+      await this.startTour(state.tour.id, state.tour.step, state.cursor);
     } else {
       await this.replaceScript('the link', state.script, state.cursor);
     }

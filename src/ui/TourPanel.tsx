@@ -1,6 +1,6 @@
 // A guided tour beside the canvas: the step's words, kernel functions and pseudo-code, and an
 // optional "predict before you look" quiz. Presentational: the integrator owns step and score.
-import { useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import type { Tour } from './tours/tours.ts';
 import './TourPanel.css';
 
@@ -13,7 +13,8 @@ export interface StepOutcome {
 export interface TourPanelProps {
   tour: Tour;
   step: number;
-  onStep: (step: number) => void;
+  /** Go to a step: `play` runs its events at the chosen speed (Next), `jump` shows its end. */
+  onStep: (step: number, how: 'play' | 'jump') => void;
   onExit: () => void;
   predict: boolean;
   onPredictChange: (on: boolean) => void;
@@ -24,16 +25,18 @@ export interface TourPanelProps {
 }
 
 const NONE = 'none';
-const STAT_CHOICES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits', NONE] as const;
-const LEVEL_CHOICES = ['L1', 'L2', 'L3', 'L4', NONE] as const;
-const STAT_QUESTION = 'Which stat will change?';
-const LEVEL_QUESTION = "Which level's SPTEs will be written?";
+const STAT_CHOICES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits'] as const;
+const LEVEL_CHOICES = ['L1', 'L2', 'L3', 'L4'] as const;
+const STAT_QUESTION = 'Which stats will change?';
+const LEVEL_QUESTION = "Which levels' SPTEs will be written?";
 
 const levelName = (level: number) => `L${level}`;
 const listOrNone = (items: readonly string[]) => (items.length ? items.join(', ') : 'none');
 
-function isRight(answer: string, actual: readonly string[]): boolean {
-  return answer === NONE ? actual.length === 0 : actual.includes(answer);
+/** A prediction is right when it names exactly the set that changed ("none" is the empty set). */
+export function sameSet(answer: ReadonlySet<string>, actual: readonly string[]): boolean {
+  const picked = [...answer].filter((a) => a !== NONE);
+  return picked.length === actual.length && picked.every((a) => actual.includes(a));
 }
 
 function ChoiceGroup({
@@ -46,33 +49,43 @@ function ChoiceGroup({
 }: {
   question: string;
   choices: readonly string[];
-  value: string | null;
+  value: ReadonlySet<string>;
   /** What really happened, once revealed; the choices are locked from then on. */
   actual: readonly string[] | null;
   autoFocus: boolean;
-  onChange: (choice: string) => void;
+  onChange: (next: Set<string>) => void;
 }) {
   const id = useId();
+  const all = [...choices, NONE];
   const choiceClass = (choice: string) =>
-    actual !== null && isRight(choice, actual)
+    actual !== null && (choice === NONE ? actual.length === 0 : actual.includes(choice))
       ? 'tour__choice tour__choice--actual'
       : 'tour__choice';
+  // Checkboxes: arrow keys and Tab browse, only Space or a click picks, and several may be picked.
+  const toggle = (choice: string, on: boolean) => {
+    const next = new Set(value);
+    if (on) {
+      if (choice === NONE) next.clear();
+      else next.delete(NONE);
+      next.add(choice);
+    } else next.delete(choice);
+    onChange(next);
+  };
   return (
-    <fieldset className="tour__question" role="radiogroup" aria-labelledby={`${id}-q`}>
+    <fieldset className="tour__question" aria-labelledby={`${id}-q`}>
       <legend id={`${id}-q`} className="tour__legend">
-        {question}
+        {question} <span className="tour__hint">(pick all that apply)</span>
       </legend>
       <div className="tour__choices">
-        {choices.map((choice, i) => (
+        {all.map((choice, i) => (
           <label key={choice} className={choiceClass(choice)}>
             <input
-              type="radio"
-              name={id}
+              type="checkbox"
               value={choice}
-              checked={value === choice}
+              checked={value.has(choice)}
               disabled={actual !== null}
               autoFocus={autoFocus && i === 0}
-              onChange={() => onChange(choice)}
+              onChange={(e) => toggle(choice, e.currentTarget.checked)}
             />
             <span
               className={choice === NONE ? 'tour__choice-text' : 'tour__choice-text tour__mono'}
@@ -98,7 +111,7 @@ function Verdict({ right, actual }: { right: boolean; actual: string }) {
   );
 }
 
-/** The two questions about the next step; both answered, it reveals and scores them once. */
+/** The two questions about the next step; Check reveals and scores both, once. */
 function PredictQuiz({
   outcome,
   onAnswer,
@@ -108,20 +121,17 @@ function PredictQuiz({
   onAnswer: (correct: boolean) => void;
   onContinue: () => void;
 }) {
-  const [stat, setStat] = useState<string | null>(null);
-  const [level, setLevel] = useState<string | null>(null);
-  const revealed = stat !== null && level !== null;
-  const levels = outcome.levels.map(levelName);
+  const [stats, setStats] = useState<Set<string>>(new Set());
+  const [levels, setLevels] = useState<Set<string>>(new Set());
+  const [revealed, setRevealed] = useState(false);
+  const actualLevels = outcome.levels.map(levelName);
+  const ready = stats.size > 0 && levels.size > 0;
 
-  // Scoring happens in the handler that completes the pair, so each question counts exactly once.
-  const answer = (nextStat: string | null, nextLevel: string | null) => {
-    if (revealed) return;
-    setStat(nextStat);
-    setLevel(nextLevel);
-    if (nextStat !== null && nextLevel !== null) {
-      onAnswer(isRight(nextStat, outcome.stats));
-      onAnswer(isRight(nextLevel, levels));
-    }
+  const check = () => {
+    if (revealed || !ready) return;
+    setRevealed(true);
+    onAnswer(sameSet(stats, outcome.stats));
+    onAnswer(sameSet(levels, actualLevels));
   };
 
   return (
@@ -130,31 +140,38 @@ function PredictQuiz({
       <ChoiceGroup
         question={STAT_QUESTION}
         choices={STAT_CHOICES}
-        value={stat}
+        value={stats}
         actual={revealed ? outcome.stats : null}
         autoFocus
-        onChange={(choice) => answer(choice, level)}
+        onChange={setStats}
       />
       {revealed && (
         <Verdict
-          right={isRight(stat, outcome.stats)}
+          right={sameSet(stats, outcome.stats)}
           actual={`Changed: ${listOrNone(outcome.stats)}.`}
         />
       )}
       <ChoiceGroup
         question={LEVEL_QUESTION}
         choices={LEVEL_CHOICES}
-        value={level}
-        actual={revealed ? levels : null}
+        value={levels}
+        actual={revealed ? actualLevels : null}
         autoFocus={false}
-        onChange={(choice) => answer(stat, choice)}
+        onChange={setLevels}
       />
       {revealed && (
-        <Verdict right={isRight(level, levels)} actual={`Written: ${listOrNone(levels)}.`} />
+        <Verdict
+          right={sameSet(levels, actualLevels)}
+          actual={`Written: ${listOrNone(actualLevels)}.`}
+        />
       )}
-      {revealed && (
+      {revealed ? (
         <button type="button" className="tour__primary" autoFocus onClick={onContinue}>
           Continue
+        </button>
+      ) : (
+        <button type="button" className="tour__primary" disabled={!ready} onClick={check}>
+          Check
         </button>
       )}
     </div>
@@ -197,6 +214,13 @@ export function TourPanel({
     setShownStep(step);
     setQuizFor(null);
   }
+  const [summary, setSummary] = useState(false);
+  const titleRef = useRef<HTMLHeadingElement>(null);
+  // A step change moves focus off the button that caused it: Space then plays, not skips.
+  useEffect(() => {
+    const active = document.activeElement;
+    if (active instanceof HTMLElement && active.closest('.tour__nav')) titleRef.current?.focus();
+  }, [step]);
   const count = tour.steps.length;
   const current = tour.steps[step];
   if (!current) return null;
@@ -204,10 +228,39 @@ export function TourPanel({
   const quizOpen = predict && !last && quizFor === step;
 
   const next = () => {
-    if (last) onExit();
-    else if (predict) setQuizFor(step);
-    else onStep(step + 1);
+    if (last) {
+      if (score.asked > 0) setSummary(true);
+      else onExit();
+    } else if (predict) setQuizFor(step);
+    else onStep(step + 1, 'play');
   };
+
+  if (summary) {
+    return (
+      <section className="tour" aria-label="Guided tour">
+        <header className="tour__header">
+          <h2 className="tour__title">{tour.title}</h2>
+        </header>
+        <div className="tour__body" data-testid="tour-summary">
+          <h3 className="tour__step-title">The end of the tour</h3>
+          <p className="tour__text">
+            You predicted {score.right} of {score.asked} answers right
+            {score.asked > 0 ? ` (${Math.round((100 * score.right) / score.asked)} %)` : ''}.
+          </p>
+        </div>
+        <footer className="tour__footer">
+          <div className="tour__nav">
+            <button type="button" onClick={() => setSummary(false)}>
+              Back to the last step
+            </button>
+            <button type="button" className="tour__primary" autoFocus onClick={onExit}>
+              Close the tour
+            </button>
+          </div>
+        </footer>
+      </section>
+    );
+  }
 
   return (
     <section className="tour" aria-label="Guided tour">
@@ -231,7 +284,7 @@ export function TourPanel({
                 aria-label={`Step ${i + 1}: ${s.title}`}
                 aria-current={i === step ? 'step' : undefined}
                 title={s.title}
-                onClick={() => onStep(i)}
+                onClick={() => onStep(i, 'jump')}
               />
             </li>
           ))}
@@ -240,7 +293,9 @@ export function TourPanel({
 
       {/* Keyed by step so each step starts scrolled to its title. */}
       <div key={step} className="tour__body">
-        <h3 className="tour__step-title">{current.title}</h3>
+        <h3 className="tour__step-title" tabIndex={-1} ref={titleRef}>
+          {current.title}
+        </h3>
         <p className="tour__text">{current.text}</p>
 
         <h4 className="tour__subhead">Kernel functions</h4>
@@ -276,17 +331,33 @@ export function TourPanel({
           <PredictQuiz
             outcome={outcome(step + 1)}
             onAnswer={onAnswer}
-            onContinue={() => onStep(step + 1)}
+            onContinue={() => onStep(step + 1, 'play')}
           />
         )}
       </div>
 
       <footer className="tour__footer">
         <div className="tour__nav">
-          <button type="button" disabled={step === 0} onClick={() => onStep(step - 1)}>
+          <button type="button" disabled={step === 0} onClick={() => onStep(step - 1, 'jump')}>
             Back
           </button>
-          <button type="button" className="tour__primary" disabled={quizOpen} onClick={next}>
+          {!last && (
+            <button
+              type="button"
+              disabled={quizOpen}
+              onClick={() => onStep(step + 1, 'jump')}
+              title="Jump to the end of the next step without playing it"
+            >
+              Skip
+            </button>
+          )}
+          <button
+            type="button"
+            className="tour__primary"
+            disabled={quizOpen}
+            onClick={next}
+            title={last ? undefined : 'Play the next step at the chosen speed'}
+          >
             {last ? 'Finish' : 'Next'}
           </button>
         </div>

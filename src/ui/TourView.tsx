@@ -53,7 +53,7 @@ export function TourView() {
     <TourPanel
       tour={tour}
       step={at.step}
-      onStep={(s) => workspace.goToStep(s)}
+      onStep={(s, how) => workspace.goToStep(s, how)}
       onExit={() => workspace.exitTour()}
       predict={predict}
       onPredictChange={(on) => workspace.setPredict(on)}
