@@ -58,12 +58,17 @@ export function spteWords(v: bigint, level: number): string {
   }
 }
 
-/** The two lines of an SPTE change's callout: where and what, then old -> new in hex. */
-export function changeCallout(ev: Extract<SimEvent, { type: 'spteChanged' }>): [string, string] {
-  return [
-    `sp ${ev.sp}[${ev.index}] · L${ev.level} · ${spteWords(ev.old, ev.level)} → ${spteWords(ev.new, ev.level)}`,
-    `${hex(ev.old)} → ${hex(ev.new)}`,
-  ];
+/** An SPTE change's callout: where, what it became, and old -> new in hex. */
+export function changeCallout(ev: Extract<SimEvent, { type: 'spteChanged' }>): {
+  where: string;
+  change: string;
+  detail: string;
+} {
+  return {
+    where: `sp ${ev.sp}[${ev.index}] · L${ev.level}`,
+    change: `${spteWords(ev.old, ev.level)} → ${spteWords(ev.new, ev.level)}`,
+    detail: `${hex(ev.old)} → ${hex(ev.new)}`,
+  };
 }
 
 /** The event at the cursor in a full sentence (the "Current step" live region). */

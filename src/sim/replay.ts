@@ -65,6 +65,8 @@ export class Mirror {
   readonly counters: Counters = zeroCounters();
   /** Events applied so far: the cursor. */
   cursor = 0;
+  /** The entry the tdp_iter last visited in the current operation (null outside a walk). */
+  iter: { sp: number; index: number } | null = null;
   private readonly configs: VmConfig[] = [];
 
   constructor(config: Partial<VmConfig> = {}) {
@@ -107,6 +109,23 @@ export class Mirror {
     this.apply(src, this.cursor, -1);
   }
 
+  private moveIter(src: WordSource, i: number, fwd: boolean): void {
+    this.iter = fwd
+      ? { sp: src.word(i, 1), index: src.word(i, 2) & 0x3ff }
+      : this.iterBefore(src, i);
+  }
+
+  /** Where the iterator stood before event i: the last visit since its operation began. */
+  private iterBefore(src: WordSource, i: number): { sp: number; index: number } | null {
+    for (let j = i - 1; j >= 0; j--) {
+      const kind = src.word(j, 0) & 0xff;
+      if (kind === EV.opBegin) return null;
+      if (kind === EV.iterStep || kind === EV.iterUp)
+        return { sp: src.word(j, 1), index: src.word(j, 2) & 0x3ff };
+    }
+    return null;
+  }
+
   private apply(src: WordSource, i: number, dir: 1 | -1): void {
     const w = (k: number) => src.word(i, k);
     const w0 = w(0);
@@ -116,6 +135,9 @@ export class Mirror {
     const fwd = dir === 1;
     switch (kind) {
       case EV.opBegin:
+        // The iterator's mark lasts until the next operation starts.
+        if (fwd) this.iter = null;
+        else this.iter = this.iterBefore(src, i);
         if (w(1) === VM_OP) {
           if (fwd) {
             this.configs.push(this.config);
@@ -148,6 +170,10 @@ export class Mirror {
       }
       case EV.iterStep:
         c.iter_steps += dir;
+        this.moveIter(src, i, fwd);
+        break;
+      case EV.iterUp:
+        this.moveIter(src, i, fwd);
         break;
       case EV.spAllocated:
         if (fwd) {

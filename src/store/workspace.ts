@@ -27,6 +27,8 @@ export interface WorkspaceState {
    * twice (it has nothing a strategy changes), the default comparison, or a link.
    */
   compareFrom: 'explore' | 'no-strategy' | 'default' | 'link';
+  /** The compare pane whose entry the inspector shows. */
+  selectedPane: 'A' | 'B';
   /** The script a preset, import or link replaced, one click away. */
   undo: { what: string; script: string; cursor: number } | null;
 }
@@ -62,9 +64,11 @@ export class Workspace {
     scaling: null,
     compareVersion: 0,
     compareFrom: 'explore',
+    selectedPane: 'A',
     undo: null,
   }));
   compare: Session | null = null;
+  private compareOffs: (() => void)[] = [];
   /** The cursor range of the tour step just shown, which the timeline must not override. */
   private pinned: { from: number; to: number } | null = null;
   /** The Explore workspace, kept while Compare or a Tour borrows the main session. */
@@ -117,8 +121,31 @@ export class Workspace {
   ): Promise<void> {
     this.store.setState({ mode: 'compare', tour: null, refaults: [null, null], compareFrom: from });
     if (!this.compare) {
-      this.compare = this.hooks.makeSession();
-      this.hooks.watch(this.compare);
+      const b = this.hooks.makeSession();
+      this.compare = b;
+      this.hooks.watch(b);
+      // App-wide settings are the main session's; pane B follows them (theme, speed, motion).
+      const follow = () => {
+        const m = this.main.store.getState();
+        const o = b.store.getState();
+        if (o.theme !== m.theme || o.speed !== m.speed || o.motion !== m.motion)
+          b.store.setState({ theme: m.theme, speed: m.speed, motion: m.motion });
+      };
+      follow();
+      // One selection across both panes: selecting in one clears the other.
+      const only = (mine: Session, other: Session) => () => {
+        if (mine.store.getState().selection && other.store.getState().selection) {
+          other.select(null);
+          this.store.setState({ selectedPane: mine === this.main ? 'A' : 'B' });
+        } else if (mine.store.getState().selection) {
+          this.store.setState({ selectedPane: mine === this.main ? 'A' : 'B' });
+        }
+      };
+      this.compareOffs = [
+        this.main.store.subscribe(follow),
+        this.main.store.subscribe(only(this.main, b)),
+        b.store.subscribe(only(b, this.main)),
+      ];
       this.store.setState((s) => ({ compareVersion: s.compareVersion + 1 }));
     }
     this.main.setScript(a, cursorA);
@@ -155,6 +182,7 @@ export class Workspace {
   private dropCompare(): void {
     const b = this.compare;
     if (!b) return;
+    for (const off of this.compareOffs.splice(0)) off();
     this.hooks.unwatch(b);
     b.dispose();
     this.compare = null;

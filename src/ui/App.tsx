@@ -168,7 +168,7 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
       </main>
       <footer className="app-footer">
         {comparing && b ? <CompareTimeline a={session} b={b} /> : <Timeline />}
-        <LogPane />
+        {comparing && b ? <CompareLogs a={session} b={b} /> : <LogPane />}
       </footer>
       <HelpDialog open={helpOpen} onClose={() => session.store.setState({ helpOpen: false })} />
     </div>
@@ -381,10 +381,43 @@ function DetailsPane() {
   );
 }
 
-function LogPane() {
+function LogPane({ title }: { title?: string }) {
   const session = useSession();
   const count = useApp(selectEventCount);
   const cursor = useApp(selectCursor);
   const jump = useCallback((c: number) => session.seek(c), [session]);
-  return <EventLog count={count} cursor={cursor} getEvent={session.eventAt} onJump={jump} />;
+  return (
+    <EventLog
+      count={count}
+      cursor={cursor}
+      getEvent={session.eventAt}
+      onJump={jump}
+      {...(title !== undefined && { title })}
+    />
+  );
+}
+
+/** Compare mode: one event log per pane, each labelled, one shown at a time. */
+function CompareLogs({ a, b }: { a: Session; b: Session }) {
+  const [pane, setPane] = useState<'A' | 'B'>('A');
+  return (
+    <div className="compare-logs">
+      <div className="tabs compare-log-tabs" role="tablist" aria-label="Event logs">
+        {(['A', 'B'] as const).map((p) => (
+          <button
+            key={p}
+            type="button"
+            role="tab"
+            aria-selected={pane === p}
+            onClick={() => setPane(p)}
+          >
+            Log of pane {p}
+          </button>
+        ))}
+      </div>
+      <SessionContext.Provider value={pane === 'A' ? a : b}>
+        <LogPane key={pane} title={`Event log · pane ${pane}`} />
+      </SessionContext.Provider>
+    </div>
+  );
 }

@@ -1,10 +1,22 @@
 import { useMemo } from 'react';
 import { useStore } from 'zustand';
+import type { StatementSpan } from '../protocol/messages.ts';
 import { SessionGroup } from '../store/group.ts';
-import { selectCursor, selectEventCount, selectPlaying } from '../store/selectors.ts';
+import {
+  selectCursor,
+  selectEventCount,
+  selectPlaying,
+  selectSpeed,
+  selectStatements,
+} from '../store/selectors.ts';
 import type { Session } from '../store/session.ts';
 import { PlaybackButtons } from './PlaybackButtons.tsx';
+import { SpeedSelect } from './Timeline.tsx';
 import './Timeline.css';
+
+/** Where each operation of a run ends (the shared scrubber's stops). */
+const ends = (ops: readonly StatementSpan[]) =>
+  ops.filter((s) => s.endEvent > s.firstEvent).map((s) => s.endEvent);
 
 /** The shared timeline of compare mode: every button moves both panes. */
 export function CompareTimeline({ a, b }: { a: Session; b: Session }) {
@@ -16,10 +28,33 @@ export function CompareTimeline({ a, b }: { a: Session; b: Session }) {
   const playingA = useStore(a.store, selectPlaying);
   const playingB = useStore(b.store, selectPlaying);
   const playing = playingA || playingB;
+  const speed = useStore(a.store, selectSpeed);
+  const opsA = useStore(a.store, selectStatements);
+  const opsB = useStore(b.store, selectStatements);
+  // The shared scrubber counts operations: the panes run the same statements, not the same events.
+  const endsA = useMemo(() => ends(opsA), [opsA]);
+  const endsB = useMemo(() => ends(opsB), [opsB]);
+  const done = endsA.filter((e) => e <= ca).length;
+  const seekOp = (k: number) => {
+    a.seek(k === 0 ? 0 : (endsA[k - 1] ?? na));
+    b.seek(k === 0 ? 0 : (endsB[k - 1] ?? nb));
+  };
   return (
     <section className="timeline" aria-label="Shared timeline">
       <div className="timeline-row">
         <PlaybackButtons target={group} playing={playing} label="Playback of both panes" />
+        <SpeedSelect speed={speed} onChange={(v) => a.setSpeed(v)} />
+        <div className="scrubber">
+          <input
+            type="range"
+            min={0}
+            max={endsA.length}
+            value={done}
+            onChange={(e) => seekOp(Number(e.target.value))}
+            aria-label="Operation cursor of both panes"
+            aria-valuetext={`operation ${done} of ${endsA.length}`}
+          />
+        </div>
         <output className="timeline-position" data-testid="compare-cursor">
           A {ca.toLocaleString('en-US')} / {na.toLocaleString('en-US')} · B{' '}
           {cb.toLocaleString('en-US')} / {nb.toLocaleString('en-US')}

@@ -9,7 +9,13 @@ import {
   scriptStrategy,
   type PaneMetrics,
 } from '../store/compare.ts';
-import { selectCursor, selectEventCount, selectScript, selectVersion } from '../store/selectors.ts';
+import {
+  selectCursor,
+  selectEventCount,
+  selectScript,
+  selectSelection,
+  selectVersion,
+} from '../store/selectors.ts';
 import type { Session } from '../store/session.ts';
 import { SCALE_NS } from '../store/workspace.ts';
 import type { FrameLoop } from '../viz/FrameLoop.ts';
@@ -17,7 +23,8 @@ import { Icon } from './Icon.tsx';
 import { ScalingChart } from './ScalingChart.tsx';
 import { SessionContext } from './session-context.ts';
 import { TreeView } from './TreeView.tsx';
-import { selectRefaults, selectScaling, useWs } from './workspace-context.ts';
+import { Inspector } from './Inspector.tsx';
+import { selectRefaults, selectScaling, selectSelectedPane, useWs } from './workspace-context.ts';
 import './CompareView.css';
 
 function paneTitle(label: string, script: string): string {
@@ -120,6 +127,10 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
   const sb = useStore(b.store, selectScript);
   const refaults = useWs(selectRefaults);
   const scaling = useWs(selectScaling);
+  const pane = useWs(selectSelectedPane);
+  const shown = pane === 'A' ? a : b;
+  const selection = useStore(shown.store, selectSelection);
+  const shownVersion = useStore(shown.store, selectVersion);
   const view = useMemo(() => {
     const ma = paneMetrics(a);
     const mb = paneMetrics(b);
@@ -188,6 +199,8 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
       <p className="compare-sentence" data-testid="compare-sentence">
         {view.sentence}
       </p>
+      <h2 className="compare-h">Selected entry · pane {pane}</h2>
+      <Inspector mirror={shown.mirror} version={shownVersion} selection={selection} />
       <h2 className="compare-h">Is it worth it? Cost against N</h2>
       <ScalingChart
         title="SPTE reads in one recovery run (1 root)"

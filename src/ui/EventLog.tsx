@@ -14,6 +14,8 @@ export interface EventLogProps {
   getEvent: (i: number) => SimEvent;
   /** Clicking row i jumps to cursor i + 1. */
   onJump: (cursor: number) => void;
+  /** Whose log this is (compare mode has one per pane). */
+  title?: string;
 }
 
 const ROW_HEIGHT = 24;
@@ -38,7 +40,7 @@ function reveal(index: number, vtop: number, viewport: number, maxV: number): nu
   return clamp(bottom + ROW_HEIGHT - viewport, 0, maxV);
 }
 
-export function EventLog({ count, cursor, getEvent, onJump }: EventLogProps) {
+export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' }: EventLogProps) {
   const idBase = useId();
   const listRef = useRef<HTMLDivElement>(null);
   const [viewportPx, setViewportPx] = useState(0);
@@ -205,9 +207,9 @@ export function EventLog({ count, cursor, getEvent, onJump }: EventLogProps) {
 
   const activeRendered = activeIndex >= first && activeIndex < last;
   return (
-    <section className="event-log" aria-label="Event log">
+    <section className="event-log" aria-label={title}>
       <header className="event-log__header">
-        <h2 className="event-log__title">Event log</h2>
+        <h2 className="event-log__title">{title}</h2>
         <span className="event-log__position">
           {cursor.toLocaleString('en-US')} / {count.toLocaleString('en-US')} applied
         </span>

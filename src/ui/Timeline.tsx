@@ -17,6 +17,26 @@ import './Timeline.css';
 
 const speedLabel = (s: number) => (Number.isFinite(s) ? `${s}×` : 'instant');
 
+/** The playback speed, shared by every pane. */
+export function SpeedSelect({ speed, onChange }: { speed: number; onChange: (v: number) => void }) {
+  return (
+    <label className="timeline-speed">
+      Speed
+      <select
+        value={String(speed)}
+        onChange={(e) => onChange(Number(e.target.value))}
+        aria-label="Playback speed"
+      >
+        {SPEEDS.map((s) => (
+          <option key={String(s)} value={String(s)}>
+            {speedLabel(s)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** Play, step, scrub: the cursor over the run's events, with a marker per operation. */
 export function Timeline() {
   const session = useSession();
@@ -68,20 +88,7 @@ export function Timeline() {
     <section className="timeline" aria-label="Timeline">
       <div className="timeline-row">
         <PlaybackButtons target={session} playing={playing} label="Playback" />
-        <label className="timeline-speed">
-          Speed
-          <select
-            value={String(speed)}
-            onChange={(e) => session.setSpeed(Number(e.target.value))}
-            aria-label="Playback speed"
-          >
-            {SPEEDS.map((s) => (
-              <option key={String(s)} value={String(s)}>
-                {speedLabel(s)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SpeedSelect speed={speed} onChange={(v) => session.setSpeed(v)} />
         <div className="scrubber">
           <input
             type="range"

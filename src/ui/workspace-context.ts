@@ -23,3 +23,4 @@ export const selectScaling = (s: WorkspaceState) => s.scaling;
 export const selectCompareVersion = (s: WorkspaceState) => s.compareVersion;
 export const selectCompareFrom = (s: WorkspaceState) => s.compareFrom;
 export const selectUndo = (s: WorkspaceState) => s.undo;
+export const selectSelectedPane = (s: WorkspaceState) => s.selectedPane;

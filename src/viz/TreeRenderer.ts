@@ -67,6 +67,8 @@ const MAX_K = 8;
 const MIN_K = 0.05;
 /** Screen margin left around the tree by fit(). */
 const FIT_MARGIN = 24;
+/** Room left above the tree for the zoom buttons. */
+const FIT_TOP = 56;
 /** fit() never magnifies a small tree beyond this. */
 const FIT_MAX_K = 1.5;
 
@@ -83,7 +85,6 @@ const MAX_ANIMATED_EVENTS = 4096;
 const MAX_FLASHES = 1024;
 const MAX_TRAILS = 96;
 const MAX_TLB_PULSES = 4;
-const MAX_ITER_HISTORY = 1 << 20;
 
 /** Atlas geometry: 64 tables of 32 × 16 pixels per atlas row, 2048 pixels wide. */
 const ATLAS_TABLES_PER_ROW = 64;
@@ -231,9 +232,8 @@ export class TreeRenderer {
   private vcpuRoot: number | null = null;
   private motion = true;
   private anims: Anim[] = [];
-  /** The iterator's current cell (cellKey) and the cells it held before, for stepping back. */
+  /** The iterator's cell (cellKey), as the mirror has it at the cursor. */
   private iter = NO_CELL;
-  private iterStack: number[] = [];
   private dirty = true;
   /** Tables whose entry colours still have to be read from `reloadFrom` after a sync. */
   private pendingReload: TableView[] = [];
@@ -286,6 +286,14 @@ export class TreeRenderer {
       });
     this.canvasSel = select(this.canvas);
     this.canvasSel.call(this.zoomBehavior).on('dblclick.zoom', null);
+    // Reachable by Tab: arrow keys move the selected entry, so the inspector works without a mouse.
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute('role', 'application');
+    this.canvas.setAttribute(
+      'aria-label',
+      'Paging structure. Arrow keys choose an entry, Page Up and Page Down another table, Enter the table an entry points to, Escape clears.',
+    );
+    this.canvas.addEventListener('keydown', this.onKeyDown);
     this.canvas.addEventListener('click', this.onClick);
     this.canvas.addEventListener('dblclick', this.onDblClick);
     this.canvas.addEventListener('mousemove', this.onMouseMove);
@@ -386,8 +394,7 @@ export class TreeRenderer {
     this.reloadFrom = mirror;
     this.vcpuRoot = mirror.vcpuRoot;
     this.anims = [];
-    this.iter = NO_CELL;
-    this.iterStack = [];
+    this.iter = iterCell(mirror);
     this.atlasFull = true;
     this.refitIfFollowing();
     this.invalidate();
@@ -468,26 +475,10 @@ export class TreeRenderer {
           break;
         case 'iterStep':
         case 'iterUp':
-          if (fwd) {
-            this.pushIter();
-            this.iter = cellKey(e.sp, e.index);
-            iterMoves++;
-            if (animate && trails < MAX_TRAILS) {
-              trails++;
-              this.queue({ kind: 'trail', sp: e.sp, index: e.index, dur: TRAIL_MS });
-            }
-          } else {
-            this.iter = this.iterStack.pop() ?? NO_CELL;
-            iterMoves++;
-          }
-          break;
-        case 'opBegin':
-          // The iterator's mark lasts until the next operation starts.
-          if (fwd) {
-            this.pushIter();
-            this.iter = NO_CELL;
-          } else {
-            this.iter = this.iterStack.pop() ?? NO_CELL;
+          iterMoves++;
+          if (fwd && animate && trails < MAX_TRAILS) {
+            trails++;
+            this.queue({ kind: 'trail', sp: e.sp, index: e.index, dur: TRAIL_MS });
           }
           break;
         case 'tlbFlush':
@@ -507,6 +498,7 @@ export class TreeRenderer {
       if (v && !reload.has(id)) this.readFlags(v, mirror.sps[id]);
     }
     this.vcpuRoot = mirror.vcpuRoot;
+    this.iter = iterCell(mirror);
     // Spans are found after the flags are current, so only tables shown now light up.
     for (const f of flushes.slice(-MAX_TLB_PULSES))
       this.queue(this.tlbAnim(f.ranged, f.gfn, f.pages));
@@ -655,6 +647,7 @@ export class TreeRenderer {
   destroy(): void {
     this.resizeObserver.disconnect();
     this.canvasSel.on('.zoom', null);
+    this.canvas.removeEventListener('keydown', this.onKeyDown);
     this.canvas.removeEventListener('click', this.onClick);
     this.canvas.removeEventListener('dblclick', this.onDblClick);
     this.canvas.removeEventListener('mousemove', this.onMouseMove);
@@ -759,12 +752,6 @@ export class TreeRenderer {
     if (changed) this.relayout();
   }
 
-  private pushIter(): void {
-    // Bounded: stepping back further than this many iterator moves loses the mark, not memory.
-    if (this.iterStack.length >= MAX_ITER_HISTORY) this.iterStack.splice(0, MAX_ITER_HISTORY / 2);
-    this.iterStack.push(this.iter);
-  }
-
   // ---- Animations ------------------------------------------------------------------------------
 
   private queue(a: NewAnim): void {
@@ -802,14 +789,14 @@ export class TreeRenderer {
       FIT_MAX_K,
       Math.max(
         this.minScale(),
-        Math.min((this.cssW - 2 * FIT_MARGIN) / b.w, (this.cssH - 2 * FIT_MARGIN) / b.h),
+        Math.min((this.cssW - 2 * FIT_MARGIN) / b.w, (this.cssH - FIT_TOP - FIT_MARGIN) / b.h),
       ),
     );
     const cx = b.x + b.w / 2;
-    // A tree shorter than the view hangs from the top rather than floating in the middle.
+    // A tree shorter than the view hangs from the top, below the zoom buttons.
     const y =
-      b.h * k < this.cssH - 2 * FIT_MARGIN
-        ? FIT_MARGIN - b.y * k
+      b.h * k < this.cssH - FIT_TOP - FIT_MARGIN
+        ? FIT_TOP - b.y * k
         : this.cssH / 2 - (b.y + b.h / 2) * k;
     return zoomIdentity.translate(this.cssW / 2 - cx * k, y).scale(k);
   }
@@ -919,6 +906,57 @@ export class TreeRenderer {
   private readonly onClick = (e: MouseEvent): void => {
     this.opts.onSelect(this.hitAt(e));
   };
+
+  private readonly onKeyDown = (e: KeyboardEvent): void => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const next = this.keySelection(e.key, e.shiftKey);
+    if (next === undefined) return;
+    e.preventDefault();
+    e.stopPropagation();
+    this.opts.onSelect(next);
+    if (next && this.following) this.reveal(next.sp, next.index ?? 0);
+  };
+
+  /** The selection a key moves to (undefined: the key is not the canvas's). */
+  private keySelection(key: string, shift: boolean): Selection | null | undefined {
+    const shown = [...this.layout.boxes.keys()].filter((id) => {
+      const v = this.views.get(id);
+      return v !== undefined && this.isShown(v);
+    });
+    if (key === 'Escape') return this.selection ? null : undefined;
+    const moves: Record<string, number> = {
+      ArrowLeft: -1,
+      ArrowRight: 1,
+      ArrowUp: -COLS,
+      ArrowDown: COLS,
+    };
+    const sel = this.selection;
+    if (!sel || !shown.includes(sel.sp)) {
+      const first = shown[0];
+      return key in moves || key === 'Enter' || key.startsWith('Page')
+        ? first === undefined
+          ? undefined
+          : { sp: first, index: 0 }
+        : undefined;
+    }
+    const index = sel.index ?? 0;
+    const step = moves[key];
+    if (step !== undefined)
+      return { sp: sel.sp, index: (index + step * (shift ? 4 : 1) + 512 * 8) % 512 };
+    if (key === 'PageDown' || key === 'PageUp') {
+      const k = shown.indexOf(sel.sp) + (key === 'PageDown' ? 1 : -1);
+      const sp = shown[(k + shown.length) % shown.length];
+      return sp === undefined ? undefined : { sp, index: 0 };
+    }
+    if (key === 'Enter') {
+      const child = this.tables.find((t) => {
+        const v = this.views.get(t.id);
+        return t.parent === sel.sp && t.parentIndex === index && !!v && v.linked && !v.freed;
+      });
+      return child ? { sp: child.id, index: 0 } : undefined;
+    }
+    return undefined;
+  }
 
   private readonly onDblClick = (e: MouseEvent): void => {
     const hit = this.hitAt(e);
@@ -1054,11 +1092,9 @@ export class TreeRenderer {
     const cell = { x: c.x * k + x, y: c.y * k + y, w: c.w * k, h: c.h * k };
     if (cell.x + cell.w < 0 || cell.y + cell.h < 0 || cell.x > this.cssW || cell.y > this.cssH)
       return;
-    const [title, detail] = changeCallout(f);
     const p = this.palette;
     const content: CalloutContent = {
-      title,
-      detail,
+      ...changeCallout(f),
       from: codeColor(p, entryCode(lo32(f.old), hi32(f.old), f.level)),
       to: codeColor(p, entryCode(lo32(f.new), hi32(f.new), f.level)),
     };
@@ -1495,6 +1531,10 @@ export class TreeRenderer {
     c.stroke();
     return this.ctx.createPattern(tile, 'repeat');
   }
+}
+
+function iterCell(mirror: Mirror): number {
+  return mirror.iter ? cellKey(mirror.iter.sp, mirror.iter.index) : NO_CELL;
 }
 
 function context2d(canvas: HTMLCanvasElement): CanvasRenderingContext2D {

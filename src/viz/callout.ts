@@ -4,8 +4,10 @@
 import type { Rect } from './layout.ts';
 
 export interface CalloutContent {
-  /** `sp 2[0] · L2 · 2M leaf → REMOVED_SPTE` */
-  title: string;
+  /** `sp 2[0] · L2` */
+  where: string;
+  /** `2M leaf → REMOVED_SPTE` */
+  change: string;
   /** `0x600004000000bf3 → 0x5a0` */
   detail: string;
   /** Entry colours before and after, for the two swatches. */
@@ -90,11 +92,16 @@ export function drawCallout(
   const titleFont = `600 ${CALLOUT_TITLE_PX}px ${style.sans}`;
   const detailFont = `${CALLOUT_DETAIL_PX}px ${style.mono}`;
   ctx.font = titleFont;
-  const tw = ctx.measureText(c.title).width;
+  // One title line if it fits the view, else where and what on two lines (never cut the change).
+  const oneLine = `${c.where} · ${c.change}`;
+  const titles =
+    ctx.measureText(oneLine).width + 2 * PAD <= view.w - 8 ? [oneLine] : [c.where, c.change];
+  const tw = Math.max(...titles.map((t) => ctx.measureText(t).width));
   ctx.font = detailFont;
   const dw = ctx.measureText(c.detail).width + 2 * SWATCH + 12;
   const w = Math.min(view.w - 8, Math.max(tw, dw) + 2 * PAD);
-  const h = PAD * 2 + CALLOUT_TITLE_PX + LINE_GAP + CALLOUT_DETAIL_PX + 4;
+  const titleH = titles.length * (CALLOUT_TITLE_PX + 4) - 4;
+  const h = PAD * 2 + titleH + LINE_GAP + CALLOUT_DETAIL_PX + 4;
   const box = placeCallout(cell, { w, h }, view);
 
   // The ring: the entry itself may be a few pixels wide at the default fit.
@@ -132,8 +139,10 @@ export function drawCallout(
   ctx.fillStyle = style.fg;
   ctx.font = titleFont;
   const maxText = box.w - 2 * PAD;
-  ctx.fillText(fit(ctx, c.title, maxText), box.x + PAD, box.y + PAD);
-  const y2 = box.y + PAD + CALLOUT_TITLE_PX + LINE_GAP;
+  titles.forEach((t, i) =>
+    ctx.fillText(fit(ctx, t, maxText), box.x + PAD, box.y + PAD + i * (CALLOUT_TITLE_PX + 4)),
+  );
+  const y2 = box.y + PAD + titleH + LINE_GAP;
   ctx.fillStyle = c.from;
   ctx.fillRect(box.x + PAD, y2 + 1, SWATCH, SWATCH);
   ctx.fillStyle = c.to;

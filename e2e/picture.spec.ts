@@ -1,0 +1,143 @@
+// What a class and a reviewer see: the words at the cursor, the canvas by keyboard, Compare's
+// two panes with one theme, a shared scrubber, an inspector and a labelled log per pane.
+import { expect, test } from './fixtures.ts';
+
+test('the live region says what the event at the cursor did, with the SPTE values', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  const step = page.getByRole('status', { name: 'Current step' });
+  await expect(step).toContainText('At the start');
+  // The preset's first access: reload the root, fault, walk down and write the root's entry.
+  await app.press('Shift+ArrowRight', 2);
+  await app.press('Home');
+  await app.press('Shift+ArrowRight', 3);
+  await expect(step).toContainText(
+    'Outcome: EPT violation → kvm_tdp_page_fault() returned RET_PF_FIXED',
+  );
+  await expect(page.getByTestId('outcome')).toContainText('mapped at 2M');
+  // Back to the write of the 2M leaf, named by table, index, level and values.
+  for (
+    let i = 0;
+    i < 12 && !((await step.textContent()) ?? '').includes('table sp 2, index 0');
+    i++
+  )
+    await app.press('ArrowLeft');
+  await expect(step).toContainText(
+    'SPTE change through handle_changed_spte(): table sp 2, index 0, level 2',
+  );
+  await expect(step).toContainText('non-present 0x0 → 2M leaf, no X 0x600004000000bf3');
+});
+
+test('an access the SPTEs already permit is told as no exit, not as a fault', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await app.setScript(
+    'memslot gpa=0x100000000 size=2M backing=2M\naccess gpa=0x100000000 type=read\naccess gpa=0x100000000 type=read\n',
+  );
+  await app.press('End');
+  await expect(page.getByTestId('outcome')).toHaveText(
+    "→ no exit: the CPU's walk found a 2M leaf at sp 2[0] that permits the access",
+  );
+});
+
+test('the canvas takes the keyboard: Tab to it, arrows choose an entry, the inspector follows', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await app.press('End');
+  const canvas = page.getByRole('application', { name: /Paging structure/ });
+  await canvas.focus();
+  // The first key picks the first table's entry 0; the next arrow moves along the row.
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('heading', { name: /Entry sp 0\s*\[0\]/ })).toBeVisible();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('inspector-spte')).toBeVisible();
+  await expect(page.getByRole('heading', { name: /Entry sp 0\s*\[1\]/ })).toBeVisible();
+  // Page Down goes to the next table; Enter from the root's entry 0 to the table it points to.
+  await page.keyboard.press('PageDown');
+  await expect(page.getByRole('heading', { name: /Entry sp 1\s*\[0\]/ })).toBeVisible();
+  await page.keyboard.press('PageUp');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: /Entry sp 1\s*\[0\]/ })).toBeVisible();
+  // The timeline did not move: the arrows were the canvas's.
+  const { cursor, count } = await app.position();
+  expect(cursor).toBe(count);
+  await page.keyboard.press('Escape');
+});
+
+test('Compare: one theme for both panes, a shared scrubber, the inspector and a log per pane', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
+  await app.idle();
+  // Pane B's canvas follows the theme as pane A's does: count light pixels in each.
+  const light = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid="tree-canvas"] canvas')].map((c) => {
+        const cv = c as HTMLCanvasElement;
+        const d = cv.getContext('2d')?.getImageData(0, 0, cv.width, cv.height).data ?? [];
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if ((d[i] ?? 0) > 240 && (d[i + 1] ?? 0) > 240) n++;
+        return n;
+      }),
+    );
+  await app.press('End');
+  const before = await light();
+  await page.getByRole('button', { name: /Switch to dark theme/ }).click();
+  await app.idle();
+  const after = await light();
+  expect(before.every((n) => n > 0)).toBe(true);
+  expect(after.every((n, i) => n < (before[i] ?? 0) / 4)).toBe(true);
+
+  // The shared scrubber counts operations and moves both panes.
+  const scrub = page.getByLabel('Operation cursor of both panes');
+  await scrub.fill('0');
+  await app.idle();
+  await expect(page.getByTestId('compare-cursor')).toContainText(/A 0 \/ [\d,]+ · B 0 \//);
+
+  await page.getByRole('tab', { name: 'Log of pane B' }).click();
+  await expect(page.getByRole('region', { name: 'Event log · pane B' })).toBeVisible();
+
+  await app.press('End');
+  const canvasB = page.getByTestId('pane-B').getByRole('application');
+  await canvasB.focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('heading', { name: 'Selected entry · pane B' })).toBeVisible();
+  await expect(page.getByTestId('inspector-spte')).toBeVisible();
+});
+
+test('the File menu and the Copy-link popover close on Esc and on a click outside', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await page.getByRole('button', { name: 'File' }).click();
+  await expect(page.getByRole('menu')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('menu')).toBeHidden();
+  await page.getByRole('button', { name: 'File' }).click();
+  await page.locator('body').click({ position: { x: 600, y: 400 } });
+  await expect(page.getByRole('menu')).toBeHidden();
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  await expect(page.getByRole('dialog', { name: 'Link to this state' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog', { name: 'Link to this state' })).toBeHidden();
+});
+
+test('a quick action at the end of the run plays the new operation', async ({ app, page }) => {
+  await app.open();
+  await app.press('End');
+  const before = await app.position();
+  await page.getByRole('button', { name: 'Access', exact: true }).click();
+  await app.idle();
+  const after = await app.position();
+  expect(after.count).toBeGreaterThan(before.count);
+  expect(after.cursor).toBe(after.count);
+});
