@@ -141,3 +141,56 @@ test('a quick action at the end of the run plays the new operation', async ({ ap
   expect(after.count).toBeGreaterThan(before.count);
   expect(after.cursor).toBe(after.count);
 });
+
+test('presentation mode is a header toggle, kept across a reload and in links', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await expect(page.getByTestId('start-prompt')).toBeVisible();
+  await page.getByRole('button', { name: 'Present' }).click();
+  await expect(page.getByRole('button', { name: 'Present' })).toHaveAttribute(
+    'aria-pressed',
+    'true',
+  );
+  // vm, memslot, then the first access: its outcome, beside the picture.
+  await app.press('Shift+ArrowRight', 3);
+  await expect(page.getByTestId('start-prompt')).toBeHidden();
+  await expect(page.getByTestId('step-caption')).toContainText('the CPU walks the EPT');
+  await expect(page.getByTestId('step-caption')).toContainText('→ EPT violation');
+  // The legend is open in presentation mode.
+  await expect(page.getByText('REMOVED_SPTE (frozen)')).toBeVisible();
+  await page.reload();
+  await app.idle();
+  await expect(page.getByRole('button', { name: 'Present' })).toHaveAttribute(
+    'aria-pressed',
+    'true',
+  );
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const link = await page.getByTestId('share-link').inputValue();
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Present' }).click();
+  await page.goto(link.replace(/^https?:\/\/[^/]+/, 'http://127.0.0.1:4173'));
+  await app.idle();
+  await expect(page.getByTestId('step-caption')).toBeVisible();
+});
+
+test('the script pane can be widened by dragging or with the arrow keys', async ({ app, page }) => {
+  await app.open();
+  const pane = page.getByRole('complementary', { name: 'Scenario' });
+  const before = (await pane.boundingBox())?.width ?? 0;
+  const handle = page.getByRole('separator', { name: 'Width of the script pane' });
+  await handle.focus();
+  await page.keyboard.press('ArrowRight', { delay: 10 });
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  const after = (await pane.boundingBox())?.width ?? 0;
+  expect(after).toBeGreaterThan(before + 60);
+  const box = await handle.boundingBox();
+  if (!box) throw new Error('no splitter');
+  await page.mouse.move(box.x + 2, box.y + 200);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 150, box.y + 200, { steps: 5 });
+  await page.mouse.up();
+  expect((await pane.boundingBox())?.width ?? 0).toBeGreaterThan(after + 100);
+});

@@ -36,6 +36,8 @@ export interface AppState {
   version: number;
   selection: Selection | null;
   theme: Theme;
+  /** Presentation mode: large type, the essentials only, the step's words beside the picture. */
+  presentation: boolean;
   motion: boolean;
   helpOpen: boolean;
   notice: string | null;
@@ -57,6 +59,7 @@ export const initialState: AppState = {
   version: 0,
   selection: null,
   theme: 'light',
+  presentation: false,
   motion: true,
   helpOpen: false,
   notice: null,

@@ -14,6 +14,8 @@ export interface LinkState {
   cursorB?: number;
   tour?: { id: string; step: number };
   theme?: Theme;
+  /** Presentation mode on. */
+  present?: boolean;
   selection?: Selection | null;
   /** The paging-structure camera of each pane: translate (x, y), then scale k. */
   view?: CameraView;
@@ -114,6 +116,10 @@ export function checkLinkState(raw: unknown): LinkState {
     if (o.theme !== 'light' && o.theme !== 'dark')
       throw new LinkError('theme must be light or dark');
     state.theme = o.theme;
+  }
+  if (o.present !== undefined) {
+    if (typeof o.present !== 'boolean') throw new LinkError('present must be true or false');
+    state.present = o.present;
   }
   for (const key of ['view', 'viewB'] as const) {
     const v = o[key] as Record<string, unknown> | undefined;

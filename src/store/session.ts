@@ -57,6 +57,7 @@ interface Persisted {
   cursor: number;
   theme: Theme;
   speed: number;
+  presentation: boolean;
 }
 
 export class Session {
@@ -116,7 +117,11 @@ export class Session {
     const saved = this.load();
     this.started = true;
     if (saved) {
-      this.store.setState({ theme: saved.theme, speed: saved.speed });
+      this.store.setState({
+        theme: saved.theme,
+        speed: saved.speed,
+        presentation: saved.presentation,
+      });
       this.setScript(saved.script, saved.cursor);
     } else {
       await this.loadScript(fallback());
@@ -134,6 +139,7 @@ export class Session {
         cursor: typeof v.cursor === 'number' && v.cursor >= 0 ? v.cursor : 0,
         theme: v.theme === 'dark' ? 'dark' : 'light',
         speed: SPEEDS.includes(v.speed as (typeof SPEEDS)[number]) ? (v.speed as number) : 1,
+        presentation: v.presentation === true,
       };
     } catch {
       return null;
@@ -162,6 +168,7 @@ export class Session {
       cursor: this.held?.cursor ?? s.cursor,
       theme: s.theme,
       speed: Number.isFinite(s.speed) ? s.speed : 1,
+      presentation: s.presentation,
     };
     try {
       this.storage?.setItem(STORAGE_KEY, JSON.stringify(v));
@@ -406,6 +413,11 @@ export class Session {
 
   setTheme(theme: Theme): void {
     this.store.setState({ theme });
+    this.persistSoon();
+  }
+
+  setPresentation(on: boolean): void {
+    this.store.setState({ presentation: on });
     this.persistSoon();
   }
 

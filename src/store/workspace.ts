@@ -378,6 +378,7 @@ export class Workspace {
       theme: a.theme,
       selection: a.selection,
     };
+    if (a.presentation) state.present = true;
     const view = this.hooks.getView(this.main);
     if (view) state.view = view;
     if (this.compare) {
@@ -394,6 +395,7 @@ export class Workspace {
   /** Reproduce a link's state (already checked by decodeLink). */
   async apply(state: LinkState): Promise<void> {
     if (state.theme) this.main.setTheme(state.theme);
+    this.main.setPresentation(state.present === true);
     if (state.mode === 'compare' && state.scriptB !== undefined) {
       await this.enterCompare({
         a: state.script,

@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState, type CSSProperties } from 'react';
 import { useStore } from 'zustand';
 import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
 import { PRESETS, type Preset } from '../sim/presets.ts';
@@ -13,6 +13,7 @@ import {
   selectHelpOpen,
   selectNotice,
   selectParseErrors,
+  selectPresentation,
   selectRefused,
   selectRunMs,
   selectRunStatus,
@@ -33,12 +34,14 @@ import { Icon } from './Icon.tsx';
 import { Inspector } from './Inspector.tsx';
 import { useKeyboard } from './keyboard.ts';
 import { Legend } from './Legend.tsx';
+import { PaneSplitter, usePaneWidth } from './PaneSplitter.tsx';
 import { PresetMenu } from './PresetMenu.tsx';
 import { QuickActions } from './QuickActions.tsx';
 import { ScenarioEditor } from './ScenarioEditor.tsx';
 import { SessionContext, useApp, useSession } from './session-context.ts';
 import { ShareLink } from './ShareLink.tsx';
 import { StatsPanel } from './StatsPanel.tsx';
+import { StepCaption } from './StepCaption.tsx';
 import { Timeline } from './Timeline.tsx';
 import { TourView } from './TourView.tsx';
 import { TOURS } from './tours/tours.ts';
@@ -102,7 +105,9 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
   const mode = useWs(selectMode);
   useWs(selectCompareVersion);
   const notice = useApp(selectNotice);
+  const presentation = useApp(selectPresentation);
   const undo = useWs(selectUndo);
+  const [leftWidth, setLeftWidth] = usePaneWidth();
   const helpOpen = useApp(selectHelpOpen);
   const b = workspace.compare;
   const comparing = mode === 'compare' && b !== null;
@@ -121,7 +126,7 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
   useKeyboard(target, actions);
 
   return (
-    <div className="app" data-mode={mode}>
+    <div className="app" data-mode={mode} data-present={presentation ? 'true' : undefined}>
       <Header loadPreset={loadPreset} presetOf={presetOf} />
       <div className="notices">
         {notice && (
@@ -144,7 +149,10 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
           </div>
         )}
       </div>
-      <main className="app-main">
+      <main
+        className="app-main"
+        style={leftWidth === null ? undefined : ({ '--left-w': `${leftWidth}px` } as CSSProperties)}
+      >
         {comparing && b ? (
           <>
             <aside className="pane pane-left" aria-label="Scenarios">
@@ -157,10 +165,15 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
           <>
             <aside className="pane pane-left" aria-label={mode === 'tour' ? 'Tour' : 'Scenario'}>
               {mode === 'tour' ? <TourView /> : <ScriptPane />}
+              <PaneSplitter width={leftWidth} onWidth={setLeftWidth} />
             </aside>
             <div className="pane pane-center">
-              <TreeView loop={loop} />
-              <Legend defaultOpen={window.innerHeight > 900} />
+              <TreeView loop={loop} prompt={mode === 'explore'} />
+              {presentation && <StepCaption />}
+              <Legend
+                key={String(presentation)}
+                defaultOpen={presentation || window.innerHeight > 900}
+              />
             </div>
             <DetailsPane />
           </>
@@ -180,6 +193,7 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
   const session = useSession();
   const mode = useWs(selectMode);
   const theme = useApp(selectTheme);
+  const presentation = useApp(selectPresentation);
   const status = useApp(selectRunStatus);
   const count = useApp(selectEventCount);
   const runMs = useApp(selectRunMs);
@@ -254,6 +268,14 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
         {config.recoveryRatio}
       </span>
       <div className="header-actions">
+        <button
+          type="button"
+          aria-pressed={presentation}
+          onClick={() => session.setPresentation(!presentation)}
+          title="Presentation mode: large type, the essentials, the step's words beside the picture"
+        >
+          Present
+        </button>
         <ShareLink />
         <FileMenu />
         <button

@@ -1,6 +1,4 @@
 import { useMemo } from 'react';
-import { explainEvent, explainOp, stepSentence } from '../sim/explain.ts';
-import { outcomeLine } from '../sim/outcome.ts';
 import { SPEEDS } from '../store/app-store.ts';
 import {
   activeStatement,
@@ -12,6 +10,7 @@ import {
   selectStatements,
 } from '../store/selectors.ts';
 import { PlaybackButtons } from './PlaybackButtons.tsx';
+import { useStepWords } from './step-words.ts';
 import { useApp, useSession } from './session-context.ts';
 import './Timeline.css';
 
@@ -53,36 +52,7 @@ export function Timeline() {
     [statements],
   );
 
-  const { now, step } = useMemo(() => {
-    if (cursor === 0 || cursor > session.events.length) {
-      const start =
-        count > 0
-          ? 'At the start: nothing has happened yet. Press ▶ to play, → to step, or take a tour.'
-          : 'At the start: nothing has happened yet.';
-      return { now: start, step: start };
-    }
-    const ev = session.eventAt(cursor - 1);
-    return { now: explainEvent(ev), step: stepSentence(ev) };
-  }, [cursor, count, session]);
-
-  const op = useMemo(() => {
-    if (!active) return null;
-    const first = session.eventAt(active.firstEvent);
-    return first.type === 'opBegin' ? explainOp(first) : null;
-  }, [active, session]);
-
-  // What the operation did, once all of its events are on the picture.
-  const done = active !== null && cursor >= active.endEvent;
-  const outcome = useMemo(() => {
-    if (!active || !done || active.endEvent > session.events.length) return null;
-    return outcomeLine(
-      session.events,
-      session.events.spOf,
-      active.kind,
-      active.firstEvent,
-      active.endEvent,
-    );
-  }, [active, done, session]);
+  const { now, step, op, outcome } = useStepWords();
 
   return (
     <section className="timeline" aria-label="Timeline">

@@ -7,7 +7,7 @@ import { TablesSummary } from './TablesSummary.tsx';
 import './TreeView.css';
 
 /** Mounts the D3/canvas renderer and keeps its selection, theme and motion in step with the store. */
-export function TreeView({ loop }: { loop: FrameLoop }) {
+export function TreeView({ loop, prompt = false }: { loop: FrameLoop; prompt?: boolean }) {
   const session = useSession();
   const host = useRef<HTMLDivElement>(null);
   const renderer = useRef<TreeRenderer | null>(null);
@@ -15,6 +15,16 @@ export function TreeView({ loop }: { loop: FrameLoop }) {
   const theme = useApp(selectTheme);
   const motion = useApp(selectMotion);
   useApp(selectVersion);
+  // The opening screen: a run is ready and nothing has happened yet.
+  const start =
+    useApp(
+      (s) =>
+        s.cursor === 0 &&
+        s.target === 0 &&
+        s.eventCount > 0 &&
+        !s.playing &&
+        s.runStatus === 'done',
+    ) && prompt;
   const following = useSyncExternalStore(
     useCallback((cb: () => void) => loop.onFollowChange(cb), [loop]),
     () => loop.isFollowing(),
@@ -77,6 +87,20 @@ export function TreeView({ loop }: { loop: FrameLoop }) {
           −
         </button>
       </div>
+      {start && (
+        <div className="tree-start" data-testid="start-prompt">
+          <p>The scenario has run; the picture starts before its first event.</p>
+          <div className="tree-start__actions">
+            <button type="button" className="tree-start__play" onClick={() => session.togglePlay()}>
+              ▶ Play it (Space)
+            </button>
+            <button type="button" onClick={() => session.stepOperation(1)}>
+              One operation (Shift+→)
+            </button>
+          </div>
+          <p className="tree-start__tour">…or take a guided tour from the Tour menu.</p>
+        </div>
+      )}
       <TablesSummary mirror={session.mirror} />
     </section>
   );
