@@ -123,7 +123,8 @@ test('the File menu and the Copy-link popover close on Esc and on a click outsid
   await page.keyboard.press('Escape');
   await expect(page.getByRole('menu')).toBeHidden();
   await page.getByRole('button', { name: 'File' }).click();
-  await page.locator('body').click({ position: { x: 600, y: 400 } });
+  await expect(page.getByRole('menu')).toBeVisible();
+  await page.getByRole('heading', { name: 'tdpviz' }).click();
   await expect(page.getByRole('menu')).toBeHidden();
   await page.getByRole('button', { name: 'Copy link' }).click();
   await expect(page.getByRole('dialog', { name: 'Link to this state' })).toBeVisible();

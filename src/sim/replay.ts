@@ -2,7 +2,7 @@
 // back, so any earlier state returns exactly: the UI's step-back and the tests' proof that the log
 // is complete and invertible both rest on it.
 import { EV, join32, SC_HANDLED, WORDS } from './event-log.ts';
-import type { SpMeta, WordSource } from './events.ts';
+import { eventKind, type SpMeta, type WordSource } from './events.ts';
 import {
   DEFAULT_CONFIG,
   OPS,
@@ -118,7 +118,7 @@ export class Mirror {
   /** Where the iterator stood before event i: the last visit since its operation began. */
   private iterBefore(src: WordSource, i: number): { sp: number; index: number } | null {
     for (let j = i - 1; j >= 0; j--) {
-      const kind = src.word(j, 0) & 0xff;
+      const kind = eventKind(src, j);
       if (kind === EV.opBegin) return null;
       if (kind === EV.iterStep || kind === EV.iterUp)
         return { sp: src.word(j, 1), index: src.word(j, 2) & 0x3ff };

@@ -3,7 +3,7 @@
 import type { SimClient } from '../client/SimClient.ts';
 import type { CommandMap, WorkerMessage } from '../protocol/messages.ts';
 import { EV } from '../sim/event-log.ts';
-import { decodeEvent, type SimEvent } from '../sim/events.ts';
+import { decodeEvent, eventKind, type SimEvent } from '../sim/events.ts';
 import { Mirror } from '../sim/replay.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import {
@@ -435,7 +435,7 @@ export class Session {
   }
 
   private duration(i: number): number {
-    const kind = this.events.word(i, 0) & 0xff;
+    const kind = eventKind(this.events, i);
     const st = this.store.getState().statements.find((x) => i >= x.firstEvent && i < x.endEvent);
     if (st && st.endEvent - st.firstEvent > 300) return BULK_EVENT_MS;
     return EVENT_MS[kind] ?? 200;

@@ -1,5 +1,6 @@
 import { useCallback } from 'react';
-import { EV, SC_HANDLED } from '../sim/event-log.ts';
+import { EV } from '../sim/event-log.ts';
+import { eventKind } from '../sim/events.ts';
 import { STAT_NAMES } from '../sim/names.ts';
 import { Mirror } from '../sim/replay.ts';
 import { selectStatements } from '../store/selectors.ts';
@@ -38,10 +39,9 @@ export function TourView() {
       const stats = STAT_NAMES.filter((n) => before[n] !== after[n]);
       const levels = new Set<number>();
       for (let i = Math.min(from, to); i < Math.max(from, to); i++) {
-        const w2 = session.events.word(i, 2);
-        if ((session.events.word(i, 0) & 0xff) === EV.spteChanged && (w2 >>> 16) & SC_HANDLED) {
-          levels.add((w2 >>> 10) & 0xf);
-        }
+        if (eventKind(session.events, i) !== EV.spteChanged) continue;
+        const e = session.eventAt(i);
+        if (e.type === 'spteChanged' && e.handled) levels.add(e.level);
       }
       return { stats, levels: [...levels].sort() };
     },

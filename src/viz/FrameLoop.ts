@@ -3,7 +3,8 @@
 // idle (e2e tests wait on that).
 import { lastChangeInOp } from '../sim/events.ts';
 import type { Session } from '../store/session.ts';
-import type { TreeRenderer, View } from './TreeRenderer.ts';
+import type { View } from './PanZoom.ts';
+import type { TreeRenderer } from './TreeRenderer.ts';
 
 interface Watched {
   renderer: TreeRenderer | null;

@@ -1,14 +1,7 @@
 // The table tree on a canvas. Entry colours live in one atlas image at one pixel per entry, blitted
 // scaled per visible table, so a step touches a pixel and a frame costs only the visible tables.
-import { interpolateZoom, select, zoom, zoomIdentity } from 'd3';
-import type {
-  D3ZoomEvent,
-  Selection as D3Selection,
-  ZoomBehavior,
-  ZoomTransform,
-  ZoomView,
-} from 'd3';
 import { changeCallout } from '../sim/explain.ts';
+import { fromBig } from '../sim/spte.ts';
 import type { SimEvent } from '../sim/events.ts';
 import { pagesPerHpage } from '../sim/geometry.ts';
 import type { Mirror, MirrorSp } from '../sim/replay.ts';
@@ -32,6 +25,18 @@ import {
   type Rect,
 } from './layout.ts';
 import { drawCallout, type CalloutContent } from './callout.ts';
+import { atlasSlot, EntryAtlas } from './EntryAtlas.ts';
+import {
+  cellKey,
+  drawOverlays,
+  easeOut,
+  intersects,
+  NO_CELL,
+  progress,
+  type Anim,
+  type NewAnim,
+} from './overlays.ts';
+import { centreOn, fitView, PanZoom, zoomAbout, type View } from './PanZoom.ts';
 import {
   CODE_TABLE,
   codeColor,
@@ -79,20 +84,11 @@ const PULSE_MS = 400;
 const CURSOR_MS = 260;
 const TRAIL_MS = 400;
 const TLB_MS = 450;
-const CAMERA_MS = 380;
 /** A batch larger than this (a big jump) shows its result without animation. */
 const MAX_ANIMATED_EVENTS = 4096;
 const MAX_FLASHES = 1024;
 const MAX_TRAILS = 96;
 const MAX_TLB_PULSES = 4;
-
-/** Atlas geometry: 64 tables of 32 × 16 pixels per atlas row, 2048 pixels wide. */
-const ATLAS_TABLES_PER_ROW = 64;
-const ATLAS_W = ATLAS_TABLES_PER_ROW * COLS;
-const ATLAS_MAX_ROWS = 2047;
-const ATLAS_CAPACITY = ATLAS_TABLES_PER_ROW * ATLAS_MAX_ROWS;
-/** Dirty tables above this count re-upload the whole atlas at once. */
-const PARTIAL_UPLOAD_LIMIT = 48;
 
 /** Header text size in world units; text is skipped when it would be tinier than MIN_TEXT_PX. */
 const FONT_SIZE = 20;
@@ -121,13 +117,6 @@ const ENTRY_SHORT: Record<EntryKind, string> = {
 /** NX glyphs appear once a cell is this large on screen. */
 const GLYPH_PX = 3;
 
-const NO_CELL = -1;
-const cellKey = (sp: number, index: number): number => sp * 512 + index;
-const keySp = (key: number): number => Math.floor(key / 512);
-const keyIndex = (key: number): number => key % 512;
-
-const easeOut = (t: number): number => 1 - (1 - t) ** 3;
-const clamp01 = (t: number): number => Math.min(1, Math.max(0, t));
 const lerp = (a: number, b: number, t: number): number => a + (b - a) * t;
 
 interface TableView {
@@ -141,28 +130,7 @@ interface TableView {
   freed: boolean;
   invalid: boolean;
   nxDisallowed: boolean;
-  pixDirty: boolean;
 }
-
-interface AnimBase {
-  /** Set from the first frame() after queuing, so a queue-to-draw delay never eats the animation. */
-  start: number;
-  dur: number;
-}
-type Anim = AnimBase &
-  (
-    | { kind: 'flash'; sp: number; index: number; from: string }
-    | { kind: 'grow'; sp: number }
-    | { kind: 'fade'; sp: number; from: number; to: number }
-    | { kind: 'pulse'; sp: number; color: 'accent' | 'error'; edge: boolean }
-    | { kind: 'cursor'; from: number }
-    | { kind: 'trail'; sp: number; index: number }
-    | { kind: 'tlb'; spans: { sp: number; first: number; last: number }[] }
-    | { kind: 'tlbFull' }
-  );
-
-type WithoutStart<A> = A extends unknown ? Omit<A, 'start'> : never;
-type NewAnim = WithoutStart<Anim>;
 
 interface Edge {
   /** The parent entry's centre, the parent box's bottom, the child header's top centre. */
@@ -179,12 +147,6 @@ interface Edge {
   end: { x: number; y: number } | null;
 }
 
-interface Camera {
-  from: ZoomTransform;
-  to: ZoomTransform;
-  start: number;
-}
-
 interface Badge {
   text: string;
   fill: string;
@@ -192,28 +154,13 @@ interface Badge {
   outline: boolean;
 }
 
-/** A camera: translate (x, y) then scale k, as d3-zoom keeps it. */
-export interface View {
-  x: number;
-  y: number;
-  k: number;
-}
-
 export class TreeRenderer {
   private readonly canvas: HTMLCanvasElement;
   private readonly ctx: CanvasRenderingContext2D;
-  private readonly atlas: HTMLCanvasElement;
-  private readonly atlasCtx: CanvasRenderingContext2D;
-  private image: ImageData;
-  private words: Uint32Array;
-  private atlasFull = true;
-  private readonly dirtyPix: TableView[] = [];
+  private readonly atlas = new EntryAtlas();
 
-  private readonly zoomBehavior: ZoomBehavior<HTMLCanvasElement, unknown>;
-  private readonly canvasSel: D3Selection<HTMLCanvasElement, unknown, null, undefined>;
+  private readonly pz: PanZoom;
   private readonly resizeObserver: ResizeObserver;
-  private transform: ZoomTransform = zoomIdentity;
-  private camera: Camera | null = null;
   private cssW = 0;
   private cssH = 0;
   private dpr = 1;
@@ -262,30 +209,18 @@ export class TreeRenderer {
     });
     host.appendChild(this.canvas);
     this.ctx = context2d(this.canvas);
-    this.atlas = document.createElement('canvas');
-    this.atlasCtx = context2d(this.atlas);
-    this.image = new ImageData(ATLAS_W, ROWS);
-    this.words = new Uint32Array(this.image.data.buffer);
-    this.atlas.width = ATLAS_W;
-    this.atlas.height = ROWS;
     this.palette = readPalette();
     this.hatch = this.makeHatch();
 
-    this.zoomBehavior = zoom<HTMLCanvasElement, unknown>()
-      .scaleExtent([MIN_K, MAX_K])
-      .on('zoom', (e: D3ZoomEvent<HTMLCanvasElement, unknown>) => {
-        this.transform = e.transform;
+    this.pz = new PanZoom(this.canvas, {
+      onChange: (t, user) => {
         // The camera, readable from outside the canvas (the browser tests compare views).
-        this.host.dataset.view = `${e.transform.x.toFixed(1)},${e.transform.y.toFixed(1)},${e.transform.k.toFixed(4)}`;
-        // A user gesture takes the camera back from an animated fit/focus, and stops following.
-        if (e.sourceEvent) {
-          this.camera = null;
-          this.userCamera();
-        }
+        this.host.dataset.view = `${t.x.toFixed(1)},${t.y.toFixed(1)},${t.k.toFixed(4)}`;
+        // A gesture stops following the action.
+        if (user) this.userCamera();
         if (!this.inFrame) this.inputChanged();
-      });
-    this.canvasSel = select(this.canvas);
-    this.canvasSel.call(this.zoomBehavior).on('dblclick.zoom', null);
+      },
+    });
     // Reachable by Tab: arrow keys move the selected entry, so the inspector works without a mouse.
     this.canvas.tabIndex = 0;
     this.canvas.setAttribute('role', 'application');
@@ -328,7 +263,7 @@ export class TreeRenderer {
     if (this.selection && !this.views.has(this.selection.sp)) this.selection = null;
     this.anims = this.anims.filter((a) => !('sp' in a) || this.views.has(a.sp));
     const grew = tables.length > old.size;
-    this.ensureAtlas(maxId + 1);
+    this.atlas.ensure(maxId + 1);
     this.relayout();
     if (wasEmpty && tables.length > 0) this.fitNow();
     // The tree grew: a following camera re-fits so no new table lands off-screen.
@@ -369,7 +304,7 @@ export class TreeRenderer {
   private reveal(sp: number, index: number): void {
     const box = this.layout.boxes.get(sp);
     if (!box || this.cssW === 0 || this.pendingFit) return;
-    const t = this.camera?.to ?? this.transform;
+    const t = this.pz.target();
     const margin = 16;
     const sx = box.x * t.k + t.x;
     const sy = box.y * t.k + t.y;
@@ -382,9 +317,7 @@ export class TreeRenderer {
     // A table wider than the view is centred on the entry instead.
     const fits = box.w * t.k <= this.cssW - 2 * margin && box.h * t.k <= this.cssH - 2 * margin;
     const c = fits ? { x: box.x + box.w / 2, y: box.y + box.h / 2 } : centre(entryRect(box, index));
-    this.moveCamera(
-      zoomIdentity.translate(this.cssW / 2 - c.x * t.k, this.cssH / 2 - c.y * t.k).scale(t.k),
-    );
+    this.moveCamera(centreOn(c.x, c.y, t.k, this.cssW, this.cssH));
   }
 
   sync(mirror: Mirror): void {
@@ -395,7 +328,7 @@ export class TreeRenderer {
     this.vcpuRoot = mirror.vcpuRoot;
     this.anims = [];
     this.iter = iterCell(mirror);
-    this.atlasFull = true;
+    this.atlas.invalidate();
     this.refitIfFollowing();
     this.invalidate();
   }
@@ -424,7 +357,7 @@ export class TreeRenderer {
           if (animate && flashed.size < MAX_FLASHES && !flashed.has(key)) {
             flashed.add(key);
             const before = fwd ? e.old : e.new;
-            const from = codeColor(this.palette, entryCode(lo32(before), hi32(before), sp.level));
+            const from = codeColor(this.palette, spteCode(before, sp.level));
             this.queue({ kind: 'flash', sp: e.sp, index: i, from, dur: FLASH_MS });
           }
           break;
@@ -550,7 +483,7 @@ export class TreeRenderer {
     this.hatch = this.makeHatch();
     this.textWidths.clear();
     for (const v of this.views.values()) this.repaintTable(v);
-    this.atlasFull = true;
+    this.atlas.invalidate();
     this.invalidate();
   }
 
@@ -558,10 +491,7 @@ export class TreeRenderer {
     this.motion = on;
     if (!on) {
       this.anims = [];
-      if (this.camera) {
-        this.zoomBehavior.transform(this.canvasSel, this.camera.to);
-        this.camera = null;
-      }
+      this.pz.settle();
     }
     this.invalidate();
   }
@@ -574,23 +504,17 @@ export class TreeRenderer {
     const reloading = this.reloadSlice();
     for (const a of this.anims) if (a.start < 0) a.start = now;
     this.inFrame = true;
-    if (this.camera) this.stepCamera(now);
+    this.pz.step(now);
     this.inFrame = false;
     const before = this.anims.length;
     this.anims = this.anims.filter((a) => now - a.start < a.dur);
-    const running = this.anims.length > 0 || this.camera !== null || reloading;
+    const running = this.anims.length > 0 || this.pz.gliding || reloading;
     if (this.dirty || running || before > 0) {
-      this.uploadAtlas();
+      this.atlas.upload();
       this.draw(now);
       this.dirty = false;
     }
     return running;
-  }
-
-  needsFrame(): boolean {
-    return (
-      this.dirty || this.anims.length > 0 || this.camera !== null || this.pendingReload.length > 0
-    );
   }
 
   /** Recolour the next slice of tables after a sync; true while some are left. */
@@ -628,11 +552,7 @@ export class TreeRenderer {
       Math.max(Math.min((this.cssW * 0.6) / BOX_W, (this.cssH * 0.6) / BOX_H), 0.5),
       2,
     );
-    const cx = box.x + box.w / 2;
-    const cy = box.y + box.h / 2;
-    this.moveCamera(
-      zoomIdentity.translate(this.cssW / 2 - cx * k, this.cssH / 2 - cy * k).scale(k),
-    );
+    this.moveCamera(centreOn(box.x + box.w / 2, box.y + box.h / 2, k, this.cssW, this.cssH));
   }
 
   toggleCollapse(sp: number): void {
@@ -646,14 +566,13 @@ export class TreeRenderer {
 
   destroy(): void {
     this.resizeObserver.disconnect();
-    this.canvasSel.on('.zoom', null);
+    this.pz.destroy();
     this.canvas.removeEventListener('keydown', this.onKeyDown);
     this.canvas.removeEventListener('click', this.onClick);
     this.canvas.removeEventListener('dblclick', this.onDblClick);
     this.canvas.removeEventListener('mousemove', this.onMouseMove);
     this.canvas.remove();
     this.anims = [];
-    this.camera = null;
     this.views.clear();
   }
 
@@ -686,50 +605,11 @@ export class TreeRenderer {
     if (hasNxGlyph(old)) v.nxCount--;
     if (hasNxGlyph(code)) v.nxCount++;
     v.codes[index] = code;
-    const at = pixelAt(v.t.id, index);
-    if (at < 0) return;
-    this.words[at] = this.palette.pixels[code & 0x0f] ?? 0;
-    this.markPixDirty(v);
+    this.atlas.set(v.t.id, index, this.palette.pixels[code & 0x0f] ?? 0);
   }
 
   private repaintTable(v: TableView): void {
-    if (pixelAt(v.t.id, 0) < 0) return;
-    const pixels = this.palette.pixels;
-    for (let i = 0; i < 512; i++)
-      this.words[pixelAt(v.t.id, i)] = pixels[(v.codes[i] ?? 0) & 0x0f] ?? 0;
-    this.markPixDirty(v);
-  }
-
-  private markPixDirty(v: TableView): void {
-    if (v.pixDirty) return;
-    v.pixDirty = true;
-    this.dirtyPix.push(v);
-  }
-
-  private ensureAtlas(tables: number): void {
-    const rows = Math.min(ATLAS_MAX_ROWS, Math.max(1, Math.ceil(tables / ATLAS_TABLES_PER_ROW)));
-    if (rows * ROWS <= this.image.height) return;
-    const image = new ImageData(ATLAS_W, rows * ROWS);
-    const words = new Uint32Array(image.data.buffer);
-    words.set(this.words);
-    this.image = image;
-    this.words = words;
-    this.atlas.height = rows * ROWS;
-    this.atlasFull = true;
-  }
-
-  private uploadAtlas(): void {
-    if (this.atlasFull || this.dirtyPix.length > PARTIAL_UPLOAD_LIMIT) {
-      this.atlasCtx.putImageData(this.image, 0, 0);
-    } else {
-      for (const v of this.dirtyPix) {
-        const { sx, sy } = atlasSlot(v.t.id);
-        this.atlasCtx.putImageData(this.image, 0, 0, sx, sy, COLS, ROWS);
-      }
-    }
-    for (const v of this.dirtyPix) v.pixDirty = false;
-    this.dirtyPix.length = 0;
-    this.atlasFull = false;
+    this.atlas.paint(v.t.id, v.codes, this.palette.pixels);
   }
 
   /** A table is on the picture when allocated and not freed (or while it fades). */
@@ -774,31 +654,17 @@ export class TreeRenderer {
     return { kind: 'tlb', spans, dur: TLB_MS };
   }
 
-  private progress(a: Anim, now: number): number {
-    return clamp01((now - a.start) / a.dur);
-  }
-
   // ---- Camera internals ------------------------------------------------------------------------
 
-  private fitTransform(): ZoomTransform {
+  private fitTransform(): View {
     const shown = this.shownBounds();
     this.fitted = shown;
-    const b = shown ?? this.layout.bounds;
-    if (b.w === 0 || b.h === 0) return zoomIdentity.translate(this.cssW / 2, this.cssH / 2);
-    const k = Math.min(
-      FIT_MAX_K,
-      Math.max(
-        this.minScale(),
-        Math.min((this.cssW - 2 * FIT_MARGIN) / b.w, (this.cssH - FIT_TOP - FIT_MARGIN) / b.h),
-      ),
-    );
-    const cx = b.x + b.w / 2;
-    // A tree shorter than the view hangs from the top, below the zoom buttons.
-    const y =
-      b.h * k < this.cssH - FIT_TOP - FIT_MARGIN
-        ? FIT_TOP - b.y * k
-        : this.cssH / 2 - (b.y + b.h / 2) * k;
-    return zoomIdentity.translate(this.cssW / 2 - cx * k, y).scale(k);
+    return fitView(shown ?? this.layout.bounds, this.cssW, this.cssH, {
+      margin: FIT_MARGIN,
+      top: FIT_TOP,
+      minK: this.minScale(),
+      maxK: FIT_MAX_K,
+    });
   }
 
   private fitNow(): void {
@@ -806,20 +672,15 @@ export class TreeRenderer {
       this.pendingFit = true;
       return;
     }
-    this.camera = null;
     // A view asked for (a link being opened) wins over fitting.
     const v = this.requestedView;
     this.requestedView = null;
-    this.zoomBehavior.transform(
-      this.canvasSel,
-      v ? zoomIdentity.translate(v.x, v.y).scale(v.k) : this.fitTransform(),
-    );
+    this.pz.jump(v ?? this.fitTransform());
   }
 
   /** The camera: what a link keeps of the view. */
   getView(): View {
-    const t = this.camera?.to ?? this.transform;
-    return { x: t.x, y: t.y, k: t.k };
+    return this.pz.target();
   }
 
   /** Show exactly this camera (before the first layout, instead of fitting). */
@@ -837,47 +698,21 @@ export class TreeRenderer {
   }
 
   private updateScaleExtent(): void {
-    this.zoomBehavior.scaleExtent([this.minScale(), MAX_K]);
+    this.pz.update({ width: this.cssW, height: this.cssH, minK: this.minScale(), maxK: MAX_K });
   }
 
   private zoomAt(factor: number, px: number, py: number): void {
-    const t = this.camera?.to ?? this.transform;
-    const k = Math.min(MAX_K, Math.max(this.minScale(), t.k * factor));
-    const x = px - ((px - t.x) * k) / t.k;
-    const y = py - ((py - t.y) * k) / t.k;
-    this.moveCamera(zoomIdentity.translate(x, y).scale(k));
+    this.moveCamera(zoomAbout(this.pz.target(), factor, px, py, this.minScale(), MAX_K));
   }
 
-  private moveCamera(to: ZoomTransform): void {
+  /** Glide there with motion, jump without. */
+  private moveCamera(to: View): void {
     if (!this.motion || this.cssW === 0 || !this.opts.requestFrame) {
-      this.camera = null;
-      this.zoomBehavior.transform(this.canvasSel, to);
+      this.pz.jump(to);
       return;
     }
-    this.camera = { from: this.transform, to, start: -1 };
+    this.pz.glideTo(to);
     this.invalidate();
-  }
-
-  private stepCamera(now: number): void {
-    const cam = this.camera;
-    if (!cam) return;
-    if (cam.start < 0) cam.start = now;
-    const t = easeOut(clamp01((now - cam.start) / CAMERA_MS));
-    const view = (z: ZoomTransform): ZoomView => [
-      (this.cssW / 2 - z.x) / z.k,
-      (this.cssH / 2 - z.y) / z.k,
-      this.cssW / z.k,
-    ];
-    const [cx, cy, w] = interpolateZoom(view(cam.from), view(cam.to))(t);
-    const k = this.cssW / w;
-    this.zoomBehavior.transform(
-      this.canvasSel,
-      zoomIdentity.translate(this.cssW / 2 - cx * k, this.cssH / 2 - cy * k).scale(k),
-    );
-    if (t >= 1) {
-      this.zoomBehavior.transform(this.canvasSel, cam.to);
-      this.camera = null;
-    }
   }
 
   private resize(): void {
@@ -896,7 +731,7 @@ export class TreeRenderer {
       this.fitNow();
     }
     // Resizing cleared the canvas: repaint now rather than show a blank frame.
-    this.uploadAtlas();
+    this.atlas.upload();
     this.draw(this.now);
     this.invalidate();
   }
@@ -980,7 +815,7 @@ export class TreeRenderer {
   }
 
   private hitAt(e: MouseEvent): Selection | null {
-    const [x, y] = this.transform.invert(this.pointer(e));
+    const [x, y] = this.pz.transform.invert(this.pointer(e));
     const hit = hitTest(this.layout, x, y);
     if (!hit) return null;
     const v = this.views.get(hit.sp);
@@ -991,7 +826,7 @@ export class TreeRenderer {
   private inputChanged(): void {
     this.invalidate();
     if (this.opts.requestFrame) return;
-    this.uploadAtlas();
+    this.atlas.upload();
     this.draw(performance.now());
     this.dirty = false;
   }
@@ -1008,7 +843,7 @@ export class TreeRenderer {
 
   private draw(now: number): void {
     const ctx = this.ctx;
-    const { k, x, y } = this.transform;
+    const { k, x, y } = this.pz.transform;
     const dpr = this.dpr;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
@@ -1034,7 +869,7 @@ export class TreeRenderer {
       let rect = box;
       let alpha = v.freed ? 0 : 1;
       for (const a of boxAnims.get(id) ?? []) {
-        const t = easeOut(this.progress(a, now));
+        const t = easeOut(progress(a, now));
         if (a.kind === 'fade') alpha = lerp(a.from, a.to, t);
         else if (a.kind === 'grow') {
           const from = this.parentCell(v);
@@ -1067,11 +902,29 @@ export class TreeRenderer {
     this.fillBlocks(blocks);
     this.drawSmallTables(small, k);
     this.markEdges(edges, k);
-    this.drawOverlays(placed, view, k, now);
+    drawOverlays(
+      this.ctx,
+      {
+        view,
+        table: (sp) => placed.get(sp)?.rect ?? null,
+        cell: (sp, index) => {
+          const pl = placed.get(sp);
+          return pl ? cellIn(pl.rect, index) : null;
+        },
+        runs: (sp, first, last) => {
+          const pl = placed.get(sp);
+          return pl ? rowRuns(pl.rect, first, last) : [];
+        },
+      },
+      { anims: this.anims, iter: this.iter, selection: this.selection },
+      this.palette,
+      k,
+      now,
+    );
 
     const full = this.anims.find((a) => a.kind === 'tlbFull');
     if (full) {
-      const t = this.progress(full, now);
+      const t = progress(full, now);
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.globalAlpha = 1 - t;
       ctx.strokeStyle = this.palette.accent;
@@ -1087,7 +940,7 @@ export class TreeRenderer {
     const f = this.focusChange;
     const pl = f && placed.get(f.sp);
     if (!f || !pl) return;
-    const { k, x, y } = this.transform;
+    const { k, x, y } = this.pz.transform;
     const c = cellIn(pl.rect, f.index);
     const cell = { x: c.x * k + x, y: c.y * k + y, w: c.w * k, h: c.h * k };
     if (cell.x + cell.w < 0 || cell.y + cell.h < 0 || cell.x > this.cssW || cell.y > this.cssH)
@@ -1095,8 +948,8 @@ export class TreeRenderer {
     const p = this.palette;
     const content: CalloutContent = {
       ...changeCallout(f),
-      from: codeColor(p, entryCode(lo32(f.old), hi32(f.old), f.level)),
-      to: codeColor(p, entryCode(lo32(f.new), hi32(f.new), f.level)),
+      from: codeColor(p, spteCode(f.old, f.level)),
+      to: codeColor(p, spteCode(f.new, f.level)),
     };
     this.ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     drawCallout(this.ctx, cell, content, { ...p, sans: p.font }, { w: this.cssW, h: this.cssH });
@@ -1131,7 +984,8 @@ export class TreeRenderer {
     for (const { v, rect } of small) {
       const { sx, sy } = atlasSlot(v.t.id);
       const g = cellIn(rect, 0);
-      if (sy >= 0) ctx.drawImage(this.atlas, sx, sy, COLS, ROWS, g.x, g.y, g.w * COLS, g.h * ROWS);
+      if (sy >= 0)
+        ctx.drawImage(this.atlas.canvas, sx, sy, COLS, ROWS, g.x, g.y, g.w * COLS, g.h * ROWS);
       const header = { x: rect.x, y: rect.y, w: rect.w, h: g.y - rect.y };
       if (v.invalid) headers.invalid.push(header);
       else if (v.nxDisallowed) headers.nx.push(header);
@@ -1197,7 +1051,7 @@ export class TreeRenderer {
 
     const slot = atlasSlot(v.t.id);
     if (slot.sy >= 0) {
-      ctx.drawImage(this.atlas, slot.sx, slot.sy, COLS, ROWS, PAD, HEADER_H, GRID_W, GRID_H);
+      ctx.drawImage(this.atlas.canvas, slot.sx, slot.sy, COLS, ROWS, PAD, HEADER_H, GRID_W, GRID_H);
     }
     const cellPx = CELL * ks;
     if (cellPx >= GRID_LINES_PX) {
@@ -1370,7 +1224,7 @@ export class TreeRenderer {
       if (!intersects(span, view)) continue;
       let pulse: number | null = null;
       for (const a of boxAnims.get(id) ?? [])
-        if (a.kind === 'pulse' && a.edge) pulse = this.progress(a, now);
+        if (a.kind === 'pulse' && a.edge) pulse = progress(a, now);
       const bottom = pl.rect.y + pl.rect.h;
       // A child in a lower row of a wrapped family is reached down the gutter at its left.
       const home = this.layout.boxes.get(id);
@@ -1426,93 +1280,6 @@ export class TreeRenderer {
     ctx.globalAlpha = 1;
   }
 
-  private drawOverlays(
-    placed: Map<number, { rect: Rect; alpha: number }>,
-    view: Rect,
-    k: number,
-    now: number,
-  ): void {
-    const ctx = this.ctx;
-    const p = this.palette;
-    const px = 1 / k;
-    const cellOf = (sp: number, index: number): Rect | null => {
-      const pl = placed.get(sp);
-      return pl ? cellIn(pl.rect, index) : null;
-    };
-
-    for (const a of this.anims) {
-      const t = this.progress(a, now);
-      switch (a.kind) {
-        case 'tlb': {
-          ctx.globalAlpha = 0.45 * (1 - t);
-          ctx.fillStyle = p.accent;
-          for (const s of a.spans) {
-            const pl = placed.get(s.sp);
-            if (!pl || !intersects(pl.rect, view)) continue;
-            for (const r of rowRuns(pl.rect, s.first, s.last)) ctx.fillRect(r.x, r.y, r.w, r.h);
-          }
-          break;
-        }
-        case 'trail': {
-          const c = cellOf(a.sp, a.index);
-          if (!c || !intersects(c, view)) break;
-          ctx.globalAlpha = 0.5 * (1 - t);
-          ctx.fillStyle = p.accent;
-          ctx.fillRect(c.x, c.y, c.w, c.h);
-          break;
-        }
-        case 'flash': {
-          const c = cellOf(a.sp, a.index);
-          if (!c || !intersects(c, view)) break;
-          const e = easeOut(t);
-          ctx.globalAlpha = 1 - e;
-          ctx.fillStyle = a.from;
-          ctx.fillRect(c.x, c.y, c.w, c.h);
-          const grow = (2 + 6 * e) * px;
-          ringAround(ctx, c, grow, p.fg, 2 * px);
-          break;
-        }
-        case 'pulse': {
-          const pl = placed.get(a.sp);
-          if (!pl || !intersects(pl.rect, view)) break;
-          ctx.globalAlpha = 1 - t;
-          const grow = (2 + 8 * easeOut(t)) * px;
-          ringAround(ctx, pl.rect, grow, a.color === 'error' ? p.error : p.accent, 3 * px);
-          break;
-        }
-        default:
-          break;
-      }
-    }
-    ctx.globalAlpha = 1;
-
-    // The iterator: a ring on the cell it last visited, gliding there from its previous cell.
-    if (this.iter !== NO_CELL) {
-      const to = cellOf(keySp(this.iter), keyIndex(this.iter));
-      if (to) {
-        let c = to;
-        const cursor = this.anims.find((a) => a.kind === 'cursor');
-        if (cursor && cursor.kind === 'cursor' && cursor.from !== NO_CELL) {
-          const from = cellOf(keySp(cursor.from), keyIndex(cursor.from));
-          if (from) c = lerpRect(from, to, easeOut(this.progress(cursor, now)));
-        }
-        const ring = Math.max(c.w, 10 * px);
-        const r = { x: c.x + c.w / 2 - ring / 2, y: c.y + c.h / 2 - ring / 2, w: ring, h: ring };
-        ringAround(ctx, r, 1.5 * px, p.accent, 2.5 * px);
-      }
-    }
-
-    const sel = this.selection;
-    if (sel) {
-      const pl = placed.get(sel.sp);
-      if (pl) {
-        const r = sel.index === null ? pl.rect : cellIn(pl.rect, sel.index);
-        ringAround(ctx, r, 1 * px, p.panel, 4 * px);
-        ringAround(ctx, r, 1 * px, p.fg, 2 * px);
-      }
-    }
-  }
-
   private makeHatch(): CanvasPattern | null {
     const tile = document.createElement('canvas');
     tile.width = 8;
@@ -1553,30 +1320,13 @@ function newView(t: LayoutTable): TableView {
     freed: false,
     invalid: false,
     nxDisallowed: false,
-    pixDirty: false,
   };
 }
 
-/** Where a table's 32 × 16 pixels sit in the atlas (sy < 0: beyond its capacity). */
-function atlasSlot(id: number): { sx: number; sy: number } {
-  if (id >= ATLAS_CAPACITY) return { sx: 0, sy: -1 };
-  return {
-    sx: (id % ATLAS_TABLES_PER_ROW) * COLS,
-    sy: Math.floor(id / ATLAS_TABLES_PER_ROW) * ROWS,
-  };
-}
-
-function pixelAt(id: number, index: number): number {
-  const { sx, sy } = atlasSlot(id);
-  if (sy < 0) return -1;
-  return (sy + Math.floor(index / COLS)) * ATLAS_W + sx + (index % COLS);
-}
-
-const lo32 = (v: bigint): number => Number(v & 0xffffffffn) | 0;
-const hi32 = (v: bigint): number => Number((v >> 32n) & 0xffffffffn) | 0;
-
-function intersects(a: Rect, b: Rect): boolean {
-  return a.x <= b.x + b.w && b.x <= a.x + a.w && a.y <= b.y + b.h && b.y <= a.y + a.h;
+/** The entry code of an SPTE value as events carry it. */
+function spteCode(v: bigint, level: number): number {
+  const { lo, hi } = fromBig(v);
+  return entryCode(lo, hi, level);
 }
 
 /** Entry `index` of a table drawn at `rect` (which may be scaled while it grows). */
@@ -1617,21 +1367,4 @@ function growRect(from: Rect, to: Rect, t: number): Rect {
 
 function centre(r: Rect): { x: number; y: number } {
   return { x: r.x + r.w / 2, y: r.y + r.h / 2 };
-}
-
-function lerpRect(a: Rect, b: Rect, t: number): Rect {
-  return { x: lerp(a.x, b.x, t), y: lerp(a.y, b.y, t), w: lerp(a.w, b.w, t), h: lerp(a.h, b.h, t) };
-}
-
-function ringAround(
-  ctx: CanvasRenderingContext2D,
-  r: Rect,
-  gap: number,
-  color: string,
-  width: number,
-): void {
-  ctx.strokeStyle = color;
-  ctx.lineWidth = width;
-  const o = gap + width / 2;
-  ctx.strokeRect(r.x - o, r.y - o, r.w + 2 * o, r.h + 2 * o);
 }
