@@ -95,6 +95,8 @@ const FONT_SIZE = 20;
 /** Tables recoloured per frame after a full sync (512 entries each). */
 const RELOAD_TABLES_PER_FRAME = 256;
 const MIN_TEXT_PX = 6;
+/** Table labels are at least this large on screen (CSS pixels) while their header has room. */
+const MIN_LABEL_PX = 12;
 const BADGE_H = 22;
 /** Below this on-screen width a table is a plain block. */
 const MIN_DETAIL_PX = 6;
@@ -1148,24 +1150,29 @@ export class TreeRenderer {
     const ctx = this.ctx;
     const p = this.palette;
     const badges = this.badges(v);
-    const showText = FONT_SIZE * ks >= MIN_TEXT_PX;
-    ctx.font = `${FONT_SIZE}px ${p.mono}`;
+    // Labels keep at least MIN_LABEL_PX on screen while the header has room: CSS pixels grow
+    // with browser zoom, so zooming the page makes them bigger.
+    const size = Math.min(HEADER_H * 0.78, Math.max(FONT_SIZE, MIN_LABEL_PX / ks));
+    const scale = size / FONT_SIZE;
+    const badgeH = Math.min(HEADER_H - 4, BADGE_H * scale);
+    const showText = size * ks >= MIN_TEXT_PX;
+    ctx.font = `${size}px ${p.mono}`;
     ctx.textBaseline = 'middle';
     const mid = HEADER_H / 2;
-    const by = mid - BADGE_H / 2;
+    const by = mid - badgeH / 2;
     let right = BOX_W - PAD;
     for (let i = badges.length - 1; i >= 0; i--) {
       const b = badges[i];
       if (!b) continue;
-      const w = showText ? this.textWidth(b.text) + 8 : BADGE_H;
+      const w = showText ? this.textWidth(b.text) * scale + 8 * scale : badgeH;
       right -= w;
       if (b.outline) {
         ctx.strokeStyle = b.fill;
         ctx.lineWidth = Math.max(px, 1);
-        ctx.strokeRect(right + 0.5, by + 0.5, w - 1, BADGE_H - 1);
+        ctx.strokeRect(right + 0.5, by + 0.5, w - 1, badgeH - 1);
       } else {
         ctx.fillStyle = b.fill;
-        ctx.fillRect(right, by, w, BADGE_H);
+        ctx.fillRect(right, by, w, badgeH);
       }
       if (showText) {
         ctx.fillStyle = b.ink;
@@ -1185,17 +1192,21 @@ export class TreeRenderer {
       `${arrow}sp ${v.t.id} · L${v.t.level} · ${gfn}`,
       `${arrow}sp ${v.t.id} · L${v.t.level}`,
       `sp ${v.t.id}`,
-    ].find((t) => this.textWidth(t) <= room);
+    ].find((t) => this.textWidth(t) * scale <= room);
     if (!label) return;
     ctx.fillStyle = p.fg;
     ctx.textAlign = 'left';
     ctx.fillText(label, PAD, mid + 0.5);
   }
 
+  /** The width of `text` at FONT_SIZE (the mono font scales linearly with its size). */
   private textWidth(text: string): number {
     let w = this.textWidths.get(text);
     if (w === undefined) {
+      const font = this.ctx.font;
+      this.ctx.font = `${FONT_SIZE}px ${this.palette.mono}`;
       w = this.ctx.measureText(text).width;
+      this.ctx.font = font;
       this.textWidths.set(text, w);
     }
     return w;
