@@ -349,17 +349,7 @@ function CompareEditors({ a, b }: { a: Session; b: Session }) {
   return (
     <>
       <div className="tabs" role="tablist" aria-label="Scripts">
-        {(['A', 'B'] as const).map((t) => (
-          <button
-            key={t}
-            type="button"
-            role="tab"
-            aria-selected={tab === t}
-            onClick={() => setTab(t)}
-          >
-            Script {t}
-          </button>
-        ))}
+        <PaneTabs value={tab} onChange={setTab} label={(t) => `Script ${t}`} />
         <button type="button" className="tabs-measure" onClick={() => void workspace.measure()}>
           Re-measure
         </button>
@@ -419,23 +409,40 @@ function LogPane({ title }: { title?: string }) {
   );
 }
 
+/** One tab per compare pane. */
+function PaneTabs({
+  value,
+  onChange,
+  label,
+}: {
+  value: 'A' | 'B';
+  onChange: (pane: 'A' | 'B') => void;
+  label: (pane: 'A' | 'B') => string;
+}) {
+  return (
+    <>
+      {(['A', 'B'] as const).map((p) => (
+        <button
+          key={p}
+          type="button"
+          role="tab"
+          aria-selected={value === p}
+          onClick={() => onChange(p)}
+        >
+          {label(p)}
+        </button>
+      ))}
+    </>
+  );
+}
+
 /** Compare mode: one event log per pane, each labelled, one shown at a time. */
 function CompareLogs({ a, b }: { a: Session; b: Session }) {
   const [pane, setPane] = useState<'A' | 'B'>('A');
   return (
     <div className="compare-logs">
       <div className="tabs compare-log-tabs" role="tablist" aria-label="Event logs">
-        {(['A', 'B'] as const).map((p) => (
-          <button
-            key={p}
-            type="button"
-            role="tab"
-            aria-selected={pane === p}
-            onClick={() => setPane(p)}
-          >
-            Log of pane {p}
-          </button>
-        ))}
+        <PaneTabs value={pane} onChange={setPane} label={(p) => `Log of pane ${p}`} />
       </div>
       <SessionContext.Provider value={pane === 'A' ? a : b}>
         <LogPane key={pane} title={`Event log · pane ${pane}`} />
