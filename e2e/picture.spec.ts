@@ -195,3 +195,45 @@ test('the script pane can be widened by dragging or with the arrow keys', async 
   await page.mouse.up();
   expect((await pane.boundingBox())?.width ?? 0).toBeGreaterThan(after + 100);
 });
+
+test('the camera follows until the user pans or zooms; Follow and f bring it back', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  const follow = page.getByRole('button', { name: 'Follow' });
+  const canvas = page.getByTestId('tree-canvas');
+  await expect(follow).toHaveAttribute('aria-pressed', 'true');
+  // The first access puts three tables on the picture: the camera re-fits to them.
+  const before = await canvas.getAttribute('data-view');
+  await app.press('Shift+ArrowRight', 3);
+  const fitted = await canvas.getAttribute('data-view');
+  expect(fitted).not.toBe(before);
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  await app.idle();
+  await expect(follow).toHaveAttribute('aria-pressed', 'false');
+  const mine = await canvas.getAttribute('data-view');
+  // Not following: a new table (the exec split's L1) leaves the user's camera alone.
+  await app.press('Shift+ArrowRight', 2);
+  await expect(canvas).toHaveAttribute('data-view', mine ?? '');
+  await app.press('f');
+  await expect(follow).toHaveAttribute('aria-pressed', 'true');
+  await expect(canvas).not.toHaveAttribute('data-view', mine ?? '');
+});
+
+test('a refusal mark leaves with the edit of its line, and only real errors are listed', async ({
+  app,
+}) => {
+  await app.open();
+  await app.setScript(
+    'memslot gpa=0x100000000 size=4M backing=2M\nzap_sp gpa=0x100000000 level=1\n',
+  );
+  await expect(app.errors).toHaveCount(1);
+  await expect(app.errors.first()).toContainText('Line 2');
+  // The UX review's repro: line 2 becomes an access, line 3 a typo. One error, on line 3.
+  await app.editor.fill(
+    'memslot gpa=0x100000000 size=4M backing=2M\naccess gpa=0x100000000 type=read\nacess gpa=0x100000000\n',
+  );
+  await expect(app.errors).toHaveCount(1);
+  await expect(app.errors.first()).toContainText('Line 3');
+});

@@ -21,7 +21,14 @@ import {
   type LayoutTable,
   type Rect,
 } from './layout.ts';
-import { easeOut, intersects, progress, type Anim, type OverlayGeometry } from './overlays.ts';
+import {
+  easeOut,
+  intersects,
+  progress,
+  type Anim,
+  type OverlayGeometry,
+  type PictureView,
+} from './overlays.ts';
 
 /** Header text size in world units; text is skipped when it would be tinier than MIN_TEXT_PX. */
 const FONT_SIZE = 20;
@@ -103,7 +110,7 @@ export function isShown(v: TableView): boolean {
   return v.present && !v.freed;
 }
 
-export class TreePainter {
+export class TreePainter implements PictureView<TreeScene> {
   private palette!: Palette;
   private hatch: CanvasPattern | null = null;
   private readonly textWidths = new Map<string, number>();

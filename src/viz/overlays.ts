@@ -49,6 +49,16 @@ export interface OverlayGeometry {
   view: Rect;
 }
 
+/**
+ * A reading of the mirror drawn on the canvas (the tree today; an address-space view next):
+ * it paints its scene under the camera and says where tables and entries landed, so the
+ * overlays and the callout work on every view alike.
+ */
+export interface PictureView<Scene> {
+  setPalette(palette: Palette): void;
+  paint(scene: Scene, view: Rect, k: number, now: number): OverlayGeometry;
+}
+
 export interface OverlayState {
   anims: readonly Anim[];
   /** The iterator's cell (cellKey), or NO_CELL. */
