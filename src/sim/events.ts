@@ -1,6 +1,7 @@
 // Decoding the log into plain, structured-clone-safe event objects (SPTEs as bigint).
 import {
   EV,
+  WORDS,
   join32,
   NONE,
   SC_ATOMIC,
@@ -258,6 +259,9 @@ export function opArgs(
 
 /** The kind of event `i` (EV.*), without decoding it. */
 export const eventKind = (src: WordSource, i: number): number => src.word(i, 0) & 0xff;
+
+/** The kind of the k-th event of a raw batch of words (a hot loop over a batch as it arrives). */
+export const batchKind = (words: Uint32Array, k: number): number => (words[k * WORDS] ?? 0) & 0xff;
 
 /**
  * The latest SPTE change among events [start of i's operation, i], looking back at most `limit`

@@ -1,7 +1,7 @@
 // The run's event log on the page: the worker's batches, kept as they arrived (transferred, not
 // copied), read through the same WordSource interface the core's own log offers.
-import { EV, join32, NONE, WORDS } from '../sim/event-log.ts';
-import type { SpMeta, WordSource } from '../sim/events.ts';
+import { EV, WORDS } from '../sim/event-log.ts';
+import { batchKind, decodeEvent, type SpMeta, type WordSource } from '../sim/events.ts';
 
 /** Every table the run allocates, known as soon as its batch arrives (for layout and decoding). */
 export interface TableInfo extends SpMeta {
@@ -43,18 +43,18 @@ export class EventStore implements WordSource {
     const b = { first, end: first + words.length / WORDS, words };
     this.batches.push(b);
     this.length = b.end;
-    for (let o = 0; o < words.length; o += WORDS) {
-      if (((words[o] ?? 0) & 0xff) !== EV.spAllocated) continue;
-      const id = words[o + 1] ?? 0;
-      const parentWord = words[o + 2] ?? NONE;
-      const parent = parentWord === NONE ? null : parentWord;
-      this.tables[id] = {
-        id,
-        parent,
-        parentIndex: words[o + 3] ?? 0,
-        gfn: join32(words[o + 4] ?? 0, words[o + 5] ?? 0),
-        level: words[o + 6] ?? 0,
-        rootId: parent === null ? id : (this.tables[parent]?.rootId ?? id),
+    const n = words.length / WORDS;
+    for (let k = 0; k < n; k++) {
+      if (batchKind(words, k) !== EV.spAllocated) continue;
+      const e = decodeEvent(this, first + k, this.spOf);
+      if (e.type !== 'spAllocated') continue;
+      this.tables[e.sp] = {
+        id: e.sp,
+        parent: e.parent,
+        parentIndex: e.parentIndex,
+        gfn: e.gfn,
+        level: e.level,
+        rootId: e.parent === null ? e.sp : (this.tables[e.parent]?.rootId ?? e.sp),
       };
     }
   }
