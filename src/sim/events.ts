@@ -264,20 +264,21 @@ export const eventKind = (src: WordSource, i: number): number => src.word(i, 0) 
 export const batchKind = (words: Uint32Array, k: number): number => (words[k * WORDS] ?? 0) & 0xff;
 
 /**
- * The latest SPTE change among events [start of i's operation, i], looking back at most `limit`
- * events: what the picture's callout points at while the cursor rests on event i.
+ * The latest SPTE change among events [start of i's operation, i] in a table `accept`s (one
+ * still on the picture), looking back at most `limit` events: what the callout points at.
  */
 export function lastChangeInOp(
   src: WordSource,
   spOf: SpLookup,
   i: number,
+  accept: (sp: number) => boolean = () => true,
   limit = 4096,
 ): Extract<SimEvent, { type: 'spteChanged' }> | null {
   for (let j = i; j >= 0 && j > i - limit; j--) {
     const kind = eventKind(src, j);
     if (kind === EV.spteChanged) {
       const e = decodeEvent(src, j, spOf);
-      return e.type === 'spteChanged' ? e : null;
+      if (e.type === 'spteChanged' && accept(e.sp)) return e;
     }
     if (kind === EV.opBegin) return null;
   }

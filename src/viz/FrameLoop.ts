@@ -138,7 +138,9 @@ export class FrameLoop {
         w.focusAt = -1;
       } else if (at !== w.focusAt) {
         w.focusAt = at;
-        r.setFocus(at > 0 ? lastChangeInOp(s.events, s.events.spOf, at - 1) : null);
+        // A change inside a table freed since is not on the picture: point at the last one that is.
+        const shown = (sp: number) => s.mirror.sps[sp]?.freed === false;
+        r.setFocus(at > 0 ? lastChangeInOp(s.events, s.events.spOf, at - 1, shown) : null);
       }
     }
     const animating = r ? r.frame(now) : false;

@@ -89,19 +89,23 @@ export function drawCallout(
   view: { w: number; h: number },
 ): CalloutBox {
   ctx.save();
-  const titleFont = `600 ${CALLOUT_TITLE_PX}px ${style.sans}`;
+  // Narrow panes (compare at 1024 px) take the smaller size, never below 14 px.
+  const titlePx = view.w < 360 ? CALLOUT_DETAIL_PX : CALLOUT_TITLE_PX;
+  const titleFont = `600 ${titlePx}px ${style.sans}`;
   const detailFont = `${CALLOUT_DETAIL_PX}px ${style.mono}`;
+  const maxW = Math.min(view.w - 8, 520);
+  const swatches = 2 * SWATCH + 12;
+  // Words wrap at spaces rather than being cut: the change is what the room has to read.
   ctx.font = titleFont;
-  // One title line if it fits the view, else where and what on two lines (never cut the change).
-  const oneLine = `${c.where} · ${c.change}`;
-  const titles =
-    ctx.measureText(oneLine).width + 2 * PAD <= view.w - 8 ? [oneLine] : [c.where, c.change];
+  const titles = wrap(ctx, `${c.where} · ${c.change}`, maxW - 2 * PAD);
   const tw = Math.max(...titles.map((t) => ctx.measureText(t).width));
   ctx.font = detailFont;
-  const dw = ctx.measureText(c.detail).width + 2 * SWATCH + 12;
-  const w = Math.min(view.w - 8, Math.max(tw, dw) + 2 * PAD);
-  const titleH = titles.length * (CALLOUT_TITLE_PX + 4) - 4;
-  const h = PAD * 2 + titleH + LINE_GAP + CALLOUT_DETAIL_PX + 4;
+  const details = wrap(ctx, c.detail, maxW - 2 * PAD - swatches);
+  const dw = Math.max(...details.map((t) => ctx.measureText(t).width)) + swatches;
+  const w = Math.min(maxW, Math.max(tw, dw) + 2 * PAD);
+  const titleH = titles.length * (titlePx + 4) - 4;
+  const detailH = details.length * (CALLOUT_DETAIL_PX + 4) - 4;
+  const h = PAD * 2 + titleH + LINE_GAP + detailH + 4;
   const box = placeCallout(cell, { w, h }, view);
 
   // The ring: the entry itself may be a few pixels wide at the default fit.
@@ -140,7 +144,7 @@ export function drawCallout(
   ctx.font = titleFont;
   const maxText = box.w - 2 * PAD;
   titles.forEach((t, i) =>
-    ctx.fillText(fit(ctx, t, maxText), box.x + PAD, box.y + PAD + i * (CALLOUT_TITLE_PX + 4)),
+    ctx.fillText(fit(ctx, t, maxText), box.x + PAD, box.y + PAD + i * (titlePx + 4)),
   );
   const y2 = box.y + PAD + titleH + LINE_GAP;
   ctx.fillStyle = c.from;
@@ -153,10 +157,27 @@ export function drawCallout(
   ctx.strokeRect(box.x + PAD + SWATCH + 4.5, y2 + 1.5, SWATCH - 1, SWATCH - 1);
   ctx.font = detailFont;
   ctx.fillStyle = style.fg;
-  const dx2 = box.x + PAD + 2 * SWATCH + 12;
-  ctx.fillText(fit(ctx, c.detail, box.x + box.w - PAD - dx2), dx2, y2);
+  const dx2 = box.x + PAD + swatches;
+  details.forEach((t, i) =>
+    ctx.fillText(fit(ctx, t, box.x + box.w - PAD - dx2), dx2, y2 + i * (CALLOUT_DETAIL_PX + 4)),
+  );
   ctx.restore();
   return box;
+}
+
+/** The text in lines of at most `max` pixels, broken at spaces (a word longer than a line stays whole). */
+function wrap(ctx: CanvasRenderingContext2D, text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line === '' ? word : `${line} ${word}`;
+    if (line !== '' && ctx.measureText(next).width > max) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }
 
 /** The text, cut at a word boundary with an ellipsis when it does not fit `max` pixels. */
