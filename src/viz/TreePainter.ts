@@ -2,6 +2,7 @@
 // to its child table, headers and badges, at three levels of detail. It paints a TreeScene and
 // hands back where each table and entry landed, so overlays and the callout find them.
 import { hasNxGlyph, CODE_TABLE, codeKind, type EntryKind, type Palette } from './palette.ts';
+import type { MirrorSp } from '../sim/replay.ts';
 import type { EntryAtlas } from './EntryAtlas.ts';
 import { atlasSlot } from './EntryAtlas.ts';
 import {
@@ -59,18 +60,34 @@ const GLYPH_PX = 3;
 
 const lerp = (a: number, b: number, t: number): number => a + (b - a) * t;
 
-/** A table as the picture has it at the cursor. */
-export interface TableView {
-  t: LayoutTable;
+/**
+ * A table as the picture has it: its place in the run's table set, the entry codes last drawn,
+ * and its state at the cursor read from the mirror itself (the one home of that state).
+ */
+export class TableView {
   /** Entry codes (palette.entryCode) as last drawn. */
-  codes: Uint8Array;
-  nxCount: number;
-  /** Allocated at the cursor. */
-  present: boolean;
-  linked: boolean;
-  freed: boolean;
-  invalid: boolean;
-  nxDisallowed: boolean;
+  readonly codes = new Uint8Array(512);
+  nxCount = 0;
+  /** The mirror's table at the cursor (undefined: not allocated yet, or stepped back past it). */
+  sp: MirrorSp | undefined = undefined;
+
+  constructor(public t: LayoutTable) {}
+
+  get present(): boolean {
+    return this.sp !== undefined;
+  }
+  get linked(): boolean {
+    return this.sp?.linked ?? false;
+  }
+  get freed(): boolean {
+    return this.sp?.freed ?? false;
+  }
+  get invalid(): boolean {
+    return this.sp?.invalid ?? false;
+  }
+  get nxDisallowed(): boolean {
+    return this.sp?.nxDisallowed ?? false;
+  }
 }
 
 interface Edge {
@@ -571,19 +588,6 @@ export class TreePainter implements PictureView<TreeScene> {
     c.stroke();
     return this.ctx.createPattern(tile, 'repeat');
   }
-}
-
-export function newView(t: LayoutTable): TableView {
-  return {
-    t,
-    codes: new Uint8Array(512),
-    nxCount: 0,
-    present: false,
-    linked: false,
-    freed: false,
-    invalid: false,
-    nxDisallowed: false,
-  };
 }
 
 /** Entry `index` of a table drawn at `rect` (which may be scaled while it grows). */

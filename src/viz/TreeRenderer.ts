@@ -20,7 +20,7 @@ import {
 } from './layout.ts';
 import { drawCallout, type CalloutContent } from './callout.ts';
 import { EntryAtlas } from './EntryAtlas.ts';
-import { isShown, newView, TreePainter, type TableView } from './TreePainter.ts';
+import { isShown, TableView, TreePainter } from './TreePainter.ts';
 import {
   cellKey,
   drawOverlays,
@@ -179,7 +179,7 @@ export class TreeRenderer {
         prev.t.gfn === t.gfn;
       // Reuse the view in place: the dirty-pixel queue may hold it.
       if (same) prev.t = t;
-      this.views.set(t.id, same ? prev : newView(t));
+      this.views.set(t.id, same ? prev : new TableView(t));
       maxId = Math.max(maxId, t.id);
     }
     for (const id of [...this.collapsed]) if (!this.views.has(id)) this.collapsed.delete(id);
@@ -500,12 +500,9 @@ export class TreeRenderer {
 
   // ---- Table state -----------------------------------------------------------------------------
 
+  /** Point the table at the mirror's object for it (replaced when the mirror re-allocates it). */
   private readFlags(v: TableView, sp: MirrorSp | undefined): void {
-    v.present = sp !== undefined;
-    v.linked = sp?.linked ?? false;
-    v.freed = sp?.freed ?? false;
-    v.invalid = sp?.invalid ?? false;
-    v.nxDisallowed = sp?.nxDisallowed ?? false;
+    v.sp = sp;
   }
 
   private reloadTable(v: TableView, sp: MirrorSp | undefined): void {
