@@ -19,6 +19,7 @@ import {
   type Rect,
 } from './layout.ts';
 import { drawCallout, type CalloutContent } from './callout.ts';
+import { choreograph } from './choreography.ts';
 import { EntryAtlas } from './EntryAtlas.ts';
 import { isShown, TableView, TreePainter } from './TreePainter.ts';
 import {
@@ -62,18 +63,10 @@ const FIT_TOP = 56;
 /** fit() never magnifies a small tree beyond this. */
 const FIT_MAX_K = 1.5;
 
-const FLASH_MS = 700;
-const GROW_MS = 380;
-const FADE_MS = 320;
-const PULSE_MS = 400;
 const CURSOR_MS = 260;
-const TRAIL_MS = 400;
 const TLB_MS = 450;
 /** A batch larger than this (a big jump) shows its result without animation. */
 const MAX_ANIMATED_EVENTS = 4096;
-const MAX_FLASHES = 1024;
-const MAX_TRAILS = 96;
-const MAX_TLB_PULSES = 4;
 
 /** Tables recoloured per frame after a full sync (512 entries each). */
 const RELOAD_TABLES_PER_FRAME = 256;
@@ -259,91 +252,21 @@ export class TreeRenderer {
   applyEvents(events: readonly SimEvent[], mirror: Mirror, direction: 1 | -1): void {
     const fwd = direction === 1;
     const animate = this.motion && events.length <= MAX_ANIMATED_EVENTS;
-    const flagged = new Set<number>();
-    const reload = new Set<number>();
-    const allocatedHere = new Set<number>();
-    const flashed = new Set<number>();
     const iterBefore = this.iter;
-    let trails = 0;
-    let iterMoves = 0;
-    const flushes: { ranged: boolean; gfn: number; pages: number }[] = [];
-
-    for (const e of events) {
-      switch (e.type) {
-        case 'spteChanged': {
-          const v = this.views.get(e.sp);
-          const sp = mirror.sps[e.sp];
-          if (!v || !sp) break;
-          const i = e.index;
-          this.setCode(v, i, entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level));
-          const key = cellKey(e.sp, i);
-          if (animate && flashed.size < MAX_FLASHES && !flashed.has(key)) {
-            flashed.add(key);
-            const before = fwd ? e.old : e.new;
-            const from = codeColor(this.palette, spteCode(before, sp.level));
-            this.queue({ kind: 'flash', sp: e.sp, index: i, from, dur: FLASH_MS });
-          }
-          break;
-        }
-        case 'spAllocated':
-          reload.add(e.sp);
-          if (fwd) allocatedHere.add(e.sp);
-          break;
-        case 'spLinked':
-          flagged.add(e.sp);
-          if (!animate) break;
-          if (!fwd)
-            this.queue({ kind: 'pulse', sp: e.sp, color: 'error', edge: false, dur: PULSE_MS });
-          else if (allocatedHere.has(e.sp) && this.views.get(e.sp)?.t.parent != null)
-            this.queue({ kind: 'grow', sp: e.sp, dur: GROW_MS });
-          else this.queue({ kind: 'pulse', sp: e.sp, color: 'accent', edge: true, dur: PULSE_MS });
-          break;
-        case 'spUnlinked':
-          flagged.add(e.sp);
-          if (animate)
-            this.queue({
-              kind: 'pulse',
-              sp: e.sp,
-              color: fwd ? 'error' : 'accent',
-              edge: !fwd,
-              dur: PULSE_MS,
-            });
-          break;
-        case 'spFreed':
-          flagged.add(e.sp);
-          if (animate)
-            this.queue({
-              kind: 'fade',
-              sp: e.sp,
-              from: fwd ? 1 : 0,
-              to: fwd ? 0 : 1,
-              dur: FADE_MS,
-            });
-          break;
-        case 'rootInvalidated':
-          flagged.add(e.sp);
-          if (animate && fwd)
-            this.queue({ kind: 'pulse', sp: e.sp, color: 'error', edge: false, dur: PULSE_MS });
-          break;
-        case 'nxAccounted':
-        case 'nxUnaccounted':
-          flagged.add(e.sp);
-          break;
-        case 'iterStep':
-        case 'iterUp':
-          iterMoves++;
-          if (fwd && animate && trails < MAX_TRAILS) {
-            trails++;
-            this.queue({ kind: 'trail', sp: e.sp, index: e.index, dur: TRAIL_MS });
-          }
-          break;
-        case 'tlbFlush':
-          if (animate) flushes.push(e);
-          break;
-        default:
-          break;
-      }
+    const plan = choreograph(events, {
+      direction,
+      animate,
+      colorOf: (spte, level) => codeColor(this.palette, spteCode(spte, level)),
+      hasParent: (sp) => this.views.get(sp)?.t.parent != null,
+    });
+    const { reload, flagged, iterMoves } = plan;
+    for (const { sp: id, index: i } of plan.entries) {
+      const v = this.views.get(id);
+      const sp = mirror.sps[id];
+      if (v && sp)
+        this.setCode(v, i, entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level));
     }
+    for (const a of plan.anims) this.queue(a);
 
     for (const id of reload) {
       const v = this.views.get(id);
@@ -356,8 +279,7 @@ export class TreeRenderer {
     this.vcpuRoot = mirror.vcpuRoot;
     this.iter = iterCell(mirror);
     // Spans are found after the flags are current, so only tables shown now light up.
-    for (const f of flushes.slice(-MAX_TLB_PULSES))
-      this.queue(this.tlbAnim(f.ranged, f.gfn, f.pages));
+    for (const f of plan.flushes) this.queue(this.tlbAnim(f.ranged, f.gfn, f.pages));
     // A single step shows the iterator travelling; over a longer batch the trail shows the path.
     if (animate && this.iter !== NO_CELL && this.iter !== iterBefore) {
       if (iterMoves === 1 || !fwd) this.anims = this.anims.filter((a) => a.kind !== 'trail');
