@@ -1,10 +1,9 @@
 // What an operation did, told from its own events: the CPU walk's result, RET_PF_*, what a zap
 // returned, what the recovery worker took. Nothing here assumes an event that did not happen.
 import { decodeEvent, opArgs, type SimEvent, type SpLookup, type WordSource } from './events.ts';
-import { levelName } from './geometry.ts';
+import { hex, levelName } from './geometry.ts';
 import { ACCESS_RESULTS, type OpName } from './names.ts';
 
-const hex = (n: number | bigint) => '0x' + n.toString(16);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** One recovery loop iteration: the sp it took from the NX list head and what became of it. */
