@@ -238,7 +238,7 @@ export class TreeRenderer {
 
   sync(mirror: Mirror): void {
     // Table flags now; entry colours over the next frames, a slice each (a 4 GiB guest has ~1M).
-    for (const v of this.views.values()) this.readFlags(v, mirror.sps[v.t.id]);
+    for (const v of this.views.values()) v.sp = mirror.sps[v.t.id];
     this.pendingReload = [...this.views.values()];
     this.reloadFrom = mirror;
     this.vcpuRoot = mirror.vcpuRoot;
@@ -274,7 +274,7 @@ export class TreeRenderer {
     }
     for (const id of flagged) {
       const v = this.views.get(id);
-      if (v && !reload.has(id)) this.readFlags(v, mirror.sps[id]);
+      if (v && !reload.has(id)) v.sp = mirror.sps[id];
     }
     this.vcpuRoot = mirror.vcpuRoot;
     this.iter = iterCell(mirror);
@@ -422,13 +422,9 @@ export class TreeRenderer {
 
   // ---- Table state -----------------------------------------------------------------------------
 
-  /** Point the table at the mirror's object for it (replaced when the mirror re-allocates it). */
-  private readFlags(v: TableView, sp: MirrorSp | undefined): void {
-    v.sp = sp;
-  }
-
   private reloadTable(v: TableView, sp: MirrorSp | undefined): void {
-    this.readFlags(v, sp);
+    // The table's state is the mirror's own object (replaced when the mirror re-allocates it).
+    v.sp = sp;
     if (!sp) return;
     let nx = 0;
     for (let i = 0; i < 512; i++) {
