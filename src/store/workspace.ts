@@ -133,18 +133,18 @@ export class Workspace {
       };
       follow();
       // One selection across both panes: selecting in one clears the other.
-      const only = (mine: Session, other: Session) => () => {
-        if (mine.store.getState().selection && other.store.getState().selection) {
+      const only =
+        (other: Session, pane: 'A' | 'B') =>
+        (s: { selection: unknown }, prev: { selection: unknown }) => {
+          if (s.selection === prev.selection || !s.selection) return;
           other.select(null);
-          this.store.setState({ selectedPane: mine === this.main ? 'A' : 'B' });
-        } else if (mine.store.getState().selection) {
-          this.store.setState({ selectedPane: mine === this.main ? 'A' : 'B' });
-        }
-      };
+          if (this.store.getState().selectedPane !== pane)
+            this.store.setState({ selectedPane: pane });
+        };
       this.compareOffs = [
         this.main.store.subscribe(follow),
-        this.main.store.subscribe(only(this.main, b)),
-        b.store.subscribe(only(b, this.main)),
+        this.main.store.subscribe(only(b, 'A')),
+        b.store.subscribe(only(this.main, 'B')),
       ];
       this.store.setState((s) => ({ compareVersion: s.compareVersion + 1 }));
     }
