@@ -2,7 +2,7 @@
 // one sentence that says what differed and why.
 import { opArgs } from '../sim/events.ts';
 import type { Counters, ZapStrategy } from '../sim/names.ts';
-import { tallyOp, type RecoveryPick } from '../sim/outcome.ts';
+import { tallyOp, type OpTally, type RecoveryPick } from '../sim/outcome.ts';
 import { formatStatement, parseScenario } from '../sim/scenario/parse.ts';
 import type { Session } from './session.ts';
 
@@ -141,6 +141,19 @@ export interface PaneMetrics {
   unreached: RecoveryPick[];
 }
 
+/** Tallies of operations the cursor has passed, per run (a new run has a new mirror). */
+const passed = new WeakMap<object, Map<number, OpTally>>();
+
+/** An operation's tally up to `end`; one the cursor is past is decoded once, not every frame. */
+function tallyUpTo(session: Session, first: number, end: number, complete: boolean): OpTally {
+  if (!complete) return tallyOp(session.events, session.events.spOf, first, end);
+  let runTallies = passed.get(session.mirror);
+  if (!runTallies) passed.set(session.mirror, (runTallies = new Map<number, OpTally>()));
+  let t = runTallies.get(first);
+  if (!t) runTallies.set(first, (t = tallyOp(session.events, session.events.spOf, first, end)));
+  return t;
+}
+
 export function paneMetrics(session: Session): PaneMetrics {
   const m = session.mirror;
   const roots = new Set<number>();
@@ -153,7 +166,7 @@ export function paneMetrics(session: Session): PaneMetrics {
     if (st.kind !== 'recover_nx' && st.kind !== 'zap_sp') continue;
     const end = Math.min(st.endEvent, m.cursor);
     if (end <= st.firstEvent) continue;
-    const t = tallyOp(session.events, session.events.spOf, st.firstEvent, end);
+    const t = tallyUpTo(session, st.firstEvent, end, end === st.endEvent);
     const strategy = t.begin ? opArgs(t.begin.op, t.begin.c).strategy : undefined;
     if (!strategy) continue;
     strategies.add(strategy);
