@@ -34,7 +34,7 @@ export interface WorkspaceState {
 }
 
 /** A mode's own script and cursor. */
-export interface Work {
+interface Work {
   script: string;
   cursor: number;
 }
@@ -205,12 +205,6 @@ export class Workspace {
     this.explore = null;
     this.main.holdSaved(null);
     if (work) this.main.setScript(work.script, work.cursor);
-  }
-
-  /** The Explore script while another mode runs, else the main session's own. */
-  exploreWork(): Work {
-    const s = this.main.store.getState();
-    return this.explore ?? { script: s.script, cursor: s.cursor };
   }
 
   /**
