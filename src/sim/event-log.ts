@@ -25,6 +25,7 @@ export const EV = {
   splitStats: 18,
   memslotAdded: 19,
   nxRecoverPick: 20,
+  mmuLock: 21,
 } as const;
 
 export const WORDS = 8;
@@ -37,6 +38,19 @@ const MAX_READS = 0xffffff;
 export const SC_HANDLED = 1; // handle_changed_spte() ran: stats, recursion, the tracepoint
 export const SC_ATOMIC = 2; // cmpxchg / xchg rather than a plain store
 export const SC_SHARED = 4; // mmu_lock held for read
+
+/** opBegin word 7: the kernel profile (index in KERNELS) sits above the operation's own bits. */
+export const OP_KERNEL_SHIFT = 24;
+
+/** spAllocated word 6, above the level: the table came filled with SHADOW_NONPRESENT_VALUE. */
+export const SPA_FILLED = 1 << 8;
+
+/** faultDone word 6: which vCPU stats the fault bumped (the profile decides which exist). */
+export const FD_PF_FIXED = 1;
+export const FD_PF_SPURIOUS = 2;
+export const FD_PF_TAKEN = 4;
+export const FD_PF_EMULATE = 8;
+export const FD_PF_MMIO_SPTE_CREATED = 16;
 
 /** Iterator step kinds (word 2, bits 16..). */
 export const STEP_START = 0;

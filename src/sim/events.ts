@@ -4,26 +4,31 @@ import {
   WORDS,
   join32,
   NONE,
+  OP_KERNEL_SHIFT,
   SC_ATOMIC,
   SC_HANDLED,
   SC_SHARED,
   STEP_DOWN,
   STEP_RESTART,
+  SPA_FILLED,
   STEP_SIDE,
 } from './event-log.ts';
 import { pagesPerHpage } from './geometry.ts';
 import {
   FAULT_TYPES,
+  LOCK_MODES as LOCKS,
   OPS,
   RET_PF_NAMES,
   STRATEGIES,
   WARNS,
   ZAP_MODES,
   type FaultType,
+  type LockMode,
   type OpName,
   type ZapMode,
   type ZapStrategy,
 } from './names.ts';
+import { DEFAULT_KERNEL, KERNELS, type KernelId } from './profile.ts';
 import { toBig } from './spte.ts';
 
 /** Anything that can hand out event words: the live EventLog, or a batch received from a worker. */
@@ -43,7 +48,16 @@ export type SpLookup = (id: number) => SpMeta;
 export type IterStepKind = 'start' | 'down' | 'side' | 'restart';
 
 export type SimEvent = { reads: number } & (
-  | { type: 'opBegin'; op: OpName; line: number; a: number; b: number; c: number }
+  | {
+      type: 'opBegin';
+      op: OpName;
+      line: number;
+      a: number;
+      b: number;
+      c: number;
+      /** The kernel profile the operation ran under. */
+      kernel: KernelId;
+    }
   | { type: 'opEnd'; op: OpName; result: number; extra: number; extra2: number }
   | {
       type: 'spteChanged';
@@ -76,6 +90,8 @@ export type SimEvent = { reads: number } & (
       parentIndex: number;
       gfn: number;
       level: number;
+      /** The table came filled with SHADOW_NONPRESENT_VALUE (6.10+). */
+      filled: boolean;
     }
   | { type: 'spLinked' | 'spUnlinked' | 'spFreed' | 'nxAccounted' | 'rootInvalidated'; sp: number }
   | { type: 'nxUnaccounted'; sp: number; seq: number }
@@ -84,7 +100,16 @@ export type SimEvent = { reads: number } & (
   | { type: 'rootRefcount'; sp: number; old: number; new: number }
   | { type: 'vcpuRoot'; old: number | null; new: number }
   | { type: 'fault'; gfn: number; access: FaultType }
-  | { type: 'faultDone'; gfn: number; ret: string; goalLevel: number; reqLevel: number }
+  | {
+      type: 'faultDone';
+      gfn: number;
+      ret: string;
+      goalLevel: number;
+      reqLevel: number;
+      /** The vCPU stats the fault bumped (FD_* bits). */
+      stats: number;
+    }
+  | { type: 'mmuLock'; mode: LockMode; was: LockMode }
   | { type: 'splitStats'; sp: number; level: number; delta: number }
   | { type: 'memslotAdded'; slot: number; baseGfn: number; npages: number; backingLevel: number }
   | {
@@ -121,7 +146,8 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
         line: w(2),
         a: join32(w(3), w(4)),
         b: join32(w(5), w(6)),
-        c: w(7),
+        c: w(7) & ((1 << OP_KERNEL_SHIFT) - 1),
+        kernel: KERNELS[w(7) >>> OP_KERNEL_SHIFT] ?? DEFAULT_KERNEL,
       };
     case EV.opEnd:
       return { reads, type: 'opEnd', op: opName(w(1)), result: w(2), extra: w(3), extra2: w(4) };
@@ -169,7 +195,8 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
         parent: orNull(w(2)),
         parentIndex: w(3),
         gfn: join32(w(4), w(5)),
-        level: w(6),
+        level: w(6) & 0xff,
+        filled: (w(6) & SPA_FILLED) !== 0,
       };
     case EV.spLinked:
       return { reads, type: 'spLinked', sp: w(1) };
@@ -207,7 +234,10 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
         goalLevel: w(2),
         gfn: join32(w(3), w(4)),
         reqLevel: w(5),
+        stats: w(6),
       };
+    case EV.mmuLock:
+      return { reads, type: 'mmuLock', mode: LOCKS[w(1)] ?? 'none', was: LOCKS[w(2)] ?? 'none' };
     case EV.splitStats: {
       const sp = spOf(w(1));
       return { reads, type: 'splitStats', sp: w(1), level: sp.level, delta: 512 };

@@ -7,36 +7,46 @@ import { isExecutable, spteKind } from './spte.ts';
 
 const hex = (n: number | bigint) => '0x' + n.toString(16);
 
-/** One sentence for an operation, from its opBegin event. */
+/** One sentence for an operation, from its opBegin event (which names the kernel it ran under). */
 export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
   const x = opArgs(ev.op, ev.c);
+  const k = ev.kernel;
+  const six = k === '6.18';
   switch (ev.op) {
     case 'vm':
-      return `vm: ${ev.a}-level TDP, nx_huge_pages=${ev.c & 1 ? 'on' : 'off'}, recovery_ratio=${ev.b}, phys_bits=${ev.c >>> 8}`;
+      return `vm: kernel ${k}, ${ev.a}-level TDP, nx_huge_pages=${ev.c & 1 ? 'on' : 'off'}, recovery_ratio=${ev.b}, phys_bits=${(ev.c >>> 8) & 0xff}`;
     case 'memslot':
       return `kvm_set_memory_region(): memslot at gfn ${hex(ev.a)}, ${ev.b} pages, host backing ${levelName(ev.c)}`;
     case 'access':
       return `guest ${x.type} at gfn ${hex(ev.a)}: the CPU walks the EPT from the vCPU's root`;
     case 'fault':
-      return `kvm_tdp_page_fault(): ${x.type} fault at gfn ${hex(ev.a)} -> kvm_mmu_hugepage_adjust() -> kvm_tdp_mmu_map()`;
+      return `kvm_tdp_page_fault() (${k}): ${x.type} fault at gfn ${hex(ev.a)} -> kvm_mmu_hugepage_adjust() -> kvm_tdp_mmu_map(), mmu_lock held for read`;
     case 'shatter':
       return `tdp_mmu_split_huge_page(): split the ${levelName(x.level ?? 2)} leaf mapping gfn ${hex(ev.a)} into 512 children`;
     case 'zap_sp':
       return x.strategy === 'walk'
-        ? `kvm_tdp_mmu_zap_sp() (5.16): __kvm_tdp_mmu_zap_gfn_range() over the SP's GFNs from every valid root (sp ${ev.b}, role.level ${x.level})`
-        : `kvm_tdp_mmu_zap_sp() (5.18): write 0 through sp->ptep of sp ${ev.b} (role.level ${x.level})`;
+        ? `kvm_tdp_mmu_zap_sp() as in 5.16: __kvm_tdp_mmu_zap_gfn_range() over the SP's GFNs from every valid root (sp ${ev.b}, role.level ${x.level})`
+        : x.strategy === 'atomic'
+          ? `kvm_tdp_mmu_zap_possible_nx_huge_page() as in 6.18, mmu_lock held for read: if sp->ptep still points at sp ${ev.b} (role.level ${x.level}), cmpxchg it to non-present`
+          : `kvm_tdp_mmu_zap_sp() as in 5.18: store non-present through sp->ptep of sp ${ev.b} (role.level ${x.level})`;
     case 'zap_gfn_range':
       return x.mode === 'subtrees'
-        ? `kvm_zap_gfn_range() (5.16 zap_gfn_range()): leaves and whole subtrees in [${hex(ev.a)}, ${hex(ev.b)}) on valid roots`
-        : `kvm_zap_gfn_range() -> kvm_tdp_mmu_zap_leafs() (5.18): leaves only in [${hex(ev.a)}, ${hex(ev.b)}) on every root`;
+        ? `kvm_zap_gfn_range() as in 5.16 (zap_gfn_range()): leaves and whole subtrees in [${hex(ev.a)}, ${hex(ev.b)}) on valid roots`
+        : `kvm_zap_gfn_range() -> kvm_tdp_mmu_zap_leafs() (${k}): leaves only in [${hex(ev.a)}, ${hex(ev.b)}) on ${six ? 'valid roots' : 'every root'}`;
     case 'invalidate_roots':
-      return 'kvm_tdp_mmu_invalidate_all_roots(): mark every root invalid and take a reference; nothing is zapped yet';
+      return six
+        ? 'kvm_tdp_mmu_invalidate_all_roots() (6.18): mark every valid root invalid and schedule it for zapping; nothing is zapped yet'
+        : `kvm_tdp_mmu_invalidate_all_roots() (${k}): mark every root invalid and take a reference; nothing is zapped yet`;
     case 'zap_invalidated_roots':
-      return 'kvm_tdp_mmu_zap_invalidated_roots(): zap each invalidated root (tdp_mmu_zap_root) and drop its reference';
+      return k === '5.16'
+        ? 'kvm_tdp_mmu_zap_invalidated_roots() (5.16): zap_gfn_range() over each invalidated root, shared, then drop its reference'
+        : `kvm_tdp_mmu_zap_invalidated_roots() (${k}): zap each invalidated root (tdp_mmu_zap_root) and drop ${six ? "the TDP MMU's" : 'its'} reference`;
     case 'recover_nx':
       return x.strategy === 'walk'
-        ? 'kvm_recover_nx_lpages() (5.16): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head by walking from every valid root'
-        : 'kvm_recover_nx_lpages() (5.18): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head through sp->ptep';
+        ? 'NX recovery as in 5.16 (kvm_recover_nx_lpages(), write lock): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head by walking from every valid root'
+        : x.strategy === 'atomic'
+          ? 'NX recovery as in 6.18 (kvm_recover_nx_huge_pages(), read lock): per SP from the list head, unaccount it, then zap it through sp->ptep if the parent still points at it'
+          : 'NX recovery as in 5.18 (kvm_recover_nx_lpages(), write lock): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head through sp->ptep';
   }
 }
 
@@ -48,7 +58,8 @@ export function spteWords(v: bigint, level: number): string {
     case 'none':
       return 'non-present';
     case 'removed':
-      return 'REMOVED_SPTE';
+      // 6.11 renamed it, and from 6.10 it carries SHADOW_NONPRESENT_VALUE (bit 63).
+      return hi < 0 ? 'FROZEN_SPTE' : 'REMOVED_SPTE';
     case 'mmio':
       return 'MMIO SPTE';
     case 'table':
@@ -93,8 +104,8 @@ export function explainEvent(ev: SimEvent): string {
       return `tdp_iter up: level ${ev.level} sp ${ev.sp}[${ev.index}]`;
     case 'spAllocated':
       return ev.parent === null
-        ? `kvm_tdp_mmu_get_vcpu_root_hpa(): new root sp ${ev.sp}, level ${ev.level}`
-        : `tdp_mmu_alloc_sp(): sp ${ev.sp} role.level ${ev.level} gfn ${hex(ev.gfn)}, ptep = sp ${ev.parent}[${ev.parentIndex}]`;
+        ? `new root sp ${ev.sp}, level ${ev.level}${ev.filled ? ', entries SHADOW_NONPRESENT_VALUE' : ''}`
+        : `tdp_mmu_alloc_sp(): sp ${ev.sp} role.level ${ev.level} gfn ${hex(ev.gfn)}, ptep = sp ${ev.parent}[${ev.parentIndex}]${ev.filled ? ', entries SHADOW_NONPRESENT_VALUE' : ''}`;
     case 'spLinked':
       return `tdp_mmu_link_sp(): sp ${ev.sp} added to the TDP MMU's pages`;
     case 'spUnlinked':
@@ -124,7 +135,11 @@ export function explainEvent(ev: SimEvent): string {
     case 'splitStats':
       return `kvm_update_page_stats(): +512 at level ${ev.level}`;
     case 'nxRecoverPick':
-      return `recovery loop: sp ${ev.sp} from the NX list head; kvm_tdp_mmu_zap_sp() returned ${ev.returned}; ${ev.stillListed ? `sp ${ev.sp} is still on the NX list${ev.rootInvalid ? ' (its root is invalid)' : ''}` : `sp ${ev.sp} is off the NX list`}`;
+      return `recovery loop: sp ${ev.sp} from the NX list head; the zap returned ${ev.returned}; ${ev.stillListed ? `sp ${ev.sp} is still on the NX list${ev.rootInvalid ? ' (its root is invalid)' : ''}` : `sp ${ev.sp} is off the NX list`}`;
+    case 'mmuLock':
+      return ev.mode === 'none'
+        ? `${ev.was}_unlock(&kvm->mmu_lock)`
+        : `${ev.mode}_lock(&kvm->mmu_lock)${ev.mode === 'read' ? ': shared with vCPU faults' : ': exclusive'}`;
     case 'memslotAdded':
       return `memslot ${ev.slot}: gfn ${hex(ev.baseGfn)}, ${ev.npages} pages, ${levelName(ev.backingLevel)} backing`;
   }

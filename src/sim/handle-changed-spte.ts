@@ -3,11 +3,13 @@ import { pagesPerHpage } from './geometry.ts';
 import type { Kvm, Sp } from './kvm.ts';
 import { WARN_NONLEAF_PFN_CHANGED, WARN_NONPRESENT_CHANGE } from './names.ts';
 import { handleRemovedPt } from './ops/handle-removed-pt.ts';
+import type { KernelProfile } from './profile.ts';
 import { isLastSpte, isMmioSpte, isRemovedSpte, isShadowPresent, sptePfn } from './spte.ts';
 
 /** mirrors __handle_changed_spte(); `sp`/`index` locate the SPTE, whose level is sp.level. */
 export function handleChangedSpte(
   kvm: Kvm,
+  p: KernelProfile,
   sp: Sp,
   index: number,
   oldLo: number,
@@ -41,6 +43,6 @@ export function handleChangedSpte(
   if (wasPresent && !wasLeaf) {
     const removed = isLeaf || !isPresent;
     if (!removed && pfnChanged) kvm.warn(WARN_NONLEAF_PFN_CHANGED, sp);
-    if (removed || pfnChanged) handleRemovedPt(kvm, kvm.childOf(oldLo, oldHi), shared);
+    if (removed || pfnChanged) handleRemovedPt(kvm, p, kvm.childOf(oldLo, oldHi), shared);
   }
 }

@@ -1,12 +1,18 @@
 // The simulated VM: struct kvm_mmu_page, the roots, the memslots, the NX list, stats and counters,
 // and the primitives every operation shares (SPTE reads, the one SPTE write, event emission).
-import { EV, EventLog, hi32, lo32, NONE } from './event-log.ts';
+import { EV, EventLog, hi32, lo32, NONE, SPA_FILLED } from './event-log.ts';
 import { pagesPerHpage, PG_LEVEL_1G, SPTE_ENT_PER_PAGE, sptIndex } from './geometry.ts';
-import { DEFAULT_CONFIG, statsOf, zeroCounters, type Stats, type VmConfig } from './names.ts';
+import {
+  DEFAULT_CONFIG,
+  LOCK_MODES,
+  statsOf,
+  zeroCounters,
+  type LockMode,
+  type Stats,
+  type VmConfig,
+} from './names.ts';
+import { profileOf, type KernelProfile } from './profile.ts';
 import { isLastSpte, isShadowPresent, sptePfn } from './spte.ts';
-
-/** Which kernel a piece of behaviour follows: the 5.16 zap path or the 5.18 one. */
-export type Era = 'v5.16' | 'v5.18';
 
 export interface Memslot {
   id: number;
@@ -31,12 +37,15 @@ export class Sp {
   parentIndex = 0;
   /** role.invalid (roots only). */
   invalid = false;
-  /** Queued for tdp_mmu_zap_root_work by an invalidation (roots only). */
-  zapQueued = false;
+  /** Invalidations whose zap is still due (roots only): 5.16 takes a reference for each, 5.18
+   * queues tdp_mmu_zap_root_work, 6.x sets tdp_mmu_scheduled_root_to_zap. */
+  zapQueued = 0;
   /** tdp_mmu_root_count (roots only). */
   rootCount = 0;
-  /** lpage_disallowed: on the NX list and counted in nx_lpage_splits. */
+  /** On the NX list and counted in nx_lpage_splits (5.x lpage_disallowed; 6.x tracked). */
   nxDisallowed = false;
+  /** 6.x nx_huge_page_disallowed: set on every table an NX-restricted fault builds, tracked or not. */
+  hugeDisallowed = false;
   /** Position in the FIFO NX list: the event index at which it was accounted. */
   nxSeq = 0;
   /** On kvm->arch.tdp_mmu_pages (or tdp_mmu_roots for a root). */
@@ -93,13 +102,20 @@ export class Kvm {
   readonly counters = zeroCounters();
   /** SPs handed to call_rcu() in the current read-side critical section. */
   readonly rcuList: Sp[] = [];
-  /** Which kernel's rules the running operation follows. */
-  era: Era = 'v5.18';
+  /** mmu_lock as the running operation holds it; every change is an mmuLock event. */
+  lockMode: LockMode = 'none';
   private nextHostPfn = GUEST_PFN_BASE;
+  private _profile: KernelProfile;
 
   constructor(config: Partial<VmConfig> = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
     this._maxGfn = 2 ** (this.config.physBits - 12);
+    this._profile = profileOf(this.config.kernel);
+  }
+
+  /** The VM's kernel profile: fixed once the paging structure exists (the Simulator enforces it). */
+  get profile(): KernelProfile {
+    return this._profile;
   }
 
   get rootLevel(): number {
@@ -114,6 +130,14 @@ export class Kvm {
   setConfig(config: VmConfig): void {
     this.config = config;
     this._maxGfn = 2 ** (config.physBits - 12);
+    this._profile = profileOf(config.kernel);
+  }
+
+  /** Take or drop mmu_lock (read_lock()/write_lock()/…_unlock()), as an event the log carries. */
+  setLock(mode: LockMode): void {
+    if (mode === this.lockMode) return;
+    this.emit(EV.mmuLock, LOCK_MODES.indexOf(mode), LOCK_MODES.indexOf(this.lockMode));
+    this.lockMode = mode;
   }
 
   stats(): Stats {
@@ -201,12 +225,24 @@ export class Kvm {
 
   // ---- Shadow pages ------------------------------------------------------------------------
 
-  /** tdp_mmu_alloc_sp() + tdp_mmu_init_sp(): role, gfn and ptep are set before linking. */
-  allocSp(gfn: number, level: number, parent: Sp | null, parentIndex: number): Sp {
+  /**
+   * tdp_mmu_alloc_sp() + tdp_mmu_init_sp(): role, gfn and ptep are set before linking. From 6.10 the
+   * page cache hands out tables filled with SHADOW_NONPRESENT_VALUE; before, zeroed ones.
+   */
+  allocSp(
+    gfn: number,
+    level: number,
+    parent: Sp | null,
+    parentIndex: number,
+    hugeDisallowed = false,
+  ): Sp {
     const id = this.sps.length;
     const sp = new Sp(id, gfn, level, parent ? parent.rootId : id);
     sp.parent = parent;
     sp.parentIndex = parentIndex;
+    sp.hugeDisallowed = hugeDisallowed;
+    const fillHi = this._profile.nonPresentHi;
+    if (fillHi !== 0) for (let i = 1; i < sp.spt.length; i += 2) sp.spt[i] = fillHi;
     this.sps.push(sp);
     this.counters.sp_allocated++;
     this.emit(
@@ -216,7 +252,7 @@ export class Kvm {
       parentIndex,
       lo32(gfn),
       hi32(gfn),
-      level,
+      level | (fillHi !== 0 ? SPA_FILLED : 0),
     );
     return sp;
   }
@@ -231,9 +267,10 @@ export class Kvm {
     this.emit(EV.nxAccounted, sp.id);
   }
 
-  /** unaccount_huge_nx_page(): nx_lpage_splits -1, off the NX list. */
+  /** unaccount_huge_nx_page(): nx_lpage_splits -1, off the NX list (6.x: the flag is cleared too). */
   unaccountNx(sp: Sp): void {
     sp.nxDisallowed = false;
+    sp.hugeDisallowed = false;
     const i = this.nxList.indexOf(sp);
     if (i >= 0) this.nxList.splice(i, 1);
     this.nxLpageSplits--;

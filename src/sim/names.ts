@@ -2,8 +2,14 @@
 // event vocabularies, stats and counters, the VM configuration. Data only.
 
 export type FaultType = 'read' | 'write' | 'exec';
-export type ZapStrategy = 'walk' | 'direct';
+import { DEFAULT_KERNEL, type KernelId } from './profile.ts';
+
+/** Which kernel's zap: 5.16's walk from every valid root, 5.18's store through sp->ptep, or 6.18's
+ * cmpxchg through sp->ptep under the read lock after a pointer check. */
+export type ZapStrategy = 'walk' | 'direct' | 'atomic';
 export interface VmConfig {
+  /** The kernel whose rules the VM follows (its profile). */
+  kernel: KernelId;
   levels: 4 | 5;
   nxHugePages: boolean;
   recoveryRatio: number;
@@ -12,6 +18,7 @@ export interface VmConfig {
 }
 
 export const DEFAULT_CONFIG: VmConfig = {
+  kernel: DEFAULT_KERNEL,
   levels: 4,
   nxHugePages: true,
   recoveryRatio: 60,
@@ -47,6 +54,10 @@ export interface Counters {
   faults: number;
   pf_fixed: number;
   pf_spurious: number;
+  /** 6.x vCPU stats; they stay 0 under the 5.x profiles, which do not have them. */
+  pf_taken: number;
+  pf_emulate: number;
+  pf_mmio_spte_created: number;
 }
 
 export const STAT_NAMES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits'] as const;
@@ -62,7 +73,12 @@ export const COUNTER_NAMES = [
   'faults',
   'pf_fixed',
   'pf_spurious',
+  'pf_taken',
+  'pf_emulate',
+  'pf_mmio_spte_created',
 ] as const;
+/** The counters only the 6.x profile keeps. */
+export const VCPU_STATS_6 = ['pf_taken', 'pf_emulate', 'pf_mmio_spte_created'] as const;
 
 /** Model facts a script can also `expect`: roots on tdp_mmu_roots and linked non-root tables. */
 export const SHAPE_NAMES = ['roots', 'invalid_roots', 'tables'] as const;
@@ -81,6 +97,9 @@ export function zeroCounters(): Counters {
     faults: 0,
     pf_fixed: 0,
     pf_spurious: 0,
+    pf_taken: 0,
+    pf_emulate: 0,
+    pf_mmio_spte_created: 0,
   };
 }
 
@@ -111,7 +130,7 @@ export const OPS = [
   'recover_nx',
 ] as const;
 export type OpName = (typeof OPS)[number];
-export const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct'];
+export const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct', 'atomic'];
 export const ZAP_MODES: readonly ZapMode[] = ['leafs', 'subtrees'];
 export const ACCESS_RESULTS = ['permitted', 'violation', 'misconfig'] as const;
 
@@ -122,5 +141,9 @@ export const RET_PF_EMULATE = 3;
 export const RET_PF_NAMES = ['RET_PF_FIXED', 'RET_PF_SPURIOUS', 'RET_PF_RETRY', 'RET_PF_EMULATE'];
 
 export const FAULT_TYPES: readonly FaultType[] = ['read', 'write', 'exec'];
+
+/** mmu_lock as an operation holds it (mmuLock events carry the index). */
+export type LockMode = 'none' | 'read' | 'write';
+export const LOCK_MODES: readonly LockMode[] = ['none', 'read', 'write'];
 
 export type ZapMode = 'leafs' | 'subtrees';

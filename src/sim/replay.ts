@@ -1,20 +1,32 @@
 // A mirror of the model rebuilt from the event log alone. It moves one event at a time, forward or
 // back, so any earlier state returns exactly: the UI's step-back and the tests' proof that the log
 // is complete and invertible both rest on it.
-import { EV, join32, SC_HANDLED, WORDS } from './event-log.ts';
+import {
+  EV,
+  FD_PF_EMULATE,
+  FD_PF_FIXED,
+  FD_PF_MMIO_SPTE_CREATED,
+  FD_PF_SPURIOUS,
+  FD_PF_TAKEN,
+  join32,
+  OP_KERNEL_SHIFT,
+  SC_HANDLED,
+  SPA_FILLED,
+  WORDS,
+} from './event-log.ts';
 import { eventKind, type SpMeta, type WordSource } from './events.ts';
 import {
   DEFAULT_CONFIG,
+  LOCK_MODES as LOCKS,
   OPS,
-  RET_PF_EMULATE,
-  RET_PF_FIXED,
-  RET_PF_SPURIOUS,
   statsOf,
   zeroCounters,
   type Counters,
+  type LockMode,
   type Stats,
   type VmConfig,
 } from './names.ts';
+import { HI_BIT63, KERNELS } from './profile.ts';
 import { isLastSpte, isShadowPresent } from './spte.ts';
 
 export interface MirrorSp extends SpMeta {
@@ -67,6 +79,8 @@ export class Mirror {
   cursor = 0;
   /** The entry the tdp_iter last visited in the current operation (null outside a walk). */
   iter: { sp: number; index: number } | null = null;
+  /** mmu_lock as the operation at the cursor holds it. */
+  lock: LockMode = 'none';
   private readonly configs: VmConfig[] = [];
 
   constructor(config: Partial<VmConfig> = {}) {
@@ -145,7 +159,8 @@ export class Mirror {
               levels: w(3) === 5 ? 5 : 4,
               recoveryRatio: w(5),
               nxHugePages: (w(7) & 1) === 1,
-              physBits: w(7) >>> 8,
+              physBits: (w(7) >>> 8) & 0xff,
+              kernel: KERNELS[w(7) >>> OP_KERNEL_SHIFT] ?? DEFAULT_CONFIG.kernel,
             };
           } else {
             this.config = this.configs.pop() ?? this.config;
@@ -178,14 +193,17 @@ export class Mirror {
       case EV.spAllocated:
         if (fwd) {
           const id = w(1);
+          const spt = new Uint32Array(1024);
+          // 6.10+: a fresh table is full of SHADOW_NONPRESENT_VALUE.
+          if (w(6) & SPA_FILLED) for (let k = 1; k < 1024; k += 2) spt[k] = HI_BIT63 >>> 0;
           this.sps[id] = {
             id,
             gfn: join32(w(4), w(5)),
-            level: w(6),
+            level: w(6) & 0xff,
             parent: w(2) === NONE ? null : w(2),
             parentIndex: w(3),
             rootId: w(2) === NONE ? id : this.spOf(w(2)).rootId,
-            spt: new Uint32Array(1024),
+            spt,
             linked: false,
             freed: false,
             invalid: false,
@@ -242,11 +260,17 @@ export class Mirror {
         c.faults += dir;
         break;
       case EV.faultDone: {
-        const ret = w(1);
-        if (ret === RET_PF_FIXED || ret === RET_PF_EMULATE) c.pf_fixed += dir;
-        if (ret === RET_PF_SPURIOUS) c.pf_spurious += dir;
+        const f = w(6);
+        if (f & FD_PF_FIXED) c.pf_fixed += dir;
+        if (f & FD_PF_SPURIOUS) c.pf_spurious += dir;
+        if (f & FD_PF_TAKEN) c.pf_taken += dir;
+        if (f & FD_PF_EMULATE) c.pf_emulate += dir;
+        if (f & FD_PF_MMIO_SPTE_CREATED) c.pf_mmio_spte_created += dir;
         break;
       }
+      case EV.mmuLock:
+        this.lock = LOCKS[fwd ? w(1) : w(2)] ?? 'none';
+        break;
       case EV.splitStats: {
         const level = this.spOf(w(1)).level;
         this.pages[level] = (this.pages[level] ?? 0) + dir * 512;

@@ -1,6 +1,6 @@
 // The simulator's front door: validates a request, then runs one kernel operation with its
 // opBegin/opEnd events around it. A rejected request throws SimError before anything changes.
-import { EV, hi32, lo32, NONE } from './event-log.ts';
+import { EV, hi32, lo32, NONE, OP_KERNEL_SHIFT } from './event-log.ts';
 import { pagesPerHpage, roundGfnForLevel, sptIndex } from './geometry.ts';
 import { Kvm, type Sp } from './kvm.ts';
 import {
@@ -8,14 +8,13 @@ import {
   FAULT_TYPES,
   OPS,
   STRATEGIES,
+  VCPU_STATS_6,
   ZAP_MODES,
   type Counters,
   type FaultType,
   type OpName,
   type Stats,
   type VmConfig,
-  type ZapMode,
-  type ZapStrategy,
 } from './names.ts';
 import { guestAccess, kvmTdpPageFault } from './ops/page-fault.ts';
 import { kvmRecoverNxLpages, type RecoveryResult } from './ops/recover-nx.ts';
@@ -25,7 +24,8 @@ import {
 } from './ops/invalidate-roots.ts';
 import { hugeLeafAt, kvmTdpMmuSplitHugePage } from './ops/shatter.ts';
 import { kvmZapGfnRange } from './ops/zap-gfn-range.ts';
-import { kvmTdpMmuZapSp } from './ops/zap-sp.ts';
+import { kvmTdpMmuZapSp, zapLock } from './ops/zap-sp.ts';
+import { KERNELS, type KernelProfile } from './profile.ts';
 import { toBig } from './spte.ts';
 
 export class SimError extends Error {
@@ -50,6 +50,11 @@ export class Simulator {
     return this.kvm.config;
   }
 
+  /** The VM's kernel profile, which every operation receives. */
+  get profile(): KernelProfile {
+    return this.kvm.profile;
+  }
+
   stats(): Stats {
     return this.kvm.stats();
   }
@@ -64,6 +69,11 @@ export class Simulator {
     const stats = k.stats() as unknown as Record<string, number>;
     const counters = k.counters as unknown as Record<string, number>;
     if (name in stats) return stats[name] ?? 0;
+    if (!this.profile.vcpuStats6 && (VCPU_STATS_6 as readonly string[]).includes(name)) {
+      throw new SimError(
+        `${name} is a vCPU stat of 6.x kernels; kernel ${this.profile.kernel} does not have it`,
+      );
+    }
     if (name in counters) return counters[name] ?? 0;
     if (name === 'roots') return k.roots.length;
     if (name === 'invalid_roots') return k.roots.filter((r) => r.invalid).length;
@@ -71,13 +81,15 @@ export class Simulator {
     throw new SimError(`unknown stat or counter '${name}'`);
   }
 
-  private begin(op: OpName, a = 0, b = 0, c = 0): void {
+  /** opBegin carries the kernel the operation runs under in the top byte of its last word. */
+  private begin(op: OpName, a = 0, b = 0, c = 0, kernel = this.profile.kernel): void {
     if (op !== 'vm') this.started = true;
-    this.kvm.era = 'v5.18';
-    this.kvm.emit(EV.opBegin, OP_CODE[op], this.line, lo32(a), hi32(a), lo32(b), hi32(b), c);
+    const k = KERNELS.indexOf(kernel) << OP_KERNEL_SHIFT;
+    this.kvm.emit(EV.opBegin, OP_CODE[op], this.line, lo32(a), hi32(a), lo32(b), hi32(b), c | k);
   }
 
   private end(op: OpName, result = 0, extra = 0, extra2 = 0): void {
+    this.kvm.setLock('none');
     // rcu_read_unlock(): the grace period passes and queued tables are freed.
     this.kvm.rcuGracePeriod();
     this.kvm.emit(EV.opEnd, OP_CODE[op], result, extra, extra2);
@@ -94,12 +106,24 @@ export class Simulator {
   }
 
   vm(config: Partial<VmConfig>): void {
-    if (this.started && (config.levels !== undefined || config.physBits !== undefined)) {
-      throw new SimError('levels and phys_bits can only be set before the paging structure exists');
+    const shape =
+      config.levels !== undefined || config.physBits !== undefined || config.kernel !== undefined;
+    if (this.started && shape) {
+      throw new SimError(
+        'kernel, levels and phys_bits can only be set before the paging structure exists',
+      );
     }
     const next = { ...this.config, ...config };
+    // kvm_mmu_get_tdp_level(): 5 levels only when the guest needs more than 48 bits.
+    if (config.levels === 5 && config.physBits === undefined) next.physBits = 52;
     if (next.levels === 4 && next.physBits > 48) {
       throw new SimError(`phys_bits=${next.physBits} needs 5-level paging (4 levels map 48 bits)`);
+    }
+    if (next.levels === 5 && next.physBits <= 48) {
+      throw new SimError(
+        `levels=5 with phys_bits=${next.physBits}: kvm_mmu_get_tdp_level() uses 4 levels when ` +
+          `MAXPHYADDR is 48 bits or less`,
+      );
     }
     const nxChanged = next.nxHugePages !== this.config.nxHugePages;
     this.begin(
@@ -107,12 +131,16 @@ export class Simulator {
       next.levels,
       next.recoveryRatio,
       (next.nxHugePages ? 1 : 0) | (next.physBits << 8),
+      next.kernel,
     );
     this.kvm.setConfig(next);
     // Flipping nx_huge_pages at run time fast-zaps the VM (set_nx_huge_pages -> kvm_mmu_zap_all_fast).
     if (nxChanged && this.started) {
-      kvmTdpMmuInvalidateAllRoots(this.kvm);
-      kvmTdpMmuZapInvalidatedRoots(this.kvm);
+      const p = this.profile;
+      this.kvm.setLock('write');
+      kvmTdpMmuInvalidateAllRoots(this.kvm, p);
+      this.kvm.setLock('read');
+      kvmTdpMmuZapInvalidatedRoots(this.kvm, p);
     }
     this.end('vm');
   }
@@ -137,7 +165,7 @@ export class Simulator {
   access(gfn: number, type: FaultType): (typeof ACCESS_RESULTS)[number] {
     this.checkGfn(gfn);
     this.begin('access', gfn, 0, FAULT_TYPES.indexOf(type));
-    const walk = guestAccess(this.kvm, gfn, type);
+    const walk = guestAccess(this.kvm, this.profile, gfn, type);
     // The entry that ended the CPU's walk, so the outcome can name it.
     const where = walk.sp ? walk.sp.id : NONE;
     this.end('access', ACCESS_RESULTS.indexOf(walk.result), where, walk.index);
@@ -148,7 +176,7 @@ export class Simulator {
   fault(gfn: number, type: FaultType): number {
     this.checkGfn(gfn);
     this.begin('fault', gfn, 0, FAULT_TYPES.indexOf(type));
-    const ret = kvmTdpPageFault(this.kvm, gfn, type);
+    const ret = kvmTdpPageFault(this.kvm, this.profile, gfn, type);
     this.end('fault', ret);
     return ret;
   }
@@ -163,7 +191,9 @@ export class Simulator {
       throw new SimError(`no valid root maps gfn ${hex(gfn)} with a huge leaf at level ${level}`);
     }
     this.begin('shatter', gfn, 0, level);
-    const n = kvmTdpMmuSplitHugePage(this.kvm, gfn, level);
+    // Eager splitting on enabling dirty logging runs under the read lock.
+    this.kvm.setLock('read');
+    const n = kvmTdpMmuSplitHugePage(this.kvm, this.profile, gfn, level);
     this.end('shatter', n);
     return n;
   }
@@ -188,17 +218,21 @@ export class Simulator {
     );
   }
 
-  /** kvm_tdp_mmu_zap_sp() on the table at `level` covering `gfn`, then the caller's flush. */
-  zapSp(gfn: number, level: number, strategy: ZapStrategy): boolean {
+  /**
+   * kvm_tdp_mmu_zap_sp() on the table at `level` covering `gfn`, then the caller's flush; the
+   * strategy defaults to the profile's own zap.
+   */
+  zapSp(gfn: number, level: number, strategy = this.profile.zapStrategy): boolean {
     const sp = this.findSp(gfn, level);
     this.begin('zap_sp', gfn, sp.id, level | (STRATEGIES.indexOf(strategy) << 8));
-    const flush = kvmTdpMmuZapSp(this.kvm, sp, strategy);
+    this.kvm.setLock(zapLock(strategy));
+    const flush = kvmTdpMmuZapSp(this.kvm, this.profile, sp, strategy);
     if (flush) this.kvm.flushTlbs();
     this.end('zap_sp', flush ? 1 : 0);
     return flush;
   }
 
-  zapGfnRange(start: number, end: number, mode: ZapMode): boolean {
+  zapGfnRange(start: number, end: number, mode = this.profile.zapMode): boolean {
     this.checkGfn(start, 'start');
     if (!(end > start) || end > this.kvm.maxGfn) {
       throw new SimError(
@@ -206,28 +240,33 @@ export class Simulator {
       );
     }
     this.begin('zap_gfn_range', start, end, ZAP_MODES.indexOf(mode));
-    const flush = kvmZapGfnRange(this.kvm, start, end, mode);
+    this.kvm.setLock('write');
+    const flush = kvmZapGfnRange(this.kvm, this.profile, start, end, mode);
     this.end('zap_gfn_range', flush ? 1 : 0);
     return flush;
   }
 
   invalidateRoots(): number {
     this.begin('invalidate_roots');
-    const n = kvmTdpMmuInvalidateAllRoots(this.kvm);
+    this.kvm.setLock('write');
+    const n = kvmTdpMmuInvalidateAllRoots(this.kvm, this.profile);
     this.end('invalidate_roots', n);
     return n;
   }
 
   zapInvalidatedRoots(): number {
     this.begin('zap_invalidated_roots');
-    const n = kvmTdpMmuZapInvalidatedRoots(this.kvm);
+    this.kvm.setLock('read');
+    const n = kvmTdpMmuZapInvalidatedRoots(this.kvm, this.profile);
     this.end('zap_invalidated_roots', n);
     return n;
   }
 
-  recoverNx(strategy: ZapStrategy): RecoveryResult {
+  /** One run of the recovery worker; the strategy defaults to the profile's own. */
+  recoverNx(strategy = this.profile.zapStrategy): RecoveryResult {
     this.begin('recover_nx', 0, 0, STRATEGIES.indexOf(strategy));
-    const r = kvmRecoverNxLpages(this.kvm, strategy);
+    this.kvm.setLock(zapLock(strategy));
+    const r = kvmRecoverNxLpages(this.kvm, this.profile, strategy);
     this.end('recover_nx', r.zapped | (r.iterations << 16), r.toZap);
     return r;
   }

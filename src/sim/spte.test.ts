@@ -14,35 +14,43 @@ import {
   sptePfn,
   spteKind,
   toBig,
+  type LeafRules,
 } from './spte.ts';
+
+const rules = (nxHugePages: boolean, hostWritable: boolean): LeafRules => ({
+  nxHugePages,
+  hostWritable,
+  presentHi: 0,
+  dirtyOverWritable: true,
+});
 
 const big = (s: { lo: number; hi: number }) => toBig(s.lo, s.hi);
 const out = () => ({ lo: 0, hi: 0 });
 
 describe('SPTE encoding (EPT, A/D enabled)', () => {
   it('builds a writable 4K leaf: present, A, D, R W X, WB memtype + IPAT, host- and MMU-writable', () => {
-    expect(big(makeLeafSpte(0x4000000, 1, true, true, out()))).toBe(0x0600004000000b77n);
+    expect(big(makeLeafSpte(0x4000000, 1, 0, rules(true, true), out()))).toBe(0x0600004000000b77n);
   });
 
   it('withholds X from a huge leaf while the NX huge page mitigation is on, and sets bit 7', () => {
-    expect(big(makeLeafSpte(0x4000000, 2, true, true, out()))).toBe(0x0600004000000bf3n);
-    expect(big(makeLeafSpte(0x4000000, 2, false, true, out()))).toBe(0x0600004000000bf7n);
-    expect(big(makeLeafSpte(0x4000000, 3, true, true, out()))).toBe(0x0600004000000bf3n);
+    expect(big(makeLeafSpte(0x4000000, 2, 0, rules(true, true), out()))).toBe(0x0600004000000bf3n);
+    expect(big(makeLeafSpte(0x4000000, 2, 0, rules(false, true), out()))).toBe(0x0600004000000bf7n);
+    expect(big(makeLeafSpte(0x4000000, 3, 0, rules(true, true), out()))).toBe(0x0600004000000bf3n);
   });
 
   it('leaves a read-only host mapping without W, D and the writable bits', () => {
-    expect(big(makeLeafSpte(0x1234, 1, true, false, out()))).toBe(0x1234975n);
+    expect(big(makeLeafSpte(0x1234, 1, 0, rules(true, false), out()))).toBe(0x1234975n);
   });
 
   it('builds a non-leaf SPTE as make_nonleaf_spte does: present | PA | RWX | Accessed', () => {
-    const s = makeNonLeafSpte(0x10003, out());
+    const s = makeNonLeafSpte(0x10003, 0, out());
     expect(big(s)).toBe(0x10003907n);
     expect(isLeaf(s.lo, 2)).toBe(false);
     expect(isShadowPresent(s.lo)).toBe(true);
   });
 
   it('keeps PFN bits above bit 31 intact across the two halves', () => {
-    const s = makeLeafSpte(0xf_ffff_ffff, 1, false, true, out());
+    const s = makeLeafSpte(0xf_ffff_ffff, 1, 0, rules(false, true), out());
     expect(sptePfn(s.lo, s.hi)).toBe(0xf_ffff_ffff);
     expect(big(s)).toBe(0x0600_ffff_ffff_fb77n);
   });
@@ -63,13 +71,13 @@ describe('SPTE encoding (EPT, A/D enabled)', () => {
   });
 
   it('splits a 2M leaf into 4K children: offset PFN, bit 7 cleared, X back with NX on', () => {
-    const huge = makeLeafSpte(0x4000000, 2, true, true, out());
+    const huge = makeLeafSpte(0x4000000, 2, 0, rules(true, true), out());
     expect(big(makeSplitSpte(huge.lo, huge.hi, 2, 0, true, out()))).toBe(0x0600004000000b77n);
     expect(big(makeSplitSpte(huge.lo, huge.hi, 2, 511, true, out()))).toBe(0x06000040001ffb77n);
   });
 
   it('splits a 1G leaf into 2M children that stay huge and non-executable', () => {
-    const huge = makeLeafSpte(0x4000000, 3, true, true, out());
+    const huge = makeLeafSpte(0x4000000, 3, 0, rules(true, true), out());
     expect(big(makeSplitSpte(huge.lo, huge.hi, 3, 3, true, out()))).toBe(0x0600004000600bf3n);
   });
 
@@ -81,7 +89,7 @@ describe('SPTE encoding (EPT, A/D enabled)', () => {
   });
 
   it('decodes a leaf bit by bit with the kernel names', () => {
-    const s = makeLeafSpte(0x4000000, 2, true, true, out());
+    const s = makeLeafSpte(0x4000000, 2, 0, rules(true, true), out());
     const bits = Object.fromEntries(decodeSpte(s.lo, s.hi, 2).map((b) => [b.bits, b.value]));
     expect(bits).toMatchObject({ '0': '1', '2': '0', '7': '1', '11': '1', '12-51': '0x4000000' });
   });

@@ -21,8 +21,9 @@ export const HI_MMU_WRITABLE = 1 << (58 - 32); // EPT_SPTE_MMU_WRITABLE
 
 /** MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT | VMX_EPT_IPAT_BIT, what vmx_get_mt_mask() gives RAM. */
 export const MT_MASK_WB = (6 << MEMTYPE_SHIFT) | BIT_IPAT;
-/** REMOVED_SPTE: bits 5, 7, 8, 10; no RWX, no PFN, bit 11 clear. */
+/** REMOVED_SPTE (5.x) / FROZEN_SPTE (6.11, with bit 63 in the high word): bits 5, 7, 8, 10. */
 export const REMOVED_SPTE_LO = 0x5a0;
+const HI_BIT63 = 1 << 31;
 /** VMX_EPT_MISCONFIG_WX_VALUE: W+X without R. */
 export const MMIO_VALUE = 0x6;
 const MMIO_MASK = 0x7; // VMX_EPT_RWX_MASK: shadow_mmio_mask
@@ -39,8 +40,9 @@ export const isLastSpte = (lo: number, level: number): boolean =>
   level === 1 || (lo & BIT_LARGE) !== 0;
 export const isLeaf = (lo: number, level: number): boolean =>
   isShadowPresent(lo) && isLastSpte(lo, level);
+/** is_frozen_spte(): 0x5a0 (5.x) or SHADOW_NONPRESENT_VALUE | 0x5a0 (6.11+). */
 export const isRemovedSpte = (lo: number, hi: number): boolean =>
-  lo === REMOVED_SPTE_LO && hi === 0;
+  lo === REMOVED_SPTE_LO && (hi === 0 || hi === HI_BIT63);
 export const isMmioSpte = (lo: number): boolean => (lo & MMIO_MASK) === MMIO_VALUE;
 export const isExecutable = (lo: number): boolean => (lo & BIT_X) !== 0;
 export const isWritable = (lo: number): boolean => (lo & BIT_W) !== 0;
@@ -57,31 +59,46 @@ function pfnHi(pfn: number): number {
   return Math.floor(pfn / 0x100000) & HI_PFN_MASK;
 }
 
-/** make_nonleaf_spte(child_pt, ad_disabled = false): present | PA | R W X | Accessed. */
-export function makeNonLeafSpte(childPfn: number, out: Spte): Spte {
+/**
+ * make_nonleaf_spte(child_pt, ad_disabled = false): present | PA | R W X | Accessed, plus the high
+ * bits of shadow_present_mask (`presentHi`: bit 63 from 6.10).
+ */
+export function makeNonLeafSpte(childPfn: number, presentHi: number, out: Spte): Spte {
   out.lo = BIT_PRESENT | BIT_R | BIT_W | BIT_X | BIT_ACCESSED | pfnLo(childPfn);
-  out.hi = pfnHi(childPfn);
+  out.hi = pfnHi(childPfn) | presentHi;
   return out;
 }
 
+/** What make_spte() is told beyond the PFN and level. */
+export interface LeafRules {
+  nxHugePages: boolean;
+  hostWritable: boolean;
+  /** High bits of shadow_present_mask. */
+  presentHi: number;
+  /** 6.13+: Dirty is set for every writable leaf; before, an already-writable old SPTE skips it. */
+  dirtyOverWritable: boolean;
+}
+
 /**
- * make_spte() for a TDP fault: ACC_ALL, not a prefetch, host-writable. X is withheld from a huge
- * leaf while the NX huge page mitigation is on; a writable leaf is made Dirty at once.
+ * make_spte() for a TDP fault: ACC_ALL, not a prefetch. X is withheld from a huge leaf while the NX
+ * huge page mitigation is on; a writable leaf is made Dirty, except that before 6.13 an old SPTE
+ * that was already writable takes the early exit that skips Dirty (`oldLo` is that old SPTE).
  */
 export function makeLeafSpte(
   pfn: number,
   level: number,
-  nxHugePages: boolean,
-  hostWritable: boolean,
+  oldLo: number,
+  rules: LeafRules,
   out: Spte,
 ): Spte {
   let lo = BIT_PRESENT | BIT_ACCESSED | BIT_R | MT_MASK_WB;
-  let hi = pfnHi(pfn);
-  if (!(level > 1 && nxHugePages)) lo |= BIT_X;
+  let hi = pfnHi(pfn) | rules.presentHi;
+  if (!(level > 1 && rules.nxHugePages)) lo |= BIT_X;
   if (level > 1) lo |= BIT_LARGE;
-  if (hostWritable) {
+  if (rules.hostWritable) {
     hi |= HI_HOST_WRITABLE | HI_MMU_WRITABLE;
-    lo |= BIT_W | BIT_DIRTY;
+    lo |= BIT_W;
+    if (rules.dirtyOverWritable || !isWritable(oldLo)) lo |= BIT_DIRTY;
   }
   out.lo = lo | pfnLo(pfn);
   out.hi = hi;

@@ -3,7 +3,8 @@
 import { opArgs } from '../sim/events.ts';
 import type { Counters, ZapStrategy } from '../sim/names.ts';
 import { tallyOp, type OpTally, type RecoveryPick } from '../sim/outcome.ts';
-import { formatStatement, parseScenario } from '../sim/scenario/parse.ts';
+import { profileOf } from '../sim/profile.ts';
+import { formatStatement, parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
 import type { Session } from './session.ts';
 
 /**
@@ -41,8 +42,10 @@ export function deriveComparison(script: string): { a: string; b: string; strate
 /** The one strategy every recover_nx / zap_sp of the script uses (null: none, or a mix). */
 export function scriptStrategy(script: string): ZapStrategy | null {
   const used = new Set<ZapStrategy>();
-  for (const st of parseScenario(script).statements) {
-    if (st.kind === 'recover_nx' || st.kind === 'zap_sp') used.add(st.strategy);
+  const statements = parseScenario(script).statements;
+  const p = profileOf(scriptKernel(statements));
+  for (const st of statements) {
+    if (st.kind === 'recover_nx' || st.kind === 'zap_sp') used.add(st.strategy ?? p.zapStrategy);
   }
   const [only] = used;
   return used.size === 1 && only ? only : null;

@@ -144,6 +144,8 @@ describe('Session', () => {
     session.toEnd();
     await settle(session);
     const end = session.store.getState().cursor;
+    // Fast, so the played operation ends well inside the test's time.
+    session.setSpeed(8);
     session.appendStatement('access gpa=0x100400000 type=exec');
     await settle(session);
     const s = session.store.getState();

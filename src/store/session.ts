@@ -44,6 +44,8 @@ const EVENT_MS: Record<number, number> = {
   [EV.spFreed]: 360,
   [EV.fault]: 420,
   [EV.faultDone]: 420,
+  // Taking or dropping mmu_lock changes no entry: a short beat.
+  [EV.mmuLock]: 120,
 };
 
 /** The part of localStorage the session uses (a Map-backed stand-in serves tests). */

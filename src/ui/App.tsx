@@ -82,6 +82,7 @@ function scriptConfig(script: string): { config: VmConfig; locked: boolean } {
   for (const st of parseScenario(script).statements) {
     if (st.kind === 'vm') {
       config = {
+        kernel: st.kernel ?? config.kernel,
         levels: st.levels ?? config.levels,
         nxHugePages: st.nxHugePages ?? config.nxHugePages,
         recoveryRatio: st.recoveryRatio ?? config.recoveryRatio,

@@ -26,8 +26,11 @@ const COUNTER_HINTS: Record<(typeof COUNTER_NAMES)[number], string> = {
   sp_allocated: 'shadow pages allocated',
   sp_freed: 'shadow pages freed after RCU',
   faults: 'page faults handled',
-  pf_fixed: 'faults that installed a mapping (RET_PF_FIXED / RET_PF_EMULATE)',
-  pf_spurious: 'faults with nothing to do (RET_PF_SPURIOUS)',
+  pf_fixed: 'vcpu->stat.pf_fixed: faults that installed a mapping (5.x also counts RET_PF_EMULATE)',
+  pf_spurious: 'faults with nothing to do (RET_PF_SPURIOUS; a vCPU stat from 6.x)',
+  pf_taken: 'vcpu->stat.pf_taken (6.x): page faults KVM handled',
+  pf_emulate: 'vcpu->stat.pf_emulate (6.x): faults that ended in emulation (MMIO)',
+  pf_mmio_spte_created: 'vcpu->stat.pf_mmio_spte_created (6.x): MMIO SPTEs installed',
 };
 
 function Group<K extends string>({

@@ -5,9 +5,17 @@ import {
   makeNonLeafSpte,
   REMOVED_SPTE_LO,
   spteKind,
+  type LeafRules,
   type Spte,
 } from '../sim/spte.ts';
 import { codeKind, entryCode, hasNxGlyph } from './palette.ts';
+
+const rules = (nxHugePages: boolean, hostWritable: boolean): LeafRules => ({
+  nxHugePages,
+  hostWritable,
+  presentHi: 0,
+  dirtyOverWritable: true,
+});
 
 const s = (): Spte => ({ lo: 0, hi: 0 });
 
@@ -17,10 +25,10 @@ describe('entryCode', () => {
       [{ lo: 0, hi: 0 }, 1, 'none'],
       [{ lo: REMOVED_SPTE_LO, hi: 0 }, 2, 'removed'],
       [makeMmioSpte(0xfee00, 6, s()), 1, 'mmio'],
-      [makeNonLeafSpte(0x10003, s()), 2, 'table'],
-      [makeLeafSpte(0x4000000, 1, true, true, s()), 1, '4k'],
-      [makeLeafSpte(0x4000000, 2, true, true, s()), 2, '2m'],
-      [makeLeafSpte(0x4000000, 3, false, true, s()), 3, '1g'],
+      [makeNonLeafSpte(0x10003, 0, s()), 2, 'table'],
+      [makeLeafSpte(0x4000000, 1, 0, rules(true, true), s()), 1, '4k'],
+      [makeLeafSpte(0x4000000, 2, 0, rules(true, true), s()), 2, '2m'],
+      [makeLeafSpte(0x4000000, 3, 0, rules(false, true), s()), 3, '1g'],
     ];
     for (const [spte, level, kind] of cases) {
       const code = entryCode(spte.lo >>> 0, spte.hi >>> 0, level);
@@ -31,9 +39,9 @@ describe('entryCode', () => {
   });
 
   it('marks an X-stripped huge leaf with the NX glyph, and only that', () => {
-    const huge = makeLeafSpte(0x4000000, 2, true, true, s());
-    const exec = makeLeafSpte(0x4000000, 2, false, true, s());
-    const small = makeLeafSpte(0x4000000, 1, true, true, s());
+    const huge = makeLeafSpte(0x4000000, 2, 0, rules(true, true), s());
+    const exec = makeLeafSpte(0x4000000, 2, 0, rules(false, true), s());
+    const small = makeLeafSpte(0x4000000, 1, 0, rules(true, true), s());
     expect(hasNxGlyph(entryCode(huge.lo, huge.hi, 2))).toBe(true);
     expect(hasNxGlyph(entryCode(exec.lo, exec.hi, 2))).toBe(false);
     expect(hasNxGlyph(entryCode(small.lo, small.hi, 1))).toBe(false);

@@ -9,11 +9,15 @@ import {
 import { handleChangedSpte } from '../handle-changed-spte.ts';
 import type { Kvm, Memslot, Sp } from '../kvm.ts';
 import { RET_PF_EMULATE, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS } from '../names.ts';
+import type { KernelProfile } from '../profile.ts';
 import {
+  BIT_R,
+  isExecutable,
   isLastSpte,
   isLargePte,
   isRemovedSpte,
   isShadowPresent,
+  isWritable,
   makeLeafSpte,
   makeMmioSpte,
   makeNonLeafSpte,
@@ -21,6 +25,7 @@ import {
   type Spte,
 } from '../spte.ts';
 import { TdpIter } from '../tdp-iter.ts';
+import { tdpMmuSplitHugePage } from './shatter.ts';
 
 /** struct kvm_page_fault, the fields the TDP MMU reads. */
 export interface KvmPageFault {
@@ -33,6 +38,8 @@ export interface KvmPageFault {
   goalLevel: number;
   hugePageDisallowed: boolean;
   nxHugePageWorkaroundEnabled: boolean;
+  /** An MMIO SPTE was installed (the 6.x pf_mmio_spte_created stat). */
+  mmioSpteCreated: boolean;
 }
 
 const SHARED_SET = SC_HANDLED | SC_ATOMIC | SC_SHARED;
@@ -64,40 +71,61 @@ export function kvmMmuHugepageAdjust(fault: KvmPageFault): void {
   fault.goalLevel = fault.reqLevel;
 }
 
-/** mirrors disallowed_hugepage_adjust() (5.18: any child table at the goal level forces a step down). */
-export function disallowedHugepageAdjust(fault: KvmPageFault, lo: number, level: number): void {
+/**
+ * mirrors disallowed_hugepage_adjust(): a table at the goal level forces a step down. Before 6.2 any
+ * table does; from 6.2 only one whose sp has nx_huge_page_disallowed.
+ */
+export function disallowedHugepageAdjust(
+  kvm: Kvm,
+  p: KernelProfile,
+  fault: KvmPageFault,
+  lo: number,
+  hi: number,
+  level: number,
+): void {
   if (level > PG_LEVEL_4K && level === fault.goalLevel && isShadowPresent(lo) && !isLargePte(lo)) {
-    fault.goalLevel--;
+    if (!p.adjustNeedsNxChild || kvm.childOf(lo, hi).hugeDisallowed) fault.goalLevel--;
   }
 }
 
 /** mirrors tdp_mmu_set_spte_atomic() + its bookkeeping (no contention in the model: never fails). */
-function tdpMmuSetSpteAtomic(kvm: Kvm, it: TdpIter, lo: number, hi: number): void {
+export function tdpMmuSetSpteAtomic(
+  kvm: Kvm,
+  p: KernelProfile,
+  it: TdpIter,
+  lo: number,
+  hi: number,
+): void {
   kvm.writeSpte(it.sp, it.index, lo, hi, SHARED_SET);
-  handleChangedSpte(kvm, it.sp, it.index, it.oldLo, it.oldHi, lo, hi, true);
+  handleChangedSpte(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, lo, hi, true);
 }
 
-/** mirrors tdp_mmu_zap_spte_atomic(): freeze, bookkeeping, ranged flush, then a plain write of 0. */
-export function tdpMmuZapSpteAtomic(kvm: Kvm, it: TdpIter): void {
-  tdpMmuSetSpteAtomic(kvm, it, REMOVED_SPTE_LO, 0);
+/**
+ * mirrors tdp_mmu_zap_spte_atomic() (5.x): freeze, bookkeeping, ranged flush, then a raw write of
+ * the non-present value that needs no bookkeeping.
+ */
+export function tdpMmuZapSpteAtomic(kvm: Kvm, p: KernelProfile, it: TdpIter): void {
+  const np = kvm.profile.nonPresentHi;
+  tdpMmuSetSpteAtomic(kvm, p, it, REMOVED_SPTE_LO, np);
   kvm.flushTlbs(it.gfn, pagesPerHpage(it.level));
-  kvm.writeSpte(it.sp, it.index, 0, 0, 0);
+  kvm.writeSpte(it.sp, it.index, 0, np, 0);
 }
 
 /** mirrors tdp_mmu_link_sp(): install the non-leaf SPTE, add to tdp_mmu_pages, maybe account NX. */
 export function tdpMmuLinkSp(
   kvm: Kvm,
+  p: KernelProfile,
   it: TdpIter,
   sp: Sp,
   accountNx: boolean,
   shared: boolean,
 ): void {
-  const spte = makeNonLeafSpte(sp.pfn, scratch);
+  const spte = makeNonLeafSpte(sp.pfn, kvm.profile.presentHi, scratch);
   if (shared) {
-    tdpMmuSetSpteAtomic(kvm, it, spte.lo, spte.hi);
+    tdpMmuSetSpteAtomic(kvm, p, it, spte.lo, spte.hi);
   } else {
     kvm.writeSpte(it.sp, it.index, spte.lo, spte.hi, SC_HANDLED);
-    handleChangedSpte(kvm, it.sp, it.index, it.oldLo, it.oldHi, spte.lo, spte.hi, false);
+    handleChangedSpte(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, spte.lo, spte.hi, false);
   }
   sp.linked = true;
   kvm.emit(EV.spLinked, sp.id);
@@ -105,20 +133,46 @@ export function tdpMmuLinkSp(
 }
 
 /** mirrors tdp_mmu_init_child_sp(): role.level - 1, gfn and ptep from the iterator. */
-export function tdpMmuAllocChildSp(kvm: Kvm, it: TdpIter): Sp {
-  return kvm.allocSp(it.gfn, it.level - 1, it.sp, it.index);
+export function tdpMmuAllocChildSp(kvm: Kvm, it: TdpIter, hugeDisallowed = false): Sp {
+  return kvm.allocSp(it.gfn, it.level - 1, it.sp, it.index, hugeDisallowed);
+}
+
+/** is_access_allowed(): the present leaf already grants what the fault asks for. */
+function accessAllowed(fault: KvmPageFault, lo: number): boolean {
+  if (fault.exec) return isExecutable(lo);
+  if (fault.write) return isWritable(lo);
+  return (lo & BIT_R) !== 0;
 }
 
 /** mirrors tdp_mmu_map_handle_target_level(). */
-function tdpMmuMapHandleTargetLevel(kvm: Kvm, fault: KvmPageFault, it: TdpIter): number {
+function tdpMmuMapHandleTargetLevel(
+  kvm: Kvm,
+  p: KernelProfile,
+  fault: KvmPageFault,
+  it: TdpIter,
+): number {
   const level = it.level;
+  // 6.13+: a present leaf that already permits the access is left alone.
+  if (
+    p.spuriousIfPermitted &&
+    isShadowPresent(it.oldLo) &&
+    isLastSpte(it.oldLo, level) &&
+    accessAllowed(fault, it.oldLo)
+  ) {
+    return RET_PF_SPURIOUS;
+  }
   let ret = RET_PF_FIXED;
   const spte = fault.slot
     ? makeLeafSpte(
         kvm.gfnToPfn(fault.slot, roundGfnForLevel(fault.gfn, level)),
         level,
-        kvm.config.nxHugePages,
-        true,
+        it.oldLo,
+        {
+          nxHugePages: kvm.config.nxHugePages,
+          hostWritable: true,
+          presentHi: kvm.profile.presentHi,
+          dirtyOverWritable: p.dirtyOverWritable,
+        },
         scratch,
       )
     : makeMmioSpte(it.gfn, kvm.memslotGeneration, scratch);
@@ -127,40 +181,55 @@ function tdpMmuMapHandleTargetLevel(kvm: Kvm, fault: KvmPageFault, it: TdpIter):
     ret = RET_PF_SPURIOUS;
   } else {
     const replacedTable = isShadowPresent(it.oldLo) && !isLastSpte(it.oldLo, level);
-    tdpMmuSetSpteAtomic(kvm, it, lo, hi);
-    // 5.18 flushes the whole span of the table holding the SPTE, sp->gfn for level + 1.
-    if (replacedTable) kvm.flushTlbs(it.sp.gfn, pagesPerHpage(level + 1));
+    tdpMmuSetSpteAtomic(kvm, p, it, lo, hi);
+    // 5.18 flushes the span of the table holding the SPTE; 6.x the SPTE's own span; 5.16 nothing
+    // here, because its handler flushed the removed table's range already.
+    if (replacedTable && p.hugeOverTableFlush === 'table') {
+      kvm.flushTlbs(it.sp.gfn, pagesPerHpage(level + 1));
+    } else if (replacedTable && p.hugeOverTableFlush === 'spte') {
+      kvm.flushTlbs(it.gfn, pagesPerHpage(level));
+    }
   }
   // An MMIO SPTE means the access itself must be emulated.
-  if (!fault.slot) ret = RET_PF_EMULATE;
-  if (ret !== RET_PF_SPURIOUS) kvm.counters.pf_fixed++;
-  else kvm.counters.pf_spurious++;
+  if (!fault.slot) {
+    ret = RET_PF_EMULATE;
+    fault.mmioSpteCreated = true;
+  }
   return ret;
 }
 
 /** mirrors kvm_tdp_mmu_map(): walk from the vCPU's root towards fault.gfn, building what is missing. */
-export function kvmTdpMmuMap(kvm: Kvm, root: Sp, fault: KvmPageFault): number {
+export function kvmTdpMmuMap(kvm: Kvm, p: KernelProfile, root: Sp, fault: KvmPageFault): number {
   kvmMmuHugepageAdjust(fault);
   const it = new TdpIter(kvm);
   const end = fault.gfn + 1;
   for (it.start(root, PG_LEVEL_4K, fault.gfn); it.valid && it.gfn < end; it.next()) {
     it.visit();
-    if (fault.nxHugePageWorkaroundEnabled) disallowedHugepageAdjust(fault, it.oldLo, it.level);
+    if (fault.nxHugePageWorkaroundEnabled) {
+      disallowedHugepageAdjust(kvm, p, fault, it.oldLo, it.oldHi, it.level);
+    }
+    // A frozen SPTE belongs to someone else: retry the fault.
+    if (isRemovedSpte(it.oldLo, it.oldHi)) return RET_PF_RETRY;
     if (it.level === fault.goalLevel) break;
+    const present = isShadowPresent(it.oldLo);
+    if (present && !isLargePte(it.oldLo)) continue;
 
-    // A huge SPTE above the goal level is zapped and replaced by a table (5.18; 6.2 splits instead).
-    if (isShadowPresent(it.oldLo) && isLargePte(it.oldLo)) {
-      tdpMmuZapSpteAtomic(kvm, it);
+    const accountNx = fault.hugePageDisallowed && fault.reqLevel >= it.level;
+    if (present && p.splitOnFault) {
+      // 6.2+: the huge leaf above the goal level is split in place into a table of its pieces.
+      const sp = tdpMmuAllocChildSp(kvm, it, fault.hugePageDisallowed);
+      tdpMmuSplitHugePage(kvm, p, it, sp, true);
+      if (accountNx) kvm.accountNx(sp);
+      continue;
+    }
+    if (present) {
+      // 5.x: the huge leaf is zapped and replaced by a table.
+      tdpMmuZapSpteAtomic(kvm, p, it);
       it.reread();
     }
-
-    if (!isShadowPresent(it.oldLo)) {
-      const accountNx = fault.hugePageDisallowed && fault.reqLevel >= it.level;
-      if (isRemovedSpte(it.oldLo, it.oldHi)) break;
-      const sp = tdpMmuAllocChildSp(kvm, it);
-      tdpMmuLinkSp(kvm, it, sp, accountNx, true);
-    }
+    const sp = tdpMmuAllocChildSp(kvm, it, p.adjustNeedsNxChild && fault.hugePageDisallowed);
+    tdpMmuLinkSp(kvm, p, it, sp, accountNx, true);
   }
-  if (it.level !== fault.goalLevel || isRemovedSpte(it.oldLo, it.oldHi)) return RET_PF_RETRY;
-  return tdpMmuMapHandleTargetLevel(kvm, fault, it);
+  if (it.level !== fault.goalLevel) return RET_PF_RETRY;
+  return tdpMmuMapHandleTargetLevel(kvm, p, fault, it);
 }

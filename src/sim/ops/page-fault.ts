@@ -1,8 +1,24 @@
 // A guest access, and the page-fault path it takes when the SPTEs do not permit it.
-import { EV, lo32, hi32 } from '../event-log.ts';
+import {
+  EV,
+  FD_PF_EMULATE,
+  FD_PF_FIXED,
+  FD_PF_MMIO_SPTE_CREATED,
+  FD_PF_SPURIOUS,
+  FD_PF_TAKEN,
+  lo32,
+  hi32,
+} from '../event-log.ts';
 import { KVM_MAX_HUGEPAGE_LEVEL, PG_LEVEL_4K, sptIndex } from '../geometry.ts';
 import type { Kvm, Sp } from '../kvm.ts';
-import { FAULT_TYPES, type FaultType } from '../names.ts';
+import {
+  FAULT_TYPES,
+  RET_PF_EMULATE,
+  RET_PF_FIXED,
+  RET_PF_SPURIOUS,
+  type FaultType,
+} from '../names.ts';
+import type { KernelProfile } from '../profile.ts';
 import {
   isExecutable,
   isLastSpte,
@@ -50,9 +66,40 @@ function mmioGeneration(lo: number, hi: number): number {
   return ((lo >>> 3) & 0xff) | (((hi >>> 20) & 0x7ff) << 8);
 }
 
-/** mirrors kvm_tdp_page_fault() -> direct_page_fault() -> kvm_tdp_mmu_map(); returns RET_PF_*. */
-export function kvmTdpPageFault(kvm: Kvm, gfn: number, type: FaultType): number {
-  const root = kvmMmuReload(kvm);
+/**
+ * Which vCPU stats a fault bumps. 5.x: pf_fixed for anything but a spurious fault (inside
+ * tdp_mmu_map_handle_target_level()); 6.x counts in kvm_mmu_page_fault()/kvm_mmu_do_page_fault():
+ * pf_taken always, then pf_fixed, pf_emulate or pf_spurious by the return value. pf_spurious is
+ * kept under 5.x too, as the model's own count.
+ */
+function faultStats(p: KernelProfile, ret: number, fault: KvmPageFault): number {
+  if (!p.vcpuStats6) {
+    if (ret === RET_PF_SPURIOUS) return FD_PF_SPURIOUS;
+    return ret === RET_PF_FIXED || ret === RET_PF_EMULATE ? FD_PF_FIXED : 0;
+  }
+  let f = FD_PF_TAKEN;
+  if (ret === RET_PF_FIXED) f |= FD_PF_FIXED;
+  else if (ret === RET_PF_EMULATE) f |= FD_PF_EMULATE;
+  else if (ret === RET_PF_SPURIOUS) f |= FD_PF_SPURIOUS;
+  if (fault.mmioSpteCreated) f |= FD_PF_MMIO_SPTE_CREATED;
+  return f;
+}
+
+function countStats(kvm: Kvm, f: number): void {
+  const c = kvm.counters;
+  if (f & FD_PF_FIXED) c.pf_fixed++;
+  if (f & FD_PF_SPURIOUS) c.pf_spurious++;
+  if (f & FD_PF_TAKEN) c.pf_taken++;
+  if (f & FD_PF_EMULATE) c.pf_emulate++;
+  if (f & FD_PF_MMIO_SPTE_CREATED) c.pf_mmio_spte_created++;
+}
+
+/**
+ * mirrors kvm_tdp_page_fault() -> direct_page_fault() -> kvm_tdp_mmu_map() under mmu_lock held for
+ * read; returns RET_PF_*.
+ */
+export function kvmTdpPageFault(kvm: Kvm, p: KernelProfile, gfn: number, type: FaultType): number {
+  const root = kvmMmuReload(kvm, p);
   kvm.counters.faults++;
   kvm.emit(EV.fault, FAULT_TYPES.indexOf(type), 0, lo32(gfn), hi32(gfn));
   const fault: KvmPageFault = {
@@ -65,16 +112,21 @@ export function kvmTdpPageFault(kvm: Kvm, gfn: number, type: FaultType): number 
     goalLevel: PG_LEVEL_4K,
     hugePageDisallowed: false,
     nxHugePageWorkaroundEnabled: kvm.config.nxHugePages,
+    mmioSpteCreated: false,
   };
-  const ret = kvmTdpMmuMap(kvm, root, fault);
-  kvm.emit(EV.faultDone, ret, fault.goalLevel, lo32(gfn), hi32(gfn), fault.reqLevel);
+  kvm.setLock('read');
+  const ret = kvmTdpMmuMap(kvm, p, root, fault);
+  kvm.setLock('none');
+  const stats = faultStats(p, ret, fault);
+  countStats(kvm, stats);
+  kvm.emit(EV.faultDone, ret, fault.goalLevel, lo32(gfn), hi32(gfn), fault.reqLevel, stats);
   return ret;
 }
 
 /** The guest touches `gfn`: no exit if the SPTEs permit it, MMIO emulation, or a page fault. */
-export function guestAccess(kvm: Kvm, gfn: number, type: FaultType): Walk {
-  kvmMmuReload(kvm);
+export function guestAccess(kvm: Kvm, p: KernelProfile, gfn: number, type: FaultType): Walk {
+  kvmMmuReload(kvm, p);
   const walk = hardwareWalk(kvm, gfn, type);
-  if (walk.result === 'violation') kvmTdpPageFault(kvm, gfn, type);
+  if (walk.result === 'violation') kvmTdpPageFault(kvm, p, gfn, type);
   return walk;
 }

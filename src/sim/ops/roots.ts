@@ -1,10 +1,11 @@
 // Root lifetime: the vCPU's root, references, and zapping a whole root.
 import { EV, NONE, SC_ATOMIC, SC_HANDLED, SC_SHARED } from '../event-log.ts';
-import { PG_LEVEL_1G } from '../geometry.ts';
 import { handleChangedSpte } from '../handle-changed-spte.ts';
 import type { Kvm, Sp } from '../kvm.ts';
+import type { KernelProfile } from '../profile.ts';
 import { isShadowPresent } from '../spte.ts';
 import { TdpIter } from '../tdp-iter.ts';
+import { zapGfnRange516 } from './zap-gfn-range.ts';
 
 function setRootCount(kvm: Kvm, root: Sp, count: number): void {
   kvm.emit(EV.rootRefcount, root.id, root.rootCount, count);
@@ -18,14 +19,18 @@ export function kvmTdpMmuGetRoot(kvm: Kvm, root: Sp): boolean {
   return true;
 }
 
-/** mirrors kvm_tdp_mmu_get_vcpu_root_hpa(): reuse a valid root, else allocate one (refcount 1). */
-export function kvmTdpMmuGetVcpuRoot(kvm: Kvm): Sp {
+/**
+ * mirrors kvm_tdp_mmu_get_vcpu_root_hpa() (5.x) / kvm_tdp_mmu_alloc_root() (6.x): reuse a valid
+ * root, else allocate one. Its refcount starts at 1 (the vCPU), or from 6.4 at 2 (the vCPU and the
+ * TDP MMU itself, whose reference the zap of an invalidated root puts).
+ */
+export function kvmTdpMmuGetVcpuRoot(kvm: Kvm, p: KernelProfile): Sp {
   for (const root of kvm.roots) {
     // The role check compares role.invalid too, so an invalid root is never reused.
     if (!root.invalid && root.level === kvm.rootLevel && kvmTdpMmuGetRoot(kvm, root)) return root;
   }
   const root = kvm.allocSp(0, kvm.rootLevel, null, 0);
-  setRootCount(kvm, root, 1);
+  setRootCount(kvm, root, p.roots === '6.18' ? 2 : 1);
   root.linked = true;
   kvm.roots.unshift(root);
   kvm.emit(EV.spLinked, root.id);
@@ -33,17 +38,21 @@ export function kvmTdpMmuGetVcpuRoot(kvm: Kvm): Sp {
 }
 
 /**
- * mirrors kvm_tdp_mmu_put_root() (5.18) for the only case the model reaches: the last reference to an
- * invalidated root is dropped, so it leaves tdp_mmu_roots and is freed after a grace period. (The
- * vCPU only ever lets go of invalid roots, so a valid root never drops to zero here.)
+ * mirrors kvm_tdp_mmu_put_root(). 5.16: the last reference, valid root or not, takes the root off
+ * the list and zaps its whole tree right there. 5.18: the model only ever drops the last reference
+ * of an invalidated, already zapped root. 6.x: the last put must find the root invalid (the TDP
+ * MMU's own reference keeps valid roots alive). Then call_rcu().
  */
-export function kvmTdpMmuPutRoot(kvm: Kvm, root: Sp): void {
+export function kvmTdpMmuPutRoot(kvm: Kvm, p: KernelProfile, root: Sp, shared: boolean): void {
   setRootCount(kvm, root, root.rootCount - 1);
   if (root.rootCount > 0) return;
-  if (!root.invalid) throw new Error(`model bug: valid root ${root.id} lost its last reference`);
+  if (!root.invalid && p.roots !== '5.16') {
+    throw new Error(`model bug: valid root ${root.id} lost its last reference`);
+  }
   root.linked = false;
   kvm.roots = kvm.roots.filter((r) => r !== root);
   kvm.emit(EV.spUnlinked, root.id);
+  if (p.roots === '5.16') zapGfnRange516(kvm, p, root, 0, tdpMmuMaxGfnHost(kvm), false, shared);
   kvm.callRcu(root);
 }
 
@@ -51,11 +60,11 @@ export function kvmTdpMmuPutRoot(kvm: Kvm, root: Sp): void {
  * What a vCPU does before entering the guest (kvm_mmu_free_obsolete_roots() + kvm_mmu_load()): drop
  * an invalidated root and load a valid one.
  */
-export function kvmMmuReload(kvm: Kvm): Sp {
+export function kvmMmuReload(kvm: Kvm, p: KernelProfile): Sp {
   const old = kvm.vcpuRoot;
   if (old && !old.invalid) return old;
-  if (old) kvmTdpMmuPutRoot(kvm, old);
-  const root = kvmTdpMmuGetVcpuRoot(kvm);
+  if (old) kvmTdpMmuPutRoot(kvm, p, old, false);
+  const root = kvmTdpMmuGetVcpuRoot(kvm, p);
   kvm.vcpuRoot = root;
   kvm.emit(EV.vcpuRoot, old ? old.id : NONE, root.id);
   return root;
@@ -67,21 +76,33 @@ export function tdpMmuMaxGfnHost(kvm: Kvm): number {
 }
 
 /** mirrors __tdp_mmu_zap_root(): the walk stops at `zapLevel` and zaps every present SPTE there. */
-function tdpMmuZapRootPass(kvm: Kvm, root: Sp, shared: boolean, zapLevel: number): void {
+function tdpMmuZapRootPass(
+  kvm: Kvm,
+  p: KernelProfile,
+  root: Sp,
+  shared: boolean,
+  zapLevel: number,
+): void {
   const it = new TdpIter(kvm);
   const end = tdpMmuMaxGfnHost(kvm);
   const flags = SC_HANDLED | (shared ? SC_ATOMIC | SC_SHARED : 0);
+  const np = kvm.profile.nonPresentHi;
   for (it.start(root, zapLevel, 0); it.valid && it.gfn < end; it.next()) {
     it.visit();
     if (!isShadowPresent(it.oldLo)) continue;
     if (it.level > zapLevel) continue;
-    kvm.writeSpte(it.sp, it.index, 0, 0, flags);
-    handleChangedSpte(kvm, it.sp, it.index, it.oldLo, it.oldHi, 0, 0, shared);
+    kvm.writeSpte(it.sp, it.index, 0, np, flags);
+    handleChangedSpte(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, 0, np, shared);
   }
 }
 
-/** mirrors tdp_mmu_zap_root() (5.18): two passes, 1G level then root level, no TLB flush. */
-export function tdpMmuZapRoot(kvm: Kvm, root: Sp, shared: boolean): void {
-  tdpMmuZapRootPass(kvm, root, shared, PG_LEVEL_1G);
-  tdpMmuZapRootPass(kvm, root, shared, root.level);
+/**
+ * mirrors tdp_mmu_zap_root() (5.18, 6.x): passes of decreasing granularity (5.18: 1G; 6.9+: 4K, 2M,
+ * 1G), then the root level, and no TLB flush.
+ */
+export function tdpMmuZapRoot(kvm: Kvm, p: KernelProfile, root: Sp, shared: boolean): void {
+  for (const level of p.rootZapPasses) {
+    if (level < root.level) tdpMmuZapRootPass(kvm, p, root, shared, level);
+  }
+  tdpMmuZapRootPass(kvm, p, root, shared, root.level);
 }

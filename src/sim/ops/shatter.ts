@@ -2,6 +2,7 @@
 import { EV } from '../event-log.ts';
 import { pagesPerHpage, roundGfnForLevel, SPTE_ENT_PER_PAGE, sptIndex } from '../geometry.ts';
 import type { Kvm, Sp } from '../kvm.ts';
+import type { KernelProfile } from '../profile.ts';
 import { isLargePte, isShadowPresent, makeSplitSpte, type Spte } from '../spte.ts';
 import { TdpIter } from '../tdp-iter.ts';
 import { tdpMmuAllocChildSp, tdpMmuLinkSp } from './map.ts';
@@ -13,7 +14,13 @@ const scratch: Spte = { lo: 0, hi: 0 };
  * the huge SPTE (the huge leaf's stat drops through the bookkeeping), then add 512 at the level
  * below by hand. No TLB flush: the translations do not change.
  */
-function tdpMmuSplitHugePage(kvm: Kvm, it: TdpIter, sp: Sp, shared: boolean): void {
+export function tdpMmuSplitHugePage(
+  kvm: Kvm,
+  p: KernelProfile,
+  it: TdpIter,
+  sp: Sp,
+  shared: boolean,
+): void {
   const hugeLo = it.oldLo;
   const hugeHi = it.oldHi;
   const level = it.level;
@@ -21,7 +28,7 @@ function tdpMmuSplitHugePage(kvm: Kvm, it: TdpIter, sp: Sp, shared: boolean): vo
     const c = makeSplitSpte(hugeLo, hugeHi, level, i, kvm.config.nxHugePages, scratch);
     kvm.writeSpte(sp, i, c.lo, c.hi, 0);
   }
-  tdpMmuLinkSp(kvm, it, sp, false, shared);
+  tdpMmuLinkSp(kvm, p, it, sp, false, shared);
   kvm.pages[level - 1] = (kvm.pages[level - 1] ?? 0) + SPTE_ENT_PER_PAGE;
   kvm.emit(EV.splitStats, sp.id);
 }
@@ -31,7 +38,12 @@ function tdpMmuSplitHugePage(kvm: Kvm, it: TdpIter, sp: Sp, shared: boolean): vo
  * valid root, over the one huge page at `level` that maps `gfn`, with target_level = level - 1.
  * Returns how many huge pages were split.
  */
-export function kvmTdpMmuSplitHugePage(kvm: Kvm, gfn: number, level: number): number {
+export function kvmTdpMmuSplitHugePage(
+  kvm: Kvm,
+  p: KernelProfile,
+  gfn: number,
+  level: number,
+): number {
   const start = roundGfnForLevel(gfn, level);
   const end = start + pagesPerHpage(level);
   let split = 0;
@@ -40,7 +52,7 @@ export function kvmTdpMmuSplitHugePage(kvm: Kvm, gfn: number, level: number): nu
     for (it.start(root, level, start); it.valid && it.gfn < end; it.next()) {
       it.visit();
       if (!isShadowPresent(it.oldLo) || !isLargePte(it.oldLo)) continue;
-      tdpMmuSplitHugePage(kvm, it, tdpMmuAllocChildSp(kvm, it), true);
+      tdpMmuSplitHugePage(kvm, p, it, tdpMmuAllocChildSp(kvm, it), true);
       split++;
     }
   }

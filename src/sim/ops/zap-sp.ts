@@ -1,24 +1,26 @@
-// Zapping one shadow page: the pre-series walk from every valid root, or the write through sp->ptep.
-import { SC_HANDLED } from '../event-log.ts';
+// Zapping one shadow page: 5.16's walk from every valid root, 5.18's store through sp->ptep, and
+// 6.18's cmpxchg through sp->ptep under the read lock.
+import { SC_ATOMIC, SC_HANDLED, SC_SHARED } from '../event-log.ts';
 import { handleChangedSpte } from '../handle-changed-spte.ts';
 import type { Kvm, Sp } from '../kvm.ts';
 import { WARN_ZAP_SP_NOT_PRESENT, WARN_ZAP_SP_ROOT, type ZapStrategy } from '../names.ts';
-import { isShadowPresent } from '../spte.ts';
+import { withZapPath, type KernelProfile } from '../profile.ts';
+import { isLastSpte, isShadowPresent, sptePfn } from '../spte.ts';
 import { kvmTdpMmuZapGfnRange516 } from './zap-gfn-range.ts';
 
 /**
  * mirrors kvm_tdp_mmu_zap_sp() before the series (5.16, inline in tdp_mmu.h): zap the SP's whole GFN
  * range on every valid root, without yielding. An SP under an invalid root is never reached.
  */
-export function kvmTdpMmuZapSpWalk(kvm: Kvm, sp: Sp): boolean {
-  return kvmTdpMmuZapGfnRange516(kvm, sp.gfn, sp.gfn + sp.span, false);
+export function kvmTdpMmuZapSpWalk(kvm: Kvm, p: KernelProfile, sp: Sp): boolean {
+  return kvmTdpMmuZapGfnRange516(kvm, p, sp.gfn, sp.gfn + sp.span, false);
 }
 
 /**
- * mirrors kvm_tdp_mmu_zap_sp() as merged (5.18): read *sp->ptep and write 0 there with the full
- * bookkeeping, whatever root it hangs from, valid or not. The caller flushes.
+ * mirrors kvm_tdp_mmu_zap_sp() as merged (5.18): read *sp->ptep and store the non-present value
+ * there with the full bookkeeping, whatever root it hangs from, valid or not. The caller flushes.
  */
-export function kvmTdpMmuZapSpDirect(kvm: Kvm, sp: Sp): boolean {
+export function kvmTdpMmuZapSpDirect(kvm: Kvm, p: KernelProfile, sp: Sp): boolean {
   const parent = sp.parent;
   if (!parent) {
     kvm.warn(WARN_ZAP_SP_ROOT, sp);
@@ -32,12 +34,45 @@ export function kvmTdpMmuZapSpDirect(kvm: Kvm, sp: Sp): boolean {
     kvm.warn(WARN_ZAP_SP_NOT_PRESENT, sp);
     return false;
   }
-  kvm.writeSpte(parent, i, 0, 0, SC_HANDLED);
-  handleChangedSpte(kvm, parent, i, oldLo, oldHi, 0, 0, false);
+  const np = kvm.profile.nonPresentHi;
+  kvm.writeSpte(parent, i, 0, np, SC_HANDLED);
+  handleChangedSpte(kvm, p, parent, i, oldLo, oldHi, 0, np, false);
   return true;
 }
 
-export function kvmTdpMmuZapSp(kvm: Kvm, sp: Sp, strategy: ZapStrategy): boolean {
-  kvm.era = strategy === 'walk' ? 'v5.16' : 'v5.18';
-  return strategy === 'walk' ? kvmTdpMmuZapSpWalk(kvm, sp) : kvmTdpMmuZapSpDirect(kvm, sp);
+/**
+ * mirrors kvm_tdp_mmu_zap_possible_nx_huge_page() (6.18, mmu_lock held for read): read *sp->ptep and
+ * zap only if it still points at this sp's table (which also means present and not frozen), by
+ * cmpxchg to the non-present value; the bookkeeping runs shared, so all 512 entries of the table are
+ * exchanged to FROZEN_SPTE. A parent that no longer points here is skipped without a WARN: under the
+ * read lock a vCPU may have replaced the table meanwhile. The caller flushes.
+ */
+export function kvmTdpMmuZapSpAtomic(kvm: Kvm, p: KernelProfile, sp: Sp): boolean {
+  const parent = sp.parent;
+  if (!parent) {
+    kvm.warn(WARN_ZAP_SP_ROOT, sp);
+    return false;
+  }
+  const i = sp.parentIndex;
+  kvm.countRead();
+  const oldLo = parent.spt[2 * i] ?? 0;
+  const oldHi = parent.spt[2 * i + 1] ?? 0;
+  const pointsHere =
+    isShadowPresent(oldLo) && !isLastSpte(oldLo, parent.level) && sptePfn(oldLo, oldHi) === sp.pfn;
+  if (!pointsHere) return false;
+  const np = kvm.profile.nonPresentHi;
+  kvm.writeSpte(parent, i, 0, np, SC_HANDLED | SC_ATOMIC | SC_SHARED);
+  handleChangedSpte(kvm, p, parent, i, oldLo, oldHi, 0, np, true);
+  return true;
 }
+
+export function kvmTdpMmuZapSp(kvm: Kvm, p: KernelProfile, sp: Sp, strategy: ZapStrategy): boolean {
+  const q = withZapPath(p, strategy);
+  if (strategy === 'walk') return kvmTdpMmuZapSpWalk(kvm, q, sp);
+  if (strategy === 'direct') return kvmTdpMmuZapSpDirect(kvm, q, sp);
+  return kvmTdpMmuZapSpAtomic(kvm, q, sp);
+}
+
+/** The mmu_lock mode each zap path runs under. */
+export const zapLock = (strategy: ZapStrategy): 'read' | 'write' =>
+  strategy === 'atomic' ? 'read' : 'write';

@@ -1,5 +1,6 @@
 // The scenario language's statements, as the parser produces them and the runner consumes them.
 import type { FaultType, ZapMode, ZapStrategy } from '../names.ts';
+import type { KernelId } from '../profile.ts';
 
 /** Where a statement (or one of its key=value pairs) starts: 1-based line and column. */
 export interface Pos {
@@ -9,6 +10,7 @@ export interface Pos {
 
 export interface VmStatement extends Pos {
   kind: 'vm';
+  kernel?: KernelId;
   levels?: 4 | 5;
   nxHugePages?: boolean;
   recoveryRatio?: number;
@@ -42,20 +44,22 @@ export interface ZapSpStatement extends Pos {
   kind: 'zap_sp';
   gfn: number;
   level: number;
-  strategy: ZapStrategy;
+  /** Absent: the VM's kernel profile decides (5.16 walk, 5.18 direct, 6.18 atomic). */
+  strategy?: ZapStrategy;
 }
 export interface ZapGfnRangeStatement extends Pos {
   kind: 'zap_gfn_range';
   start: number;
   end: number;
-  mode: ZapMode;
+  /** Absent: the profile decides (5.16 subtrees, later kernels leafs). */
+  mode?: ZapMode;
 }
 export interface BareStatement extends Pos {
   kind: 'invalidate_roots' | 'zap_invalidated_roots';
 }
 export interface RecoverNxStatement extends Pos {
   kind: 'recover_nx';
-  strategy: ZapStrategy;
+  strategy?: ZapStrategy;
 }
 export interface ExpectCheck extends Pos {
   name: string;

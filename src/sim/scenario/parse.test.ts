@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXPECT_NAMES, type FaultType, type ZapMode, type ZapStrategy } from '../names.ts';
+import {
+  EXPECT_NAMES,
+  STRATEGIES,
+  type FaultType,
+  type ZapMode,
+  type ZapStrategy,
+} from '../names.ts';
+import { KERNELS, type KernelId } from '../profile.ts';
 import type { ParseError, Statement } from './ast.ts';
 import { formatStatement, parseScenario } from './parse.ts';
 
@@ -56,11 +63,12 @@ describe('parseScenario: statements', () => {
       { kind: 'access', line: 3, col: 1, gfn: 0x100000, type: 'read' },
       { kind: 'fault', line: 4, col: 1, gfn: 0x100000, type: 'read' },
       { kind: 'shatter', line: 5, col: 1, gfn: 0x100000, level: 2 },
-      { kind: 'zap_sp', line: 6, col: 1, gfn: 0x100000, level: 1, strategy: 'direct' },
-      { kind: 'zap_gfn_range', line: 7, col: 1, start: 0x100000, end: 0x100200, mode: 'leafs' },
+      // No strategy or mode: the VM's kernel profile decides when the statement runs.
+      { kind: 'zap_sp', line: 6, col: 1, gfn: 0x100000, level: 1 },
+      { kind: 'zap_gfn_range', line: 7, col: 1, start: 0x100000, end: 0x100200 },
       { kind: 'invalidate_roots', line: 8, col: 1 },
       { kind: 'zap_invalidated_roots', line: 9, col: 1 },
-      { kind: 'recover_nx', line: 10, col: 1, strategy: 'direct' },
+      { kind: 'recover_nx', line: 10, col: 1 },
       {
         kind: 'expect',
         line: 11,
@@ -347,7 +355,7 @@ describe('parseScenario: bad values', () => {
       message: "type must be read, write or exec, not 'rw'",
     });
     expect(errorOf('zap_sp gpa=0 level=1 strategy=fast').message).toBe(
-      "strategy must be walk or direct, not 'fast'",
+      "strategy must be walk, direct or atomic, not 'fast'",
     );
     expect(errorOf('recover_nx strategy=WALK').col).toBe(12);
     expect(errorOf('zap_gfn_range start=0 end=1 mode=all').message).toBe(
@@ -555,13 +563,20 @@ describe('formatStatement', () => {
     const scripts = fc
       .oneof(
         fc.record({ levels: fc.constant<4 | 5>(4), physBits: fc.integer({ min: 32, max: 48 }) }),
-        fc.record({ levels: fc.constant<4 | 5>(5), physBits: fc.integer({ min: 32, max: 52 }) }),
+        fc.record({ levels: fc.constant<4 | 5>(5), physBits: fc.integer({ min: 49, max: 52 }) }),
       )
       .chain(({ levels, physBits }) => {
         const maxGfn = 2 ** (physBits - 12);
         const gfn = fc.bigInt({ min: 0n, max: BigInt(maxGfn - 1) }).map(Number);
         const at = { line: 0, col: 0 };
-        const header: Statement = { kind: 'vm', ...at, levels, physBits };
+        const kernel = fc.constantFrom<KernelId>(...KERNELS);
+        const header = kernel.map((k): Statement => ({
+          kind: 'vm',
+          ...at,
+          kernel: k,
+          levels,
+          physBits,
+        }));
         // Memslots laid out upwards from `base` cannot overlap; all fit below 2^20 GFNs (32 bits).
         const memslots = fc
           .tuple(
@@ -590,7 +605,7 @@ describe('formatStatement', () => {
             });
           });
         const faultType = fc.constantFrom<FaultType>('read', 'write', 'exec');
-        const strategy = fc.constantFrom<ZapStrategy>('walk', 'direct');
+        const strategy = fc.option(fc.constantFrom<ZapStrategy>(...STRATEGIES), { nil: undefined });
         const op: fc.Arbitrary<Statement> = fc.oneof(
           fc
             .record(
@@ -610,12 +625,17 @@ describe('formatStatement', () => {
             .map((r): Statement => ({ kind: 'shatter', ...at, ...r })),
           fc
             .record({ gfn, level: fc.integer({ min: 1, max: levels - 1 }), strategy })
-            .map((r): Statement => ({ kind: 'zap_sp', ...at, ...r })),
+            .map(({ strategy: s, ...r }): Statement => ({
+              kind: 'zap_sp',
+              ...at,
+              ...r,
+              ...(s && { strategy: s }),
+            })),
           fc
             .tuple(
               fc.bigInt({ min: 0n, max: BigInt(maxGfn) }).map(Number),
               fc.bigInt({ min: 0n, max: BigInt(maxGfn) }).map(Number),
-              fc.constantFrom<ZapMode>('leafs', 'subtrees'),
+              fc.option(fc.constantFrom<ZapMode>('leafs', 'subtrees'), { nil: undefined }),
             )
             .filter(([a, b]) => a !== b)
             .map(([a, b, mode]): Statement => ({
@@ -623,7 +643,7 @@ describe('formatStatement', () => {
               ...at,
               start: Math.min(a, b),
               end: Math.max(a, b),
-              mode,
+              ...(mode && { mode }),
             })),
           fc
             .constantFrom<'invalidate_roots' | 'zap_invalidated_roots'>(
@@ -631,7 +651,11 @@ describe('formatStatement', () => {
               'zap_invalidated_roots',
             )
             .map((kind): Statement => ({ kind, ...at })),
-          strategy.map((s): Statement => ({ kind: 'recover_nx', ...at, strategy: s })),
+          strategy.map((s): Statement => ({
+            kind: 'recover_nx',
+            ...at,
+            ...(s && { strategy: s }),
+          })),
           fc
             .uniqueArray(fc.constantFrom(...EXPECT_NAMES), { minLength: 1, maxLength: 4 })
             .chain((names) =>
@@ -642,8 +666,8 @@ describe('formatStatement', () => {
             .map((checks): Statement => ({ kind: 'expect', ...at, checks })),
         );
         return fc
-          .tuple(memslots, fc.array(op, { maxLength: 12 }))
-          .map(([slots, ops]) => [header, ...slots, ...ops]);
+          .tuple(header, memslots, fc.array(op, { maxLength: 12 }))
+          .map(([head, slots, ops]) => [head, ...slots, ...ops]);
       });
     fc.assert(
       fc.property(scripts, (statements) => {

@@ -9,6 +9,7 @@ import {
   type ZapMode,
   type ZapStrategy,
 } from '../names.ts';
+import { isKernel, KERNELS, type KernelId } from '../profile.ts';
 import type {
   ExpectCheck,
   ExpectStatement,
@@ -25,7 +26,7 @@ type Kind = Statement['kind'];
 
 /** The keys each statement takes, in canonical order (expect takes counter names instead). */
 const KEYS: Record<Kind, readonly string[]> = {
-  vm: ['levels', 'nx_huge_pages', 'recovery_ratio', 'phys_bits'],
+  vm: ['kernel', 'levels', 'nx_huge_pages', 'recovery_ratio', 'phys_bits'],
   memslot: ['gpa', 'gfn', 'size', 'backing'],
   access: ['gpa', 'gfn', 'type'],
   fault: ['gpa', 'gfn', 'type'],
@@ -48,7 +49,7 @@ const MIN_PHYS_BITS = 32;
 const MAX_PHYS_BITS = 52;
 
 const FAULT_TYPES: readonly FaultType[] = ['read', 'write', 'exec'];
-const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct'];
+const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct', 'atomic'];
 const MODES: readonly ZapMode[] = ['leafs', 'subtrees'];
 /** Host backing page sizes; level = index + 1. */
 const BACKINGS = ['4K', '2M', '1G'];
@@ -157,21 +158,30 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
         ...pos,
         gfn: fields.gfn(state.config),
         level: zapSpLevel(fields, state.config),
-        strategy: fields.choice('strategy', STRATEGIES, 'direct'),
+        ...optionalKey('strategy', fields.optional('strategy', STRATEGIES)),
       };
     case 'zap_gfn_range':
       return {
         kind: word,
         ...pos,
         ...gfnRange(fields, state.config),
-        mode: fields.choice('mode', MODES, 'leafs'),
+        ...optionalKey('mode', fields.optional('mode', MODES)),
       };
     case 'invalidate_roots':
     case 'zap_invalidated_roots':
       return { kind: word, ...pos };
     case 'recover_nx':
-      return { kind: word, ...pos, strategy: fields.choice('strategy', STRATEGIES, 'direct') };
+      return {
+        kind: word,
+        ...pos,
+        ...optionalKey('strategy', fields.optional('strategy', STRATEGIES)),
+      };
   }
+}
+
+/** `{ key: value }` when the script gave the value, `{}` when the profile's default applies. */
+function optionalKey<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
 }
 
 function isKind(word: string): word is Kind {
@@ -251,8 +261,13 @@ class Fields {
   }
 
   choice<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    return this.optional(key, allowed) ?? fallback;
+  }
+
+  /** The value if given (one of `allowed`), else undefined. */
+  optional<T extends string>(key: string, allowed: readonly T[]): T | undefined {
     const p = this.pairs.get(key);
-    if (p === undefined) return fallback;
+    if (p === undefined) return undefined;
     const found = allowed.find((a) => a === p.value);
     if (found === undefined) {
       throw new LineError(p.col, `${key} must be ${orList(allowed)}, not '${p.value}'`);
@@ -321,6 +336,16 @@ function beyondWidth(what: 'gpa' | 'gfn', v: number, config: VmConfig): string {
 
 function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
   const st: VmStatement = { kind: 'vm', ...pos };
+  const kernel = f.get('kernel');
+  if (kernel !== undefined) {
+    if (!isKernel(kernel.value)) {
+      throw new LineError(
+        kernel.col,
+        `kernel must be ${orList(KERNELS)} (the kernel whose TDP MMU the VM follows), not '${kernel.value}'`,
+      );
+    }
+    st.kernel = kernel.value;
+  }
   const levels = f.get('levels');
   if (levels !== undefined) {
     const v = parseNumber(levels);
@@ -356,7 +381,7 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     }
     st.physBits = v;
   }
-  const shape = levels ?? phys;
+  const shape = kernel ?? levels ?? phys;
   if (shape !== undefined && state.firstOp !== undefined) {
     throw new LineError(
       shape.col,
@@ -365,10 +390,12 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     );
   }
   const next: VmConfig = {
+    kernel: st.kernel ?? state.config.kernel,
     levels: st.levels ?? state.config.levels,
     nxHugePages: st.nxHugePages ?? state.config.nxHugePages,
     recoveryRatio: st.recoveryRatio ?? state.config.recoveryRatio,
-    physBits: st.physBits ?? state.config.physBits,
+    // kvm_mmu_get_tdp_level() picks 5 levels only for a guest wider than 48 bits: 52 unless told.
+    physBits: st.physBits ?? (st.levels === 5 ? MAX_PHYS_BITS : state.config.physBits),
   };
   // The config before this line was valid, so a clash comes from a key written here.
   const culprit = phys ?? levels;
@@ -376,6 +403,13 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     throw new LineError(
       culprit.col,
       `phys_bits=${next.physBits} needs levels=5: 4-level EPT maps only ${MAX_PHYS_BITS_4LEVEL} bits of guest physical address`,
+    );
+  }
+  if (culprit !== undefined && next.levels === 5 && next.physBits <= MAX_PHYS_BITS_4LEVEL) {
+    throw new LineError(
+      culprit.col,
+      `levels=5 with phys_bits=${next.physBits}: KVM uses 4-level EPT when the guest's MAXPHYADDR is ` +
+        `${MAX_PHYS_BITS_4LEVEL} bits or less (kvm_mmu_get_tdp_level()); give phys_bits=49..52 or drop levels=5`,
     );
   }
   state.config = next;
@@ -577,11 +611,18 @@ function editDistance(a: string, b: string): number {
   return rows[a.length]?.[b.length] ?? 0;
 }
 
+/** The kernel a script's VM runs (its `vm kernel=`, else the default). */
+export function scriptKernel(statements: readonly Statement[]): KernelId {
+  for (const st of statements) if (st.kind === 'vm' && st.kernel) return st.kernel;
+  return DEFAULT_CONFIG.kernel;
+}
+
 export function formatStatement(st: Statement): string {
   const gpa = (gfn: number): string => `gpa=${hex(gfn * PAGE_SIZE)}`;
   switch (st.kind) {
     case 'vm': {
       const parts = ['vm'];
+      if (st.kernel !== undefined) parts.push(`kernel=${st.kernel}`);
       if (st.levels !== undefined) parts.push(`levels=${st.levels}`);
       if (st.nxHugePages !== undefined)
         parts.push(`nx_huge_pages=${st.nxHugePages ? 'on' : 'off'}`);
@@ -604,14 +645,14 @@ export function formatStatement(st: Statement): string {
     case 'shatter':
       return `shatter ${gpa(st.gfn)} level=${st.level}`;
     case 'zap_sp':
-      return `zap_sp ${gpa(st.gfn)} level=${st.level} strategy=${st.strategy}`;
+      return `zap_sp ${gpa(st.gfn)} level=${st.level}${st.strategy ? ` strategy=${st.strategy}` : ''}`;
     case 'zap_gfn_range':
-      return `zap_gfn_range start=${hex(st.start)} end=${hex(st.end)} mode=${st.mode}`;
+      return `zap_gfn_range start=${hex(st.start)} end=${hex(st.end)}${st.mode ? ` mode=${st.mode}` : ''}`;
     case 'invalidate_roots':
     case 'zap_invalidated_roots':
       return st.kind;
     case 'recover_nx':
-      return `recover_nx strategy=${st.strategy}`;
+      return st.strategy ? `recover_nx strategy=${st.strategy}` : 'recover_nx';
     case 'expect':
       return ['expect', ...st.checks.map((c) => `${c.name}=${c.value}`)].join(' ');
   }

@@ -17,8 +17,9 @@ export function runStatement(sim: Simulator, st: Statement, failures: ExpectFail
   sim.line = st.line;
   switch (st.kind) {
     case 'vm': {
-      const { levels, nxHugePages, recoveryRatio, physBits } = st;
+      const { kernel, levels, nxHugePages, recoveryRatio, physBits } = st;
       sim.vm({
+        ...(kernel !== undefined && { kernel }),
         ...(levels !== undefined && { levels }),
         ...(nxHugePages !== undefined && { nxHugePages }),
         ...(recoveryRatio !== undefined && { recoveryRatio }),
