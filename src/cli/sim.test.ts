@@ -37,6 +37,27 @@ describe('npm run sim', () => {
     expect(r.err).toEqual([]);
   });
 
+  it('--kernel overrides the script and --json reports it with the 6.x vCPU stats', () => {
+    const file = script('k.tdp', `vm kernel=5.16\n${NX}`);
+    const plain = run(file, '--json');
+    expect(JSON.parse(plain.out[0] ?? '')).toMatchObject({ kernel: '5.16', pages_4k: 1 });
+    expect(JSON.parse(plain.out[0] ?? '')).not.toHaveProperty('pf_taken');
+    const six = run(file, '--kernel', '6.18', '--json');
+    // 6.18 splits the 2M leaf in place: 512 executable 4K leaves, and the fault is spurious.
+    expect(JSON.parse(six.out[0] ?? '')).toMatchObject({
+      kernel: '6.18',
+      pages_4k: 512,
+      pages_2m: 0,
+      nx_lpage_splits: 1,
+      pf_taken: 2,
+      pf_spurious: 1,
+    });
+    expect(run(file, '--kernel=5.18').out[0]).toMatch(/^kernel\s+5\.18$/);
+    const bad = run(file, '--kernel', '6.1');
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]?.split('\n')[0]).toBe("--kernel needs one of 5.16, 5.18, 6.18, not '6.1'");
+  });
+
   it('--json prints one JSON object with every stat and counter', () => {
     const r = run(script('json.tdp', NX), '--json');
     expect(r.out).toHaveLength(1);

@@ -82,6 +82,10 @@ export function checkInvariants(kvm: Kvm): string[] {
   }
   for (const sp of kvm.nxList) {
     if (!seen.has(sp.id)) bad.push(`NX-accounted sp ${sp.id} is not linked into a root`);
+    // 6.x: tracked => nx_huge_page_disallowed (the flag may also be set on untracked tables).
+    if (kvm.profile.adjustNeedsNxChild && !sp.hugeDisallowed) {
+      bad.push(`sp ${sp.id} is on the NX list without nx_huge_page_disallowed`);
+    }
   }
   return bad;
 }
