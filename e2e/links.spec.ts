@@ -18,7 +18,7 @@ test('a copied link opened in a fresh page shows the same state', async ({
   const at = await app.position();
   await page.getByRole('button', { name: 'Copy link' }).click();
   const link = await page.getByTestId('share-link').inputValue();
-  expect(link).toMatch(/#s=[A-Za-z0-9_-]+$/);
+  expect(link).toMatch(/#s=[A-Za-z0-9_-]+&kernel=5\.18$/);
 
   const fresh = await browser.newPage();
   const other = new (app.constructor as new (p: typeof page) => typeof app)(fresh);

@@ -1,6 +1,6 @@
 // The simulated VM: struct kvm_mmu_page, the roots, the memslots, the NX list, stats and counters,
 // and the primitives every operation shares (SPTE reads, the one SPTE write, event emission).
-import { EV, EventLog, hi32, lo32, NONE, SPA_FILLED } from './event-log.ts';
+import { EV, EventLog, hi32, lo32, NONE, SC_ATOMIC, SPA_FILLED } from './event-log.ts';
 import { pagesPerHpage, PG_LEVEL_1G, SPTE_ENT_PER_PAGE, sptIndex } from './geometry.ts';
 import {
   DEFAULT_CONFIG,
@@ -12,7 +12,7 @@ import {
   type VmConfig,
 } from './names.ts';
 import { profileOf, type KernelProfile } from './profile.ts';
-import { isLastSpte, isShadowPresent, sptePfn } from './spte.ts';
+import { isLastSpte, isRemovedSpte, isShadowPresent, sptePfn } from './spte.ts';
 
 export interface Memslot {
   id: number;
@@ -188,7 +188,10 @@ export class Kvm {
     const oldHi = sp.spt[o + 1] ?? 0;
     sp.spt[o] = lo;
     sp.spt[o + 1] = hi;
-    this.counters.spte_writes++;
+    const c = this.counters;
+    c.spte_writes++;
+    if (flags & SC_ATOMIC) c.spte_atomic++;
+    if (isRemovedSpte(lo, hi)) c.spte_frozen++;
     this.log.push(
       EV.spteChanged,
       sp.id,

@@ -45,6 +45,10 @@ export function statsOf(pages: readonly number[], nxLpageSplits: number): Stats 
 export interface Counters {
   spte_reads: number;
   spte_writes: number;
+  /** Of spte_writes: atomic ones (cmpxchg, xchg), as under the read lock. */
+  spte_atomic: number;
+  /** Of spte_writes: REMOVED_SPTE / FROZEN_SPTE written into a table being torn down or frozen. */
+  spte_frozen: number;
   iter_steps: number;
   tlb_flushes: number;
   tlb_flushes_ranged: number;
@@ -64,6 +68,8 @@ export const STAT_NAMES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits'
 export const COUNTER_NAMES = [
   'spte_reads',
   'spte_writes',
+  'spte_atomic',
+  'spte_frozen',
   'iter_steps',
   'tlb_flushes',
   'tlb_flushes_ranged',
@@ -88,6 +94,8 @@ export function zeroCounters(): Counters {
   return {
     spte_reads: 0,
     spte_writes: 0,
+    spte_atomic: 0,
+    spte_frozen: 0,
     iter_steps: 0,
     tlb_flushes: 0,
     tlb_flushes_ranged: 0,

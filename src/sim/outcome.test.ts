@@ -91,8 +91,23 @@ zap_sp gpa=0x100200000 level=1 strategy=direct
     expect(o.get(4)).toBe('returned true: the walk visited 1 root; 2 SPTE changes, 1 table freed');
     // sp 4 hangs from sp 2 (the L2 table) at index 1; its non-leaf SPTE points at PFN 0x10004.
     expect(o.get(5)).toBe(
-      'returned true: *sp->ptep (sp 2[1]) 0x10004907 → 0; 2 SPTE changes, 1 table freed',
+      'returned true: *sp->ptep (sp 2[1]) 0x10004907 → 0x0 by store; 2 SPTE changes, 1 table freed',
     );
+  });
+
+  it('6.18: the atomic zap names the cmpxchg, and recovery under the read lock says what it took', () => {
+    const o = outcomes(`vm kernel=6.18 recovery_ratio=1
+memslot gpa=0x100000000 size=6M backing=2M
+access gpa=0x100000000 type=exec
+access gpa=0x100200000 type=exec
+zap_sp gpa=0x100000000 level=1
+recover_nx
+`);
+    // The exec fault on an unmapped 2M frame maps 4K directly (no huge leaf to split).
+    expect(o.get(5)).toBe(
+      'returned true: *sp->ptep (sp 2[0]) 0x8000000010003907 → 0x8000000000000000 by cmpxchg; 513 SPTE changes, 1 table freed',
+    );
+    expect(o.get(6)).toBe('to_zap = 1: 1 iteration, 1 returned true: sp 4 zapped');
   });
 
   it('setup statements have no outcome line', () => {

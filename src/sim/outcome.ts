@@ -38,7 +38,15 @@ export interface OpTally {
   opEnds: Extract<SimEvent, { type: 'opEnd' }>[];
   warns: string[];
   zappedSptes: Extract<SimEvent, { type: 'spteChanged' }>[];
+  /** REMOVED_SPTE / FROZEN_SPTE written by a shared (read-lock) or an exclusive teardown. */
+  frozenShared: number;
+  frozenExclusive: number;
 }
+
+/** Non-present and not frozen: 0, or SHADOW_NONPRESENT_VALUE from 6.10. */
+const isZapped = (v: bigint) => v === 0n || v === 0x8000000000000000n;
+const isFrozen = (v: bigint) => v === 0x5a0n || v === 0x80000000000005a0n;
+const isPresent = (v: bigint) => (v & 0x800n) !== 0n;
 
 export function tallyOp(src: WordSource, spOf: SpLookup, first: number, end: number): OpTally {
   const t: OpTally = {
@@ -54,6 +62,8 @@ export function tallyOp(src: WordSource, spOf: SpLookup, first: number, end: num
     opEnds: [],
     warns: [],
     zappedSptes: [],
+    frozenShared: 0,
+    frozenExclusive: 0,
   };
   for (let i = first; i < end; i++) {
     const e = decodeEvent(src, i, spOf);
@@ -69,7 +79,11 @@ export function tallyOp(src: WordSource, spOf: SpLookup, first: number, end: num
       case 'spteChanged':
         t.sptesChanged++;
         t.rootsVisited.add(e.root);
-        if (e.handled && e.new === 0n && e.old !== 0n) t.zappedSptes.push(e);
+        if (e.handled && isZapped(e.new) && isPresent(e.old)) t.zappedSptes.push(e);
+        if (isFrozen(e.new)) {
+          if (e.shared) t.frozenShared++;
+          else t.frozenExclusive++;
+        }
         break;
       case 'iterStep':
         t.rootsVisited.add(e.root);
@@ -157,6 +171,9 @@ function recoverText(r: RecoveryOutcome): string {
   const head = `to_zap = ${r.toZap}: ${plural(r.iterations, 'iteration')}, ${r.zapped} returned true`;
   if (r.picks.length === 0) return `${head}; the NX list was empty`;
   const picks = r.picks.map((p) => {
+    // 6.18 unaccounts first, so an sp off the list was not necessarily zapped.
+    if (!p.stillListed && !p.returned)
+      return `sp ${p.sp} unaccounted, not zapped (its parent SPTE no longer points at it)`;
     if (!p.stillListed) return `sp ${p.sp} zapped`;
     const why = p.rootInvalid
       ? `it hangs under root sp ${p.root}, which is invalid`
@@ -180,10 +197,19 @@ function zapSpOutcome(t: OpTally): string {
   const begin = t.begin;
   if (!end || !begin) return '';
   const ret = end.result === 1 ? 'true' : 'false';
-  if (opArgs('zap_sp', begin.c).strategy === 'direct') {
+  const strategy = opArgs('zap_sp', begin.c).strategy;
+  if (strategy === 'direct' || strategy === 'atomic') {
     const z = t.zappedSptes[0];
-    if (end.result !== 1 || !z) return `returned false: ${t.warns[0] ?? 'nothing was zapped'}`;
-    return `returned true: *sp->ptep (sp ${z.sp}[${z.index}]) ${hex(z.old)} → 0; ${changes(t)}`;
+    if (end.result !== 1 || !z) {
+      const why =
+        t.warns[0] ??
+        (strategy === 'atomic'
+          ? `*sp->ptep no longer points at sp ${begin.b}; nothing written`
+          : 'nothing was zapped');
+      return `returned false: ${why}`;
+    }
+    const how = strategy === 'atomic' ? 'cmpxchg' : 'store';
+    return `returned true: *sp->ptep (sp ${z.sp}[${z.index}]) ${hex(z.old)} → ${hex(z.new)} by ${how}; ${changes(t)}`;
   }
   const roots = t.rootsVisited.size;
   return `returned ${ret}: the walk visited ${plural(roots, 'root')}; ${changes(t)}`;

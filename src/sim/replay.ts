@@ -10,6 +10,7 @@ import {
   FD_PF_TAKEN,
   join32,
   OP_KERNEL_SHIFT,
+  SC_ATOMIC,
   SC_HANDLED,
   SPA_FILLED,
   WORDS,
@@ -27,7 +28,7 @@ import {
   type VmConfig,
 } from './names.ts';
 import { HI_BIT63, KERNELS } from './profile.ts';
-import { isLastSpte, isShadowPresent } from './spte.ts';
+import { isLastSpte, isRemovedSpte, isShadowPresent } from './spte.ts';
 
 export interface MirrorSp extends SpMeta {
   id: number;
@@ -174,6 +175,8 @@ export class Mirror {
         sp.spt[2 * index] = toLo;
         sp.spt[2 * index + 1] = toHi;
         c.spte_writes += dir;
+        if ((w(2) >>> 16) & SC_ATOMIC) c.spte_atomic += dir;
+        if (isRemovedSpte(w(5) | 0, w(6) | 0)) c.spte_frozen += dir;
         if ((w(2) >>> 16) & SC_HANDLED) {
           // The page stats move exactly where handle_changed_spte() moves them: on a leafness change.
           const wasLeaf = isShadowPresent(w(3)) && isLastSpte(w(3), sp.level);

@@ -94,3 +94,19 @@ describe('SPTE encoding (EPT, A/D enabled)', () => {
     expect(bits).toMatchObject({ '0': '1', '2': '0', '7': '1', '11': '1', '12-51': '0x4000000' });
   });
 });
+
+describe('6.x encodings', () => {
+  it('FROZEN_SPTE is 0x80000000000005a0 whether the high word is read signed or unsigned', () => {
+    expect(isRemovedSpte(REMOVED_SPTE_LO, 1 << 31)).toBe(true);
+    expect(isRemovedSpte(REMOVED_SPTE_LO, 0x80000000)).toBe(true);
+    expect(spteKind(REMOVED_SPTE_LO, 0x80000000, 1)).toBe('removed');
+    // SHADOW_NONPRESENT_VALUE is non-present, and not frozen.
+    expect(spteKind(0, 0x80000000, 1)).toBe('none');
+  });
+
+  it('a present SPTE with bit 63 (suppress #VE) is still present: bit 11 decides', () => {
+    const s = makeLeafSpte(0x4000000, 2, 0, { ...rules(true, true), presentHi: 1 << 31 }, out());
+    expect(big(s)).toBe(0x8600004000000bf3n);
+    expect(isShadowPresent(s.lo)).toBe(true);
+  });
+});

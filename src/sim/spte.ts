@@ -42,7 +42,7 @@ export const isLeaf = (lo: number, level: number): boolean =>
   isShadowPresent(lo) && isLastSpte(lo, level);
 /** is_frozen_spte(): 0x5a0 (5.x) or SHADOW_NONPRESENT_VALUE | 0x5a0 (6.11+). */
 export const isRemovedSpte = (lo: number, hi: number): boolean =>
-  lo === REMOVED_SPTE_LO && (hi === 0 || hi === HI_BIT63);
+  lo === REMOVED_SPTE_LO && (hi === 0 || (hi | 0) === HI_BIT63);
 export const isMmioSpte = (lo: number): boolean => (lo & MMIO_MASK) === MMIO_VALUE;
 export const isExecutable = (lo: number): boolean => (lo & BIT_X) !== 0;
 export const isWritable = (lo: number): boolean => (lo & BIT_W) !== 0;

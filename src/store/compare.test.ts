@@ -59,8 +59,8 @@ async function verdict(scriptA: string, scriptB: string, refaults = [null, null]
 
 describe('deriving the two scripts from the Explore script', () => {
   it('rewrites only the strategies that differ, keeping comments, and leaves B as written', () => {
-    const { a, b, strategies } = deriveComparison(SCRIPT);
-    expect(strategies).toBe(true);
+    const { a, b, changed } = deriveComparison(SCRIPT);
+    expect(changed).toBe(true);
     expect(b).toBe(SCRIPT);
     const lines = a.split('\n');
     expect(lines[3]).toBe('recover_nx strategy=walk  # recover');
@@ -71,7 +71,7 @@ describe('deriving the two scripts from the Explore script', () => {
 
   it('offers nothing to rewrite when no statement depends on a strategy', () => {
     expect(hasStrategyStatements(UNRELATED)).toBe(false);
-    expect(deriveComparison(UNRELATED)).toEqual({ a: UNRELATED, b: UNRELATED, strategies: false });
+    expect(deriveComparison(UNRELATED)).toEqual({ a: UNRELATED, b: UNRELATED, changed: false });
   });
 
   it('tells how the scripts relate and describes B against A', () => {

@@ -2,8 +2,10 @@
 // one sentence that says what differed and why.
 import { opArgs } from '../sim/events.ts';
 import type { Counters, ZapStrategy } from '../sim/names.ts';
+import type { KernelId } from '../sim/profile.ts';
 import { tallyOp, type OpTally, type RecoveryPick } from '../sim/outcome.ts';
 import { profileOf } from '../sim/profile.ts';
+import type { Statement } from '../sim/scenario/ast.ts';
 import { formatStatement, parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
 import type { Session } from './session.ts';
 
@@ -33,10 +35,86 @@ export function withStrategy(script: string, strategy: ZapStrategy): string {
   return lines.join('\n');
 }
 
-/** Compare mode's two scripts from the Explore script, which itself is never changed. */
-export function deriveComparison(script: string): { a: string; b: string; strategies: boolean } {
-  if (!hasStrategyStatements(script)) return { a: script, b: script, strategies: false };
-  return { a: withStrategy(script, 'walk'), b: withStrategy(script, 'direct'), strategies: true };
+/**
+ * The script with its VM on `kernel`: the kernel= of the vm statement that opens the script is set
+ * (or added), or a `vm kernel=` line goes in before the first statement. Other lines are untouched.
+ */
+export function withKernel(script: string, kernel: KernelId): string {
+  const parsed = parseScenario(script);
+  const lines = script.split('\n');
+  const first = parsed.statements[0];
+  const vm = parsed.statements.find(
+    (st) =>
+      st.kind === 'vm' && parsed.statements.every((o) => o.line >= st.line || o.kind === 'vm'),
+  );
+  if (vm) {
+    const old = lines[vm.line - 1] ?? '';
+    lines[vm.line - 1] = /\bkernel=\S*/.test(old)
+      ? old.replace(/\bkernel=\S*/, `kernel=${kernel}`)
+      : old.replace(/^(\s*vm)\b/, `$1 kernel=${kernel}`);
+    return lines.join('\n');
+  }
+  const at = first ? first.line - 1 : lines.length;
+  lines.splice(at, 0, `vm kernel=${kernel}`);
+  return lines.join('\n');
+}
+
+/** What Compare puts side by side: two zap strategies on one kernel, or one script on two kernels. */
+export type CompareHow =
+  { by: 'strategy'; a: ZapStrategy; b: ZapStrategy } | { by: 'kernel'; a: KernelId; b: KernelId };
+
+export const COMPARE_CHOICES: readonly { id: string; label: string; how: CompareHow }[] = [
+  {
+    id: 'walk-direct',
+    label: 'zap: walk (5.16) vs direct (5.18)',
+    how: { by: 'strategy', a: 'walk', b: 'direct' },
+  },
+  {
+    id: 'direct-atomic',
+    label: 'zap: direct (5.18) vs atomic (6.18)',
+    how: { by: 'strategy', a: 'direct', b: 'atomic' },
+  },
+  { id: '5.18-6.18', label: 'kernel: 5.18 vs 6.18', how: { by: 'kernel', a: '5.18', b: '6.18' } },
+  { id: '5.16-5.18', label: 'kernel: 5.16 vs 5.18', how: { by: 'kernel', a: '5.16', b: '5.18' } },
+  { id: '5.16-6.18', label: 'kernel: 5.16 vs 6.18', how: { by: 'kernel', a: '5.16', b: '6.18' } },
+];
+export const DEFAULT_COMPARE = 'walk-direct';
+
+export const compareChoice = (id: string) =>
+  COMPARE_CHOICES.find((c) => c.id === id) ?? COMPARE_CHOICES[0]!;
+
+/**
+ * Compare mode's two scripts from the Explore script, which itself is never changed. By strategy,
+ * a script with no zap_sp / recover_nx shows in both panes unchanged (`changed` false). By kernel,
+ * each pane's VM runs its kernel, and every zap keeps what the script says (or its kernel's own).
+ */
+export function deriveComparison(
+  script: string,
+  how: CompareHow = compareChoice(DEFAULT_COMPARE).how,
+): { a: string; b: string; changed: boolean } {
+  if (how.by === 'kernel') {
+    const a = withKernel(script, how.a);
+    const b = withKernel(script, how.b);
+    return { a: offExpects(script, a), b: offExpects(script, b), changed: true };
+  }
+  if (!hasStrategyStatements(script)) return { a: script, b: script, changed: false };
+  return { a: withStrategy(script, how.a), b: withStrategy(script, how.b), changed: true };
+}
+
+/**
+ * Turn the expects of a kernel-derived script into comments when its kernel differs from the
+ * script's own: their numbers were written for that kernel.
+ */
+function offExpects(original: string, derived: string): string {
+  const was = scriptKernel(parseScenario(original).statements);
+  const now = scriptKernel(parseScenario(derived).statements);
+  if (was === now) return derived;
+  return derived
+    .split('\n')
+    .map((l) =>
+      /^\s*expect\b/.test(l) ? `# ${l}  (off in compare: written for kernel ${was})` : l,
+    )
+    .join('\n');
 }
 
 /** The one strategy every recover_nx / zap_sp of the script uses (null: none, or a mix). */
@@ -58,25 +136,36 @@ export function hasStrategyStatements(script: string): boolean {
   );
 }
 
-/** How two scripts relate: the same, the same statements but for strategies, or unrelated. */
+/**
+ * How two scripts relate: the same, the same statements but for zap strategies, the same but for the
+ * kernel (strategies may differ too), or unrelated.
+ */
 export type ScriptRelation =
   | { kind: 'same' }
   | { kind: 'strategies' }
+  | { kind: 'kernels' }
   | { kind: 'unrelated'; lineA: number | null; lineB: number | null };
 
-/** Statements that run, with strategies and expects left out: what both panes must share. */
+/** Statements that run, without strategies, kernels and expects: what both panes must share. */
 function skeleton(script: string): { line: number; text: string }[] | null {
   const parsed = parseScenario(script);
   if (parsed.errors.length > 0) return null;
   return parsed.statements
-    .filter((st) => st.kind !== 'expect')
-    .map((st) => ({
-      line: st.line,
-      text:
+    .filter((st) => st.kind !== 'expect' && !(st.kind === 'vm' && onlyKernel(st)))
+    .map((st) => {
+      const bare =
         st.kind === 'recover_nx' || st.kind === 'zap_sp'
-          ? formatStatement({ ...st, strategy: 'direct' })
-          : formatStatement(st),
-    }));
+          ? { ...st, strategy: undefined }
+          : st.kind === 'vm'
+            ? { ...st, kernel: undefined }
+            : st;
+      return { line: st.line, text: formatStatement(bare) };
+    });
+}
+
+/** A `vm kernel=…` line that sets nothing else. */
+function onlyKernel(st: Extract<Statement, { kind: 'vm' }>): boolean {
+  return [st.levels, st.nxHugePages, st.recoveryRatio, st.physBits].every((v) => v === undefined);
 }
 
 export function scriptRelation(a: string, b: string): ScriptRelation {
@@ -89,7 +178,9 @@ export function scriptRelation(a: string, b: string): ScriptRelation {
     if (sa[i]?.text === sb[i]?.text) continue;
     return { kind: 'unrelated', lineA: sa[i]?.line ?? null, lineB: sb[i]?.line ?? null };
   }
-  return { kind: 'strategies' };
+  const ka = scriptKernel(parseScenario(a).statements);
+  const kb = scriptKernel(parseScenario(b).statements);
+  return ka === kb ? { kind: 'strategies' } : { kind: 'kernels' };
 }
 
 /** The `key=value` words of a line that the other line does not have. */
@@ -138,8 +229,15 @@ export interface PaneMetrics {
   strategies: ZapStrategy[];
   /** Zaps that walked the GFN range from the roots (each walking zap_sp or recovery pick). */
   walks: number;
-  /** Zaps that read *sp->ptep (each direct zap_sp or recovery pick). */
+  /** Zaps that read *sp->ptep (each direct or atomic zap_sp or recovery pick). */
   ptepZaps: number;
+  /** Of those, the ones under the read lock with a cmpxchg (6.18's). */
+  atomicZaps: number;
+  /** REMOVED / FROZEN values the zaps wrote, by teardown mode (shared: all 512 per table). */
+  frozenShared: number;
+  frozenExclusive: number;
+  /** The kernel the pane's VM runs. */
+  kernel: KernelId;
   /** Recovery picks whose sp stayed accounted because the zap did not reach it. */
   unreached: RecoveryPick[];
 }
@@ -157,14 +255,26 @@ function tallyUpTo(session: Session, first: number, end: number, complete: boole
   return t;
 }
 
+/** The kernel of a script, remembered for the last script asked about (asked every frame). */
+let lastKernel: { script: string; kernel: KernelId } | null = null;
+function kernelOf(script: string): KernelId {
+  if (lastKernel?.script !== script) {
+    lastKernel = { script, kernel: scriptKernel(parseScenario(script).statements) };
+  }
+  return lastKernel.kernel;
+}
+
 export function paneMetrics(session: Session): PaneMetrics {
   const m = session.mirror;
   const roots = new Set<number>();
   const strategies = new Set<ZapStrategy>();
   let walks = 0;
   let ptepZaps = 0;
+  let atomicZaps = 0;
+  let frozenShared = 0;
+  let frozenExclusive = 0;
   const unreached: RecoveryPick[] = [];
-  const { statements } = session.store.getState();
+  const { statements, script } = session.store.getState();
   for (const st of statements) {
     if (st.kind !== 'recover_nx' && st.kind !== 'zap_sp') continue;
     const end = Math.min(st.endEvent, m.cursor);
@@ -177,6 +287,9 @@ export function paneMetrics(session: Session): PaneMetrics {
     const zaps = st.kind === 'zap_sp' ? 1 : t.picks.length;
     if (strategy === 'walk') walks += zaps;
     else ptepZaps += zaps;
+    if (strategy === 'atomic') atomicZaps += zaps;
+    frozenShared += t.frozenShared;
+    frozenExclusive += t.frozenExclusive;
     unreached.push(...t.picks.filter((p) => p.stillListed));
   }
   return {
@@ -186,6 +299,10 @@ export function paneMetrics(session: Session): PaneMetrics {
     strategies: [...strategies],
     walks,
     ptepZaps,
+    atomicZaps,
+    frozenShared,
+    frozenExclusive,
+    kernel: kernelOf(script),
     unreached,
   };
 }
@@ -206,10 +323,17 @@ export function sameTables(a: Session, b: Session): boolean {
 
 const n = (v: number) => v.toLocaleString('en-US');
 
-/** A pane's name, with its strategy only when every zap it ran so far used that one. */
-export function paneLabel(pane: 'A' | 'B', m: PaneMetrics): string {
+/**
+ * A pane's name: its kernel when the panes run different kernels, and its strategy only when every
+ * zap it ran so far used that one.
+ */
+export function paneLabel(pane: 'A' | 'B', m: PaneMetrics, other?: PaneMetrics): string {
   const [only] = m.strategies;
-  return m.strategies.length === 1 && only ? `${pane} (${only})` : pane;
+  const words = [
+    ...(other && other.kernel !== m.kernel ? [m.kernel] : []),
+    ...(m.strategies.length === 1 && only ? [only] : []),
+  ];
+  return words.length > 0 ? `${pane} (${words.join(' ')})` : pane;
 }
 
 /**
@@ -223,14 +347,17 @@ export function compareSentence(
   refaults: [number | null, number | null],
   relation: ScriptRelation,
 ): string {
-  const la = paneLabel('A', a);
-  const lb = paneLabel('B', b);
+  const la = paneLabel('A', a, b);
+  const lb = paneLabel('B', b, a);
   const parts: string[] = [];
   if (relation.kind === 'unrelated') {
     parts.push(
       'The scripts are unrelated: they run different statements, so these numbers compare two different runs, not two strategies.',
     );
   }
+  // Teardown modes as measured: shared exchanges all 512 entries, exclusive reads them.
+  const sharedOnly = (x: PaneMetrics) => x.frozenShared > 0 && x.frozenExclusive === 0;
+  const exclusiveOnly = (x: PaneMetrics) => x.frozenExclusive > 0 && x.frozenShared === 0;
   const onlyWalks = (x: PaneMetrics) => x.walks > 0 && x.ptepZaps === 0;
   const onlyPtep = (x: PaneMetrics) => x.ptepZaps > 0 && x.walks === 0;
   const related = relation.kind !== 'unrelated';
@@ -254,12 +381,25 @@ export function compareSentence(
     (m, l, ll) =>
       onlyWalks(m) && onlyPtep(l)
         ? `: its zaps walked the GFN range from the roots (${n(m.counters.iter_steps)} iterator visits in all) where ${ll} read *sp->ptep (${n(l.ptepZaps)} ${l.ptepZaps === 1 ? 'zap' : 'zaps'})`
-        : '',
+        : exclusiveOnly(m) && sharedOnly(l)
+          ? `: under the write lock its handle_removed_pt() reads each of a removed table's 512 entries, where ${ll}'s, under the read lock, exchanges them without reading`
+          : '',
   );
   more(
     (c) => c.spte_writes,
     'wrote N more SPTEs',
-    () => '',
+    (m, l, ll) =>
+      sharedOnly(m) && exclusiveOnly(l)
+        ? `: its zaps froze all 512 entries of each removed table (${n(m.frozenShared)} ${m.frozenShared === 1 ? 'write' : 'writes'} of the frozen value), where ${ll}'s wrote only the present ones (${n(l.frozenExclusive)})`
+        : '',
+  );
+  more(
+    (c) => c.spte_atomic,
+    'made N more atomic writes (cmpxchg or xchg)',
+    (m) =>
+      m.atomicZaps > 0
+        ? `: its zaps run under mmu_lock held for read, where every change is a cmpxchg or xchg`
+        : '',
   );
   more(
     (c) => c.tlb_flushes_ranged,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessSimClient } from '../client/InProcessSimClient.ts';
-import { ImportError, scriptFromFile, traceJson, tracepointText } from './files.ts';
+import { ImportError, scenarioFile, scriptFromFile, traceJson, tracepointText } from './files.ts';
 import { Session } from './session.ts';
 
 const SCRIPT = 'memslot gpa=0x100000000 size=2M backing=2M\naccess gpa=0x100000000 type=exec\n';
@@ -24,9 +24,17 @@ describe('export and import', () => {
 
   it('exports tracepoint text in the kernel format', async () => {
     const text = tracepointText(await ran());
-    expect(text.split('\n')[0]).toBe(
+    expect(text.split('\n').slice(0, 2)).toEqual([
+      '# tdpviz: kvm_tdp_mmu_spte_changed as kernel 5.18 prints it',
       'kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 4 old_spte 0 new_spte 10001907',
-    );
+    ]);
+  });
+
+  it('names the kernel in every exported file', async () => {
+    const s = await ran();
+    expect(JSON.parse(traceJson(s))).toMatchObject({ kernel: '5.18' });
+    expect(scenarioFile(s).split('\n')[0]).toBe('vm kernel=5.18');
+    expect(scriptFromFile('x.tdp', scenarioFile(s)).script).toContain('vm kernel=5.18');
   });
 
   it('names what is wrong with a file it cannot import', () => {

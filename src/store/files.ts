@@ -2,7 +2,15 @@
 // An import is checked whole before anything changes, and a problem is named with its place.
 import { tracepointLine } from '../sim/explain.ts';
 import type { SimEvent } from '../sim/events.ts';
+import { parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
+import type { KernelId } from '../sim/profile.ts';
+import { withKernel } from './compare.ts';
 import type { Session } from './session.ts';
+
+/** The kernel profile a session's script runs under. */
+function kernelOf(session: Session): KernelId {
+  return scriptKernel(parseScenario(session.store.getState().script).statements);
+}
 
 export const TRACE_FORMAT = 'tdpviz-trace';
 /** A JSON export this large would not fit in a browser's memory as text. */
@@ -16,6 +24,12 @@ function plain(ev: SimEvent): Record<string, unknown> {
   return out;
 }
 
+/** The scenario as a file: the user's script, with its kernel written out if it was left implicit. */
+export function scenarioFile(session: Session): string {
+  const script = session.store.getState().script;
+  return withKernel(script, scriptKernel(parseScenario(script).statements));
+}
+
 export function traceJson(session: Session): string {
   const count = session.events.length;
   if (count > MAX_EXPORTED_EVENTS) {
@@ -26,7 +40,13 @@ export function traceJson(session: Session): string {
   const events = [];
   for (let i = 0; i < count; i++) events.push(plain(session.eventAt(i)));
   return JSON.stringify(
-    { format: TRACE_FORMAT, version: 1, script: session.store.getState().script, events },
+    {
+      format: TRACE_FORMAT,
+      version: 1,
+      kernel: kernelOf(session),
+      script: session.store.getState().script,
+      events,
+    },
     null,
     1,
   );
@@ -34,7 +54,10 @@ export function traceJson(session: Session): string {
 
 /** One kvm_tdp_mmu_spte_changed line per SPTE change that went through handle_changed_spte(). */
 export function tracepointText(session: Session): string {
-  const lines: string[] = [];
+  // The encodings differ by kernel (0 vs SHADOW_NONPRESENT_VALUE), so the text says whose they are.
+  const lines: string[] = [
+    `# tdpviz: kvm_tdp_mmu_spte_changed as kernel ${kernelOf(session)} prints it`,
+  ];
   for (let i = 0; i < session.events.length; i++) {
     const line = tracepointLine(session.eventAt(i));
     if (line) lines.push(line);

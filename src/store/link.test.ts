@@ -19,15 +19,19 @@ describe('links', () => {
   it('round-trips the whole state through a compact fragment', async () => {
     const hash = await encodeLink(state);
     expect(hash.startsWith(LINK_PREFIX)).toBe(true);
-    expect(hash).toMatch(/^#s=[A-Za-z0-9_-]+$/);
+    // The kernel is readable in the link itself.
+    expect(hash).toMatch(/^#s=[A-Za-z0-9_-]+&kernel=5\.18$/);
     expect(await decodeLink(hash)).toEqual(state);
   });
 
   it('names what is wrong with a damaged link', async () => {
     const hash = await encodeLink(state);
+    await expect(decodeLink(hash.replace('kernel=5.18', 'kernel=6.18'))).rejects.toThrow(
+      /says kernel=6.18 but its script runs kernel 5.18/,
+    );
     await expect(decodeLink('#x=abc')).rejects.toThrow(/does not start with #s=/);
     await expect(decodeLink('#s=ab$c')).rejects.toThrow(/not base64url/);
-    await expect(decodeLink(hash.slice(0, hash.length - 12))).rejects.toThrow(
+    await expect(decodeLink(hash.slice(0, hash.indexOf('&') - 12))).rejects.toThrow(
       /truncated or corrupt/,
     );
     const json = async (o: unknown) => {

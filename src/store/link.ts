@@ -1,5 +1,6 @@
 // The whole workspace in a URL fragment: JSON, deflated, base64url. Decoding checks every field and
 // says what is wrong, so a damaged link changes nothing.
+import { parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
 import type { Selection, Theme } from './app-store.ts';
 
 export type Mode = 'explore' | 'compare' | 'tour';
@@ -55,9 +56,14 @@ export class LinkError extends Error {
   override name = 'LinkError';
 }
 
+/** The kernel a link's script runs, readable in the URL itself (a reviewer sees it in a thread). */
+const KERNEL_PARAM = '&kernel=';
+const kernelOfScript = (script: string) => scriptKernel(parseScenario(script).statements);
+
 export async function encodeLink(state: LinkState): Promise<string> {
   const bytes = new TextEncoder().encode(JSON.stringify(state));
-  return LINK_PREFIX + toBase64Url(await pipe(bytes, new CompressionStream('deflate-raw')));
+  const data = toBase64Url(await pipe(bytes, new CompressionStream('deflate-raw')));
+  return LINK_PREFIX + data + KERNEL_PARAM + kernelOfScript(state.script);
 }
 
 const MODES: readonly Mode[] = ['explore', 'compare', 'tour'];
@@ -67,12 +73,10 @@ const isCount = (v: unknown): v is number =>
 /** Parse a fragment made by encodeLink; throws LinkError naming what is wrong. */
 export async function decodeLink(hash: string): Promise<LinkState> {
   if (!hash.startsWith(LINK_PREFIX)) throw new LinkError(`it does not start with ${LINK_PREFIX}`);
+  const [data = '', ...params] = hash.slice(LINK_PREFIX.length).split('&');
   let bytes: Uint8Array;
   try {
-    bytes = await pipe(
-      fromBase64Url(hash.slice(LINK_PREFIX.length)),
-      new DecompressionStream('deflate-raw'),
-    );
+    bytes = await pipe(fromBase64Url(data), new DecompressionStream('deflate-raw'));
   } catch (e) {
     if (e instanceof LinkError) throw e;
     throw new LinkError('its data is truncated or corrupt (it does not decompress)');
@@ -83,7 +87,17 @@ export async function decodeLink(hash: string): Promise<LinkState> {
   } catch {
     throw new LinkError('its data is not valid JSON');
   }
-  return checkLinkState(raw);
+  const state = checkLinkState(raw);
+  // The readable kernel= must say what the data says: a hand-edited one would be a lie.
+  for (const p of params) {
+    const said = p.startsWith('kernel=') ? p.slice('kernel='.length) : null;
+    if (said === null) throw new LinkError(`it has an unknown part '${p.slice(0, 40)}'`);
+    const runs = kernelOfScript(state.script);
+    if (said !== runs) {
+      throw new LinkError(`it says kernel=${said.slice(0, 12)} but its script runs kernel ${runs}`);
+    }
+  }
+  return state;
 }
 
 /** Check a decoded state field by field; throws LinkError naming the first problem. */

@@ -2,7 +2,7 @@
 // pane of compare mode, the tour's place and score, and the state a link carries.
 import { createStore } from 'zustand/vanilla';
 import type { ScaleRow } from '../protocol/messages.ts';
-import { deriveComparison } from './compare.ts';
+import { compareChoice, DEFAULT_COMPARE, deriveComparison } from './compare.ts';
 import { checkLinkState, type CameraView, type LinkState, type Mode } from './link.ts';
 import type { Session } from './session.ts';
 
@@ -27,6 +27,10 @@ export interface WorkspaceState {
    * twice (it has nothing a strategy changes), the default comparison, or a link.
    */
   compareFrom: 'explore' | 'no-strategy' | 'default' | 'link';
+  /** What Compare puts side by side (an id of COMPARE_CHOICES). */
+  compareBy: string;
+  /** The two pane scripts a change of compareBy replaced, one click away. */
+  compareUndo: { by: string; a: string; b: string } | null;
   /** The compare pane whose entry the inspector shows. */
   selectedPane: 'A' | 'B';
   /** The script a preset, import or link replaced, one click away. */
@@ -64,6 +68,8 @@ export class Workspace {
     scaling: null,
     compareVersion: 0,
     compareFrom: 'explore',
+    compareBy: DEFAULT_COMPARE,
+    compareUndo: null,
     selectedPane: 'A',
     undo: null,
   }));
@@ -98,18 +104,58 @@ export class Workspace {
     let b = scripts?.b;
     let from: WorkspaceState['compareFrom'] = 'link';
     if (a === undefined || b === undefined) {
-      const derived = deriveComparison(this.explore?.script ?? '');
+      const how = compareChoice(this.store.getState().compareBy).how;
+      const derived = deriveComparison(this.explore?.script ?? '', how);
       a = derived.a;
       b = derived.b;
-      from = derived.strategies ? 'explore' : 'no-strategy';
+      from = derived.changed ? 'explore' : 'no-strategy';
     }
+    this.store.setState({ compareUndo: null });
     await this.showComparison(a, b, from, scripts?.cursorA ?? 0, scripts?.cursorB ?? 0);
   }
 
   /** Compare the default scenario (when the Explore script has nothing a strategy changes). */
   async compareDefault(): Promise<void> {
-    const derived = deriveComparison(await this.hooks.defaultCompareScript());
+    const how = compareChoice(this.store.getState().compareBy).how;
+    const derived = deriveComparison(await this.hooks.defaultCompareScript(), how);
     await this.showComparison(derived.a, derived.b, 'default', 0, 0);
+  }
+
+  /**
+   * Put something else side by side: both panes are derived again from the Explore script (which
+   * stays as it was). The pane scripts this replaces can be brought back with undoComparison().
+   */
+  async setComparison(by: string): Promise<void> {
+    const b = this.compare;
+    const st = this.store.getState();
+    if (st.mode !== 'compare' || !b || by === st.compareBy) return;
+    const before = {
+      by: st.compareBy,
+      a: this.main.store.getState().script,
+      b: b.store.getState().script,
+    };
+    const source =
+      st.compareFrom === 'default'
+        ? await this.hooks.defaultCompareScript()
+        : (this.explore?.script ?? '');
+    const derived = deriveComparison(source, compareChoice(by).how);
+    const replaced = derived.a !== before.a || derived.b !== before.b;
+    this.store.setState({ compareBy: by, compareUndo: replaced ? before : null });
+    await this.showComparison(
+      derived.a,
+      derived.b,
+      st.compareFrom === 'default' ? 'default' : derived.changed ? 'explore' : 'no-strategy',
+      0,
+      0,
+    );
+  }
+
+  /** Bring back the pane scripts the last change of comparison replaced. */
+  async undoComparison(): Promise<void> {
+    const u = this.store.getState().compareUndo;
+    if (!u || !this.compare) return;
+    this.store.setState({ compareBy: u.by, compareUndo: null });
+    await this.showComparison(u.a, u.b, this.store.getState().compareFrom, 0, 0);
   }
 
   private async showComparison(
@@ -175,7 +221,7 @@ export class Workspace {
 
   exitCompare(): void {
     this.dropCompare();
-    this.store.setState({ mode: 'explore' });
+    this.store.setState({ mode: 'explore', compareUndo: null });
     this.restoreExplore();
   }
 

@@ -3,7 +3,8 @@ import { useStore } from 'zustand';
 import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
 import { PRESETS, type Preset } from '../sim/presets.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
-import { describeDifference } from '../store/compare.ts';
+import { COMPARE_CHOICES, describeDifference, withKernel } from '../store/compare.ts';
+import { isKernel, KERNELS } from '../sim/profile.ts';
 import { SessionGroup } from '../store/group.ts';
 import {
   selectActiveLine,
@@ -47,7 +48,9 @@ import { TourView } from './TourView.tsx';
 import { TOURS } from './tours/tours.ts';
 import { TreeView } from './TreeView.tsx';
 import {
+  selectCompareBy,
   selectCompareFrom,
+  selectCompareUndo,
   selectCompareVersion,
   selectMode,
   selectUndo,
@@ -264,6 +267,27 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
       <span className={`run-status ${status}`} role="status" data-testid="run-status">
         {statusText}
       </span>
+      <label
+        className="kernel-pick"
+        title="The kernel whose TDP MMU the script's VM follows (vm kernel=)"
+      >
+        <span>kernel</span>
+        <select
+          value={config.kernel}
+          data-testid="kernel"
+          disabled={mode !== 'explore'}
+          onChange={(e) => {
+            const k = e.target.value;
+            if (isKernel(k)) void workspace.replaceScript(`the kernel ${k}`, withKernel(script, k));
+          }}
+        >
+          {KERNELS.map((k) => (
+            <option key={k} value={k}>
+              {k}
+            </option>
+          ))}
+        </select>
+      </label>
       <span className="header-config" title="vm settings at the end of the script">
         {config.levels}-level · NX {config.nxHugePages ? 'on' : 'off'} · ratio{' '}
         {config.recoveryRatio}
@@ -345,10 +369,34 @@ function CompareEditors({ a, b }: { a: Session; b: Session }) {
   const sa = useStore(a.store, selectScript);
   const sb = useStore(b.store, selectScript);
   const from = useWs(selectCompareFrom);
+  const by = useWs(selectCompareBy);
+  const undo = useWs(selectCompareUndo);
   const hint = useMemo(() => describeDifference(sa, sb), [sa, sb]);
   const shown = tab === 'A' ? a : b;
   return (
     <>
+      <label className="compare-by">
+        <span>Compare</span>
+        <select
+          value={by}
+          data-testid="compare-by"
+          onChange={(e) => void workspace.setComparison(e.target.value)}
+        >
+          {COMPARE_CHOICES.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      {undo && (
+        <div className="notice notice-undo" role="status" data-testid="compare-undo">
+          <span>Both pane scripts were derived again from the Explore script.</span>
+          <button type="button" onClick={() => void workspace.undoComparison()}>
+            Undo
+          </button>
+        </div>
+      )}
       <div className="tabs" role="tablist" aria-label="Scripts">
         <PaneTabs value={tab} onChange={setTab} label={(t) => `Script ${t}`} />
         <button type="button" className="tabs-measure" onClick={() => void workspace.measure()}>
@@ -382,22 +430,31 @@ function DetailsPane() {
   const version = useApp(selectVersion);
   const selection = useApp(selectSelection);
   const mirror = session.mirror;
+  const script = useApp(selectScript);
+  const kernel = useMemo(() => scriptConfig(script).config.kernel, [script]);
   const stats = useMemo(() => snapshot(mirror, version), [mirror, version]);
   // The values before the last move, so the panel can show what changed.
   const [history, setHistory] = useState({ shown: stats, previous: stats });
   if (history.shown !== stats) setHistory({ shown: stats, previous: history.shown });
   return (
     <aside className="pane pane-right" aria-label="Details">
-      <StatsPanel stats={stats.stats} counters={stats.counters} previous={history.previous} />
+      <StatsPanel
+        stats={stats.stats}
+        counters={stats.counters}
+        previous={history.previous}
+        kernel={kernel}
+      />
       <Inspector mirror={mirror} version={version} selection={selection} />
     </aside>
   );
 }
 
-function LogPane({ title }: { title?: string }) {
+function LogPane({ title = 'Event log' }: { title?: string }) {
   const session = useSession();
   const count = useApp(selectEventCount);
   const cursor = useApp(selectCursor);
+  const script = useApp(selectScript);
+  const kernel = useMemo(() => scriptConfig(script).config.kernel, [script]);
   const jump = useCallback((c: number) => session.seek(c), [session]);
   return (
     <EventLog
@@ -405,7 +462,7 @@ function LogPane({ title }: { title?: string }) {
       cursor={cursor}
       getEvent={session.eventAt}
       onJump={jump}
-      {...(title !== undefined && { title })}
+      title={`${title} · kernel ${kernel}`}
     />
   );
 }

@@ -107,6 +107,16 @@ export function CompareCenter({ a, b, loop }: { a: Session; b: Session; loop: Fr
 const ROWS: { name: string; label: string; get: (m: PaneMetrics) => number }[] = [
   { name: 'spte_reads', label: 'SPTE reads', get: (m) => m.counters.spte_reads },
   { name: 'spte_writes', label: 'SPTE writes', get: (m) => m.counters.spte_writes },
+  {
+    name: 'spte_atomic',
+    label: 'of them cmpxchg / xchg',
+    get: (m) => m.counters.spte_atomic,
+  },
+  {
+    name: 'spte_frozen',
+    label: 'of them REMOVED / FROZEN',
+    get: (m) => m.counters.spte_frozen,
+  },
   { name: 'iter_steps', label: 'iterator visits', get: (m) => m.counters.iter_steps },
   { name: 'roots_visited', label: 'roots visited by zaps', get: (m) => m.rootsVisited },
   { name: 'sp_freed', label: 'tables freed', get: (m) => m.counters.sp_freed },
@@ -118,6 +128,8 @@ const ROWS: { name: string; label: string; get: (m: PaneMetrics) => number }[] =
   { name: 'tlb_flushes_full', label: 'TLB flushes, full', get: (m) => m.counters.tlb_flushes_full },
   { name: 'nx_lpage_splits', label: 'nx_lpage_splits', get: (m) => m.nxLpageSplits },
 ];
+
+const SERIES_COLOUR = { walk: '--spte-4k', direct: '--spte-2m', atomic: '--spte-1g' } as const;
 
 /** The side-by-side costs at each pane's cursor, the sentence, and the scaling charts. */
 export function CompareSummary({ a, b }: { a: Session; b: Session }) {
@@ -135,8 +147,8 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
     const ma = paneMetrics(a);
     const mb = paneMetrics(b);
     const same = sameTables(a, b);
-    const la = paneLabel('A', ma);
-    const lb = paneLabel('B', mb);
+    const la = paneLabel('A', ma, mb);
+    const lb = paneLabel('B', mb, ma);
     return {
       ma,
       mb,
@@ -149,9 +161,9 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
   }, [a, b, va, vb, sa, sb, refaults]);
 
   const series = (metric: 'spte_reads' | 'left', roots: number) =>
-    (['walk', 'direct'] as const).map((strategy) => ({
+    (['walk', 'direct', 'atomic'] as const).map((strategy) => ({
       label: strategy,
-      cssVar: strategy === 'walk' ? '--spte-4k' : '--spte-2m',
+      cssVar: SERIES_COLOUR[strategy],
       points: (scaling ?? [])
         .filter((r) => r.strategy === strategy && r.roots === roots)
         .map((r) => ({ x: r.n, y: r[metric] })),

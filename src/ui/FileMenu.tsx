@@ -3,6 +3,7 @@ import {
   download,
   ImportError,
   scriptFromFile,
+  scenarioFile,
   traceJson,
   tracepointText,
 } from '../store/files.ts';
@@ -57,9 +58,7 @@ export function FileMenu() {
           <button
             type="button"
             role="menuitem"
-            onClick={() =>
-              act(() => download('scenario.tdp', session.store.getState().script, 'text/plain'))
-            }
+            onClick={() => act(() => download('scenario.tdp', scenarioFile(session), 'text/plain'))}
           >
             Export scenario (.tdp)
           </button>

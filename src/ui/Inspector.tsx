@@ -53,6 +53,7 @@ function EntryDetails({ mirror, sp, index }: { mirror: Mirror; sp: MirrorSp; ind
   const lo = sp.spt[2 * index] ?? 0;
   const hi = sp.spt[2 * index + 1] ?? 0;
   const kind = spteKind(lo, hi, sp.level);
+  const bit63 = hi >>> 31 === 1;
   const pages = pagesPerHpage(sp.level);
   const gfn = sp.gfn + index * pages;
   const child = kind === 'table' ? childAt(mirror, sp, index) : null;
@@ -63,14 +64,24 @@ function EntryDetails({ mirror, sp, index }: { mirror: Mirror; sp: MirrorSp; ind
     case 'none':
       what = (
         <>
-          non-present <Note>nothing mapped; a guest access here faults into KVM</Note>
+          non-present
+          {bit63 ? (
+            <>
+              {' '}
+              (<code>SHADOW_NONPRESENT_VALUE</code>)
+            </>
+          ) : null}{' '}
+          <Note>
+            nothing mapped; a guest access here faults into KVM
+            {bit63 ? '; bit 63 is EPT’s suppress-#VE bit (6.10+)' : ''}
+          </Note>
         </>
       );
       break;
     case 'removed':
       what = (
         <>
-          <code>REMOVED_SPTE</code>{' '}
+          <code>{bit63 ? 'FROZEN_SPTE' : 'REMOVED_SPTE'}</code>{' '}
           <Note>frozen while its table is torn down; other walkers back off and retry</Note>
         </>
       );

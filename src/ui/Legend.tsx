@@ -10,13 +10,14 @@ export interface LegendProps {
 }
 
 const ENTRY_DETAIL: Record<EntryKind, string> = {
-  none: 'non-present SPTE: nothing mapped, an access faults',
+  none: 'non-present SPTE (0; from 6.10 SHADOW_NONPRESENT_VALUE, bit 63): nothing mapped, an access faults',
   table: 'non-leaf SPTE: its PFN is a child page table one level down',
   '4k': 'leaf SPTE in a role.level 1 table',
   '2m': 'huge leaf SPTE in a role.level 2 table',
   '1g': 'huge leaf SPTE in a role.level 3 table',
   mmio: 'not present: W+X without R makes the access an EPT misconfiguration, emulated as MMIO',
-  removed: 'REMOVED_SPTE: frozen while its table is torn down; other walkers retry',
+  removed:
+    'REMOVED_SPTE (5.x, 0x5a0) / FROZEN_SPTE (6.11+, 0x80000000000005a0): frozen while its table is torn down; other walkers retry',
 };
 
 interface Mark {
@@ -34,7 +35,8 @@ const MARKS: readonly Mark[] = [
   {
     mark: 'nx-badge',
     label: 'NX-accounted table',
-    detail: 'lpage_disallowed: on the NX recovery list, counted in nx_lpage_splits',
+    detail:
+      'on the NX recovery list (5.x lpage_disallowed, 6.x possible_nx_huge_pages), counted in nx_lpage_splits',
   },
   {
     mark: 'invalid-root',

@@ -1,11 +1,14 @@
 // The kernel's page stats and the model's cost counters, with what the last step changed.
-import { COUNTER_NAMES, STAT_NAMES } from '../sim/names.ts';
+import { COUNTER_NAMES, STAT_NAMES, VCPU_STATS_6 } from '../sim/names.ts';
+import { profileOf, type KernelId } from '../sim/profile.ts';
 import type { Counters, Stats } from '../sim/names.ts';
 import './StatsPanel.css';
 
 export interface StatsPanelProps {
   stats: Stats;
   counters: Counters;
+  /** The 6.x vCPU stats are listed only for a kernel that has them. */
+  kernel: KernelId;
   previous?: { stats: Stats; counters: Counters };
 }
 
@@ -19,10 +22,13 @@ const STAT_HINTS: Record<(typeof STAT_NAMES)[number], string> = {
 const COUNTER_HINTS: Record<(typeof COUNTER_NAMES)[number], string> = {
   spte_reads: 'SPTEs read by the walks',
   spte_writes: 'SPTE writes',
+  spte_atomic: 'of the writes, atomic: cmpxchg or xchg (mmu_lock held for read)',
+  spte_frozen: 'of the writes, REMOVED_SPTE / FROZEN_SPTE',
   iter_steps: 'tdp_iter steps',
   tlb_flushes: 'remote TLB flushes, all kinds',
-  tlb_flushes_ranged: 'flushes of a GFN range',
-  tlb_flushes_full: 'flushes of everything',
+  tlb_flushes_ranged:
+    'calls that name a GFN range (kvm_flush_remote_tlbs_with_address / _range); outside Hyper-V each is a full flush',
+  tlb_flushes_full: 'calls to kvm_flush_remote_tlbs()',
   sp_allocated: 'shadow pages allocated',
   sp_freed: 'shadow pages freed after RCU',
   faults: 'page faults handled',
@@ -83,10 +89,17 @@ function Group<K extends string>({
   );
 }
 
-export function StatsPanel({ stats, counters, previous }: StatsPanelProps) {
+const is6x = (n: string) => (VCPU_STATS_6 as readonly string[]).includes(n);
+
+export function StatsPanel({ stats, counters, previous, kernel }: StatsPanelProps) {
+  const names = profileOf(kernel).vcpuStats6
+    ? COUNTER_NAMES
+    : COUNTER_NAMES.filter((n) => !is6x(n));
   return (
     <section className="stats" aria-label="Stats">
-      <h2 className="stats__title">Stats</h2>
+      <h2 className="stats__title">
+        Stats <span className="stats__kernel">· kernel {kernel}</span>
+      </h2>
       <Group
         title="Kernel stats"
         names={STAT_NAMES}
@@ -96,7 +109,7 @@ export function StatsPanel({ stats, counters, previous }: StatsPanelProps) {
       />
       <Group
         title="Counters"
-        names={COUNTER_NAMES}
+        names={names}
         hints={COUNTER_HINTS}
         values={counters}
         before={previous?.counters}

@@ -22,5 +22,7 @@ export const selectRefaults = (s: WorkspaceState) => s.refaults;
 export const selectScaling = (s: WorkspaceState) => s.scaling;
 export const selectCompareVersion = (s: WorkspaceState) => s.compareVersion;
 export const selectCompareFrom = (s: WorkspaceState) => s.compareFrom;
+export const selectCompareBy = (s: WorkspaceState) => s.compareBy;
+export const selectCompareUndo = (s: WorkspaceState) => s.compareUndo;
 export const selectUndo = (s: WorkspaceState) => s.undo;
 export const selectSelectedPane = (s: WorkspaceState) => s.selectedPane;

@@ -24,7 +24,7 @@ export const ENTRY_KINDS: readonly EntryKindInfo[] = [
   { kind: '2m', label: '2M leaf', cssVar: '--spte-2m' },
   { kind: '1g', label: '1G leaf', cssVar: '--spte-1g' },
   { kind: 'mmio', label: 'MMIO SPTE', cssVar: '--spte-mmio' },
-  { kind: 'removed', label: 'REMOVED_SPTE (frozen)', cssVar: '--spte-removed' },
+  { kind: 'removed', label: 'REMOVED / FROZEN_SPTE', cssVar: '--spte-removed' },
 ];
 
 /** Not a colour but a glyph on the cell: a 2M/1G leaf whose X bit the NX huge page mitigation withheld. */
