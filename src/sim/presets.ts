@@ -13,6 +13,12 @@ export const PRESETS: readonly Preset[] = [
       'The kernel selftest nx_huge_pages_test step by step: split on exec, recovered, huge again.',
   },
   {
+    file: 'nx-recovery-6.18.tdp',
+    title: 'NX recovery under the read lock (6.18)',
+    summary:
+      'kvm_recover_nx_huge_pages(): unaccount first, the pointer check, a cmpxchg, 512 frozen entries.',
+  },
+  {
     file: 'mapping-tour.tdp',
     title: '4K / 2M / 1G mapping tour',
     summary: 'How host backing and memslot alignment decide the leaf size, and an MMIO SPTE.',

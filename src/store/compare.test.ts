@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InProcessSimClient } from '../client/InProcessSimClient.ts';
 import {
@@ -136,6 +137,40 @@ recover_nx
     expect(text).toMatch(/^.*A \(direct\) read \d+ more SPTEs than B \(/);
     // B ran no zap: its label names no strategy.
     expect(text).toMatch(/than B \(\d/);
+  });
+
+  it('5.18 vs 6.18 on the recovery story: the costs side by side, each fact from the events', async () => {
+    const story = readFileSync('public/presets/nx-recovery-6.18.tdp', 'utf8');
+    const { a, b } = deriveComparison(story, { by: 'kernel', a: '5.18', b: '6.18' });
+    expect(scriptRelation(a, b)).toEqual({ kind: 'kernels' });
+    // Expects written for 6.18 are off in the 5.18 pane, kept in the 6.18 one.
+    expect(a).toMatch(
+      /^# expect pages_2m=0 pages_4k=513 .*\(off in compare: written for kernel 6\.18\)$/m,
+    );
+    expect(b).toBe(story);
+    const [pa, pb] = [await ran(a), await ran(b)];
+    const [ma, mb] = [paneMetrics(pa), paneMetrics(pb)];
+    // By hand: 5.18 recovery reads *sp->ptep + 512 per table (2 tables) and freezes the 2 present
+    // leaves; 6.18 reads *sp->ptep only and freezes all 1,024 entries, by xchg.
+    expect([ma.frozenExclusive, ma.frozenShared, mb.frozenExclusive, mb.frozenShared]).toEqual([
+      2, 0, 0, 1024,
+    ]);
+    expect([ma.counters.tlb_flushes_full, mb.counters.tlb_flushes_full]).toEqual([1, 1]);
+    expect(sameTables(pa, pb)).toBe(false);
+    const bit63 = sameTables(pa, pb, true);
+    const text = compareSentence(ma, mb, false, [null, null], scriptRelation(a, b), bit63);
+    expect(text).toContain(
+      "A (5.18 direct) read 1,025 more SPTEs than B (6.18 atomic) (1,056 vs 31); A (5.18 direct)'s teardowns ran exclusive",
+    );
+    expect(text).toContain(
+      "B (6.18 atomic)'s zaps froze all 512 entries of each removed table (1,024 frozen values written) where A (5.18 direct)'s froze only the present ones (2)",
+    );
+    expect(text).toContain('B (6.18 atomic) made');
+    // 5.18 zaps the huge leaf with a ranged flush on the exec fault; 6.18 splits without one.
+    expect(text).toContain('A (5.18 direct) issued 1 more ranged TLB flushes than B (6.18 atomic)');
+    // Different encodings (bit 63) but the same structure once it is masked off.
+    expect(bit63).toBe(true);
+    expect(text).toContain('Both leave the same tables but for bit 63');
   });
 
   it('finds no difference between a script and itself', async () => {

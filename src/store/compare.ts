@@ -307,8 +307,12 @@ export function paneMetrics(session: Session): PaneMetrics {
   };
 }
 
-/** Whether both mirrors hold the same live tables with the same SPTEs. */
-export function sameTables(a: Session, b: Session): boolean {
+/**
+ * Whether both mirrors hold the same live tables with the same SPTEs; with `ignoreBit63`, the high
+ * bit (6.10's SHADOW_NONPRESENT_VALUE and suppress-#VE) is left out of the comparison.
+ */
+export function sameTables(a: Session, b: Session, ignoreBit63 = false): boolean {
+  const mask = ignoreBit63 ? 0x7fffffff : 0xffffffff;
   const live = (s: Session) => s.mirror.sps.filter((sp) => sp.linked);
   const la = live(a);
   const lb = live(b);
@@ -316,7 +320,10 @@ export function sameTables(a: Session, b: Session): boolean {
   return la.every((sp, k) => {
     const other = lb[k];
     if (!other || other.gfn !== sp.gfn || other.level !== sp.level) return false;
-    for (let i = 0; i < 1024; i++) if (sp.spt[i] !== other.spt[i]) return false;
+    for (let i = 0; i < 1024; i++) {
+      const m = i & 1 ? mask : 0xffffffff;
+      if (((sp.spt[i] ?? 0) & m) !== ((other.spt[i] ?? 0) & m)) return false;
+    }
     return true;
   });
 }
@@ -346,6 +353,8 @@ export function compareSentence(
   same: boolean,
   refaults: [number | null, number | null],
   relation: ScriptRelation,
+  /** The tables are the same but for bit 63 (panes on kernels with different encodings). */
+  sameButBit63 = false,
 ): string {
   const la = paneLabel('A', a, b);
   const lb = paneLabel('B', b, a);
@@ -364,13 +373,13 @@ export function compareSentence(
   const more = (
     get: (c: Counters) => number,
     what: string,
-    cause: (m: PaneMetrics, l: PaneMetrics, lessLabel: string) => string,
+    cause: (m: PaneMetrics, l: PaneMetrics, lessLabel: string, moreLabel: string) => string,
   ) => {
     const x = get(a.counters);
     const y = get(b.counters);
     if (x === y) return;
     const [ml, ll, mm, lm] = x > y ? [la, lb, a, b] : [lb, la, b, a];
-    const why = related ? cause(mm, lm, ll) : '';
+    const why = related ? cause(mm, lm, ll, ml) : '';
     parts.push(
       `${ml} ${what.replace('N', n(Math.abs(x - y)))} than ${ll} (${n(Math.max(x, y))} vs ${n(Math.min(x, y))})${why}.`,
     );
@@ -378,27 +387,27 @@ export function compareSentence(
   more(
     (c) => c.spte_reads,
     'read N more SPTEs',
-    (m, l, ll) =>
+    (m, l, ll, ml) =>
       onlyWalks(m) && onlyPtep(l)
         ? `: its zaps walked the GFN range from the roots (${n(m.counters.iter_steps)} iterator visits in all) where ${ll} read *sp->ptep (${n(l.ptepZaps)} ${l.ptepZaps === 1 ? 'zap' : 'zaps'})`
         : exclusiveOnly(m) && sharedOnly(l)
-          ? `: under the write lock its handle_removed_pt() reads each of a removed table's 512 entries, where ${ll}'s, under the read lock, exchanges them without reading`
+          ? `; ${ml}'s teardowns ran exclusive, reading each of a removed table's 512 entries, where ${ll}'s ran shared and exchanged them without reading`
           : '',
   );
   more(
     (c) => c.spte_writes,
     'wrote N more SPTEs',
-    (m, l, ll) =>
+    (m, l, ll, ml) =>
       sharedOnly(m) && exclusiveOnly(l)
-        ? `: its zaps froze all 512 entries of each removed table (${n(m.frozenShared)} ${m.frozenShared === 1 ? 'write' : 'writes'} of the frozen value), where ${ll}'s wrote only the present ones (${n(l.frozenExclusive)})`
+        ? `; ${ml}'s zaps froze all 512 entries of each removed table (${n(m.frozenShared)} frozen ${m.frozenShared === 1 ? 'value' : 'values'} written) where ${ll}'s froze only the present ones (${n(l.frozenExclusive)})`
         : '',
   );
   more(
     (c) => c.spte_atomic,
     'made N more atomic writes (cmpxchg or xchg)',
-    (m) =>
-      m.atomicZaps > 0
-        ? `: its zaps run under mmu_lock held for read, where every change is a cmpxchg or xchg`
+    (m, l, _ll, ml) =>
+      m.atomicZaps > 0 && l.atomicZaps === 0
+        ? `; ${ml}'s zaps ran under mmu_lock held for read, where every change is a cmpxchg or xchg`
         : '',
   );
   more(
@@ -416,6 +425,10 @@ export function compareSentence(
   );
   if (same) {
     parts.push('Both leave identical tables.');
+  } else if (sameButBit63) {
+    parts.push(
+      'Both leave the same tables but for bit 63, which 6.10+ sets in non-present (SHADOW_NONPRESENT_VALUE) and present SPTEs (suppress #VE).',
+    );
   } else if (a.nxLpageSplits !== b.nxLpageSplits) {
     const [ml, ll, mm, lm] = a.nxLpageSplits > b.nxLpageSplits ? [la, lb, a, b] : [lb, la, b, a];
     const d = mm.nxLpageSplits - lm.nxLpageSplits;

@@ -147,13 +147,15 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
     const ma = paneMetrics(a);
     const mb = paneMetrics(b);
     const same = sameTables(a, b);
+    const bit63 = !same && ma.kernel !== mb.kernel && sameTables(a, b, true);
     const la = paneLabel('A', ma, mb);
     const lb = paneLabel('B', mb, ma);
     return {
       ma,
       mb,
       same,
-      sentence: compareSentence(ma, mb, same, refaults, scriptRelation(sa, sb)),
+      sentence: compareSentence(ma, mb, same, refaults, scriptRelation(sa, sb), bit63),
+      bit63,
       la,
       lb,
       v: va + vb,
@@ -203,7 +205,7 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
           <tr className={view.same ? undefined : 'differs'} data-metric="tables">
             <th scope="row">final tables</th>
             <td colSpan={2} data-testid="same-tables">
-              {view.same ? 'identical' : 'different'}
+              {view.same ? 'identical' : view.bit63 ? 'identical but for bit 63' : 'different'}
             </td>
           </tr>
         </tbody>

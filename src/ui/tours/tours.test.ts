@@ -6,7 +6,7 @@ import { TOURS } from './tours.ts';
 describe('The guided tours', () => {
   it('have unique ids and 6 to 10 steps each', () => {
     expect(new Set(TOURS.map((t) => t.id)).size).toBe(TOURS.length);
-    expect(TOURS.map((t) => t.id)).toEqual(['nx', 'zap-sp', 'invalid-root']);
+    expect(TOURS.map((t) => t.id)).toEqual(['nx', 'zap-sp', 'invalid-root', 'recovery-6.18']);
     for (const tour of TOURS) {
       expect(tour.steps.length, tour.id).toBeGreaterThanOrEqual(6);
       expect(tour.steps.length, tour.id).toBeLessThanOrEqual(10);

@@ -24,7 +24,7 @@ export interface Tour {
 
 const NX_SCRIPT = [
   '# NX huge pages (the iTLB multihit workaround) and their recovery, on one 2M frame.',
-  'vm levels=4 nx_huge_pages=on recovery_ratio=60',
+  'vm kernel=5.18 levels=4 nx_huge_pages=on recovery_ratio=60',
   'memslot gpa=0x100000000 size=2M backing=2M      # one 2M host huge page',
   'access gpa=0x100000000 type=read                # a 2M leaf, X withheld',
   'expect pages_2m=1 pages_4k=0 nx_lpage_splits=0 tables=2',
@@ -44,7 +44,7 @@ const ZAP_SP_SCRIPT = [
   '# Two ways to zap one shadow page, on the same state: two NX-split 2M frames, each an accounted',
   '# L1 table holding one 4K leaf. Frame 1 goes the 5.16 way (a walk from the root), frame 2 the',
   '# 5.18 way (one write through sp->ptep).',
-  'vm levels=4 nx_huge_pages=on recovery_ratio=60',
+  'vm kernel=5.18 levels=4 nx_huge_pages=on recovery_ratio=60',
   'memslot gpa=0x100000000 size=4M backing=2M',
   'access gpa=0x100000000 type=exec                # frame 1: an accounted L1 table, one 4K leaf',
   'access gpa=0x100200000 type=exec                # frame 2: the same',
@@ -65,7 +65,7 @@ const ZAP_SP_SCRIPT = [
 const INVALID_ROOT_SCRIPT = [
   '# Zapping under an invalidated root: the window between kvm_tdp_mmu_invalidate_all_roots()',
   '# and the zap of the invalidated roots, where the reviewer worried about zap_sp.',
-  'vm levels=4 nx_huge_pages=on recovery_ratio=1',
+  'vm kernel=5.18 levels=4 nx_huge_pages=on recovery_ratio=1',
   'memslot gpa=0x100000000 size=4M backing=2M',
   'access gpa=0x100000000 type=exec                # root 0: an accounted L1 table, one 4K leaf',
   'expect nx_lpage_splits=1 roots=1 pages_4k=1',
@@ -594,4 +594,176 @@ const INVALID_ROOT_TOUR: Tour = {
   ],
 };
 
-export const TOURS: readonly Tour[] = [NX_TOUR, ZAP_SP_TOUR, INVALID_ROOT_TOUR];
+const RECOVERY_618_SCRIPT = [
+  '# NX recovery under the read lock (6.18): one NX-split 2M frame, recovered the 6.18 way.',
+  'vm kernel=6.18 levels=4 nx_huge_pages=on recovery_ratio=60',
+  'memslot gpa=0x100000000 size=2M backing=2M      # one 2M host huge page',
+  'access gpa=0x100000000 type=read                # a 2M leaf, X withheld, bit 63 set',
+  'expect pages_2m=1 pages_4k=0 nx_lpage_splits=0 tables=2',
+  'access gpa=0x100000000 type=exec                # split in place: 512 executable 4K leaves',
+  'expect pages_2m=0 pages_4k=512 nx_lpage_splits=1 tables=3 tlb_flushes=0 pf_spurious=1',
+  'recover_nx                                      # read lock: unaccount, check, cmpxchg, freeze',
+  'expect nx_lpage_splits=0 pages_4k=0 tables=2 spte_frozen=512 spte_reads=13 tlb_flushes_full=1',
+  'access gpa=0x100000000 type=read                # huge again',
+  'expect pages_2m=1 pages_4k=0 nx_lpage_splits=0',
+].join('\n');
+
+const RECOVERY_618_TOUR: Tour = {
+  id: 'recovery-6.18',
+  title: '6.18: NX recovery under the read lock',
+  summary:
+    'Split in place on exec, then recovery without the write lock: unaccount first, the pointer check, a cmpxchg, 512 frozen entries.',
+  script: RECOVERY_618_SCRIPT,
+  steps: [
+    {
+      title: 'A 6.18 VM: non-present is not 0',
+      text:
+        'This VM follows kernel 6.18. Since 6.10 a non-present SPTE is SHADOW_NONPRESENT_VALUE, ' +
+        'bit 63 set (EPT’s suppress-#VE bit), and every new table comes filled with it. Present ' +
+        'SPTEs carry bit 63 too, because it is part of shadow_present_mask; bit 11 alone still ' +
+        'says whether an SPTE is present.',
+      kernel: ['kvm_mmu_set_ept_masks()', 'tdp_mmu_alloc_sp()'],
+      pseudo: [
+        'SHADOW_NONPRESENT_VALUE = 1 << 63',
+        'new table: 512 x SHADOW_NONPRESENT_VALUE',
+        'shadow_present_mask |= suppress #VE (bit 63)',
+        'present(spte) = spte & (1 << 11)',
+      ],
+      line: 1,
+      at: { line: 3, edge: 'after' },
+    },
+    {
+      title: 'Read: a 2M leaf without X',
+      text:
+        'The guest reads the frame. KVM faults under mmu_lock held for read, links an L3 and an ' +
+        'L2 table and installs a 2M leaf, 0x8600004000000bf3: present, bit 7, no X because NX ' +
+        'huge pages are on, and bit 63. Every change on this path is a cmpxchg: other vCPUs may ' +
+        'fault at the same time.',
+      kernel: ['kvm_tdp_page_fault()', 'kvm_tdp_mmu_map()', 'make_spte()'],
+      pseudo: [
+        'read_lock(mmu_lock)',
+        'walk from the root towards gfn:',
+        '  empty entry above goal: cmpxchg a new table in',
+        '  at goal (2M): cmpxchg make_spte()  # no X',
+        'read_unlock(mmu_lock)',
+      ],
+      line: 3,
+      at: { line: 4, edge: 'after' },
+    },
+    {
+      title: 'Exec: the 2M leaf is split in place',
+      text:
+        'Executing from the frame needs X, which a huge leaf may not have. Since 6.2 the fault ' +
+        'does not zap the leaf: tdp_mmu_split_huge_page() fills a new table with 512 4K leaves ' +
+        'that map the same memory, executable again, and swaps it in with one cmpxchg ' +
+        '(pages_2m 1 → 0, pages_4k 0 → 512). No TLB flush is needed: the translations did not ' +
+        'change. The table is marked nx_huge_page_disallowed and goes on the NX list; the fault ' +
+        'itself then finds a leaf that permits the access and is spurious.',
+      kernel: ['kvm_tdp_mmu_map()', 'tdp_mmu_split_huge_page()', 'track_possible_nx_huge_page()'],
+      pseudo: [
+        'at level 2: a huge leaf above goal (4K)',
+        '  sp = new table, nx_huge_page_disallowed = true',
+        '  sp[i] = huge + i pages, 4K, X  # for i in 0..511',
+        '  cmpxchg(parent, huge -> sp)',
+        '  track_possible_nx_huge_page(sp)',
+        'at level 1: leaf permits exec -> RET_PF_SPURIOUS',
+      ],
+      line: 2,
+      at: { line: 6, edge: 'after' },
+    },
+    {
+      title: 'Recovery takes the read lock, and unaccounts first',
+      text:
+        'kvm_recover_nx_huge_pages() holds mmu_lock for read, not write, so vCPUs keep faulting ' +
+        'while it runs. For each table it takes from the head of the NX list it first ' +
+        'unaccounts it, under tdp_mmu_pages_lock: the flag is cleared, the table leaves the list ' +
+        'and nx_lpage_splits drops, before anything is zapped. 5.18 zapped first and let ' +
+        'handle_removed_pt() unaccount.',
+      kernel: ['kvm_recover_nx_huge_pages()', 'unaccount_nx_huge_page()'],
+      pseudo: [
+        'read_lock(mmu_lock); rcu_read_lock()',
+        'to_zap = ceil(nr_pages / ratio)',
+        'for each of to_zap:',
+        '  sp = head of the NX list',
+        '  unaccount_nx_huge_page(sp)  # first',
+        '  zap_possible_nx_huge_page(sp)',
+      ],
+      line: 4,
+      at: { line: 8, edge: 'before' },
+    },
+    {
+      title: 'The pointer check, then a cmpxchg',
+      text:
+        'kvm_tdp_mmu_zap_possible_nx_huge_page() reads *sp->ptep and zaps only if it still ' +
+        'points at this table; that also rules out a non-present or frozen entry. Here it does, ' +
+        'so the parent goes from 0x8000000010003907 to SHADOW_NONPRESENT_VALUE by cmpxchg, with ' +
+        'the bookkeeping in shared mode. One SPTE read for the whole zap.',
+      kernel: ['kvm_tdp_mmu_zap_possible_nx_huge_page()', 'tdp_mmu_set_spte_atomic()'],
+      pseudo: [
+        'old = read(*sp->ptep)',
+        'if child_pt(old) != sp->spt: return false',
+        'cmpxchg(sp->ptep, old, SHADOW_NONPRESENT_VALUE)',
+        'handle_changed_spte(old, new, shared = true)',
+      ],
+      line: 2,
+      at: { line: 8, edge: 'after' },
+    },
+    {
+      title: 'All 512 entries are frozen',
+      text:
+        'In shared mode handle_removed_pt() cannot trust a read, so it exchanges every one of ' +
+        'the 512 entries with FROZEN_SPTE, 0x80000000000005a0, present or not, and updates the ' +
+        'stats from what each exchange returned (pages_4k 512 → 0). The table is freed after an ' +
+        'RCU grace period, and one full TLB flush ends the run. Under the write lock 5.18 reads ' +
+        'the 512 entries and writes only the present ones.',
+      kernel: ['handle_removed_pt()', 'call_rcu()', 'kvm_flush_remote_tlbs()'],
+      pseudo: [
+        'handle_removed_pt(sp, shared = true):',
+        '  for i in 0..511:',
+        '    old = xchg(sp[i], FROZEN_SPTE)',
+        '    handle_changed_spte(old, FROZEN_SPTE)',
+        '  call_rcu(free sp)',
+        'flush all TLBs; read_unlock(mmu_lock)',
+      ],
+      line: 2,
+      at: { line: 8, edge: 'after' },
+    },
+    {
+      title: 'Why the read lock needs the check',
+      text:
+        'Once the table is unaccounted, its flag is clear, so a vCPU faulting in the same frame ' +
+        'no longer has to map 4K: disallowed_hugepage_adjust() lets it replace the whole table ' +
+        'with a 2M leaf by cmpxchg, freeing the table itself. A plain store through sp->ptep, as ' +
+        '5.18 did under the write lock, would then wipe out that new leaf. The pointer check ' +
+        'sees the parent no longer points at the table and skips it. Race mode will play that ' +
+        'race; here the worker ran alone.',
+      kernel: ['disallowed_hugepage_adjust()', 'kvm_tdp_mmu_zap_possible_nx_huge_page()'],
+      pseudo: [
+        'recovery: unaccount(sp)  # flag cleared',
+        'vCPU: fault in the frame, child not disallowed',
+        'vCPU: cmpxchg(parent, table -> 2M leaf)',
+        'recovery: child_pt(*sp->ptep) != sp->spt',
+        '  -> skip; a store would zap the new leaf',
+      ],
+      line: 3,
+      at: { line: 10, edge: 'before' },
+    },
+    {
+      title: 'Huge again',
+      text:
+        'The next read fault finds the L2 entry non-present and maps the frame with one 2M leaf ' +
+        'again (pages_2m = 1): the recovery gave the guest its huge page back, without taking ' +
+        'the MMU lock away from the vCPUs.',
+      kernel: ['kvm_tdp_mmu_map()'],
+      pseudo: [
+        'fault(gfn, read): goal = 2M',
+        '  L2 entry: SHADOW_NONPRESENT_VALUE',
+        '  cmpxchg the 2M leaf in',
+      ],
+      line: 2,
+      at: { line: 10, edge: 'after' },
+    },
+  ],
+};
+
+export const TOURS: readonly Tour[] = [NX_TOUR, ZAP_SP_TOUR, INVALID_ROOT_TOUR, RECOVERY_618_TOUR];
