@@ -160,7 +160,7 @@ test('presentation mode is a header toggle, kept across a reload and in links', 
   await expect(page.getByTestId('step-caption')).toContainText('the CPU walks the EPT');
   await expect(page.getByTestId('step-caption')).toContainText('→ EPT violation');
   // The legend is open in presentation mode.
-  await expect(page.getByText('REMOVED_SPTE (frozen)')).toBeVisible();
+  await expect(page.getByText('REMOVED / FROZEN_SPTE')).toBeVisible();
   await page.reload();
   await app.idle();
   await expect(page.getByRole('button', { name: 'Present' })).toHaveAttribute(

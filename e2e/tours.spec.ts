@@ -1,6 +1,6 @@
 import { expect, test } from './fixtures.ts';
 
-for (const title of ['NX huge pages', 'Two ways to zap', 'invalidated root']) {
+for (const title of ['NX huge pages', 'Two ways to zap', 'invalidated root', '6.18: NX recovery']) {
   test(`the tour "${title}…" runs to its end`, async ({ app, page }) => {
     await app.open();
     const select = page.getByLabel('Guided tour');
