@@ -274,6 +274,10 @@ export class Workspace {
   undoReplace(): void {
     const u = this.store.getState().undo;
     if (!u) return;
+    // What was replaced was the Explore script: go back there before restoring it.
+    const mode = this.store.getState().mode;
+    if (mode === 'compare') this.exitCompare();
+    else if (mode === 'tour') this.exitTour();
     this.store.setState({ undo: null });
     this.main.setScript(u.script, u.cursor);
   }

@@ -212,7 +212,7 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
         ? `running… ${count.toLocaleString('en-US')} events`
         : parseErrors.length > 0
           ? `${parseErrors.length} error${parseErrors.length > 1 ? 's' : ''} in the script`
-          : `${count.toLocaleString('en-US')} events · ran in ${runMs.toFixed(0)} ms`;
+          : `${count.toLocaleString('en-US')} events · ${runMs.toFixed(0)} ms`;
 
   return (
     <header className="app-header">
@@ -267,27 +267,30 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
       <span className={`run-status ${status}`} role="status" data-testid="run-status">
         {statusText}
       </span>
-      <label
-        className="kernel-pick"
-        title="The kernel whose TDP MMU the script's VM follows (vm kernel=)"
-      >
-        <span>kernel</span>
-        <select
-          value={config.kernel}
-          data-testid="kernel"
-          disabled={mode !== 'explore'}
-          onChange={(e) => {
-            const k = e.target.value;
-            if (isKernel(k)) void workspace.replaceScript(`the kernel ${k}`, withKernel(script, k));
-          }}
+      {mode !== 'compare' && (
+        <label
+          className="kernel-pick"
+          title="The kernel whose TDP MMU the script's VM follows (vm kernel=)"
         >
-          {KERNELS.map((k) => (
-            <option key={k} value={k}>
-              {k}
-            </option>
-          ))}
-        </select>
-      </label>
+          <span>kernel</span>
+          <select
+            value={config.kernel}
+            data-testid="kernel"
+            disabled={mode !== 'explore'}
+            onChange={(e) => {
+              const k = e.target.value;
+              if (isKernel(k))
+                void workspace.replaceScript(`the kernel ${k}`, withKernel(script, k));
+            }}
+          >
+            {KERNELS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <span className="header-config" title="vm settings at the end of the script">
         {config.levels}-level · NX {config.nxHugePages ? 'on' : 'off'} · ratio{' '}
         {config.recoveryRatio}
@@ -390,7 +393,7 @@ function CompareEditors({ a, b }: { a: Session; b: Session }) {
         </select>
       </label>
       {undo && (
-        <div className="notice notice-undo" role="status" data-testid="compare-undo">
+        <div className="compare-undo" role="status" data-testid="compare-undo">
           <span>Both pane scripts were derived again from the Explore script.</span>
           <button type="button" onClick={() => void workspace.undoComparison()}>
             Undo

@@ -51,7 +51,12 @@ const MARKS: readonly Mark[] = [
   },
   { mark: 'iter', label: 'iterator', detail: 'where tdp_iter is now' },
   { mark: 'selected', label: 'selected', detail: 'the entry shown in the inspector' },
-  { mark: 'flush', label: 'TLB flush', detail: 'a pulse over the GFNs a remote TLB flush covers' },
+  {
+    mark: 'flush',
+    label: 'TLB flush',
+    detail:
+      'a pulse over the GFNs a flush call names; outside Hyper-V a "ranged" call is a full remote flush, so the counters count call sites',
+  },
 ];
 
 export function Legend({ defaultOpen = true }: LegendProps) {

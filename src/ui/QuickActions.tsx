@@ -10,6 +10,7 @@ import {
   type ZapMode,
   type ZapStrategy,
 } from '../sim/names.ts';
+import { profileOf } from '../sim/profile.ts';
 import type { Statement } from '../sim/scenario/ast.ts';
 import { formatStatement, parseScenario } from '../sim/scenario/parse.ts';
 import './QuickActions.css';
@@ -43,10 +44,13 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
   const [gpa, setGpa] = useState('0x100000000');
   const [type, setType] = useState<FaultType>('read');
   const [level, setLevel] = useState(1);
-  const [strategy, setStrategy] = useState<ZapStrategy>('direct');
+  // '' leaves the choice to the kernel profile (the statement carries no strategy= / mode=).
+  const [strategy, setStrategy] = useState<ZapStrategy | ''>('');
   const [start, setStart] = useState('0x100000');
   const [end, setEnd] = useState('0x100200');
-  const [mode, setMode] = useState<ZapMode>('leafs');
+  const [mode, setMode] = useState<ZapMode | ''>('');
+  const profile = profileOf(config.kernel);
+  const strategyKey = strategy === '' ? {} : { strategy };
   /** The recovery ratio being typed; null shows the config's value. */
   const [ratioDraft, setRatioDraft] = useState<string | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -82,7 +86,7 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
     const s = read('start', 'Start GFN', start);
     if (s === null) return;
     const e = read('end', 'End GFN', end);
-    if (e !== null) emit({ kind: 'zap_gfn_range', ...AT, start: s, end: e, mode });
+    if (e !== null) emit({ kind: 'zap_gfn_range', ...AT, start: s, end: e, ...(mode && { mode }) });
   };
 
   const setRatio = (ev: FormEvent<HTMLFormElement>): void => {
@@ -155,8 +159,11 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
             <select
               id={`${id}-strategy`}
               value={strategy}
-              onChange={(e) => edit(setStrategy)(pick(STRATEGIES, e.target.value))}
+              onChange={(e) =>
+                edit(setStrategy)(e.target.value === '' ? '' : pick(STRATEGIES, e.target.value))
+              }
             >
+              <option value="">kernel&apos;s ({profile.zapStrategy})</option>
               {STRATEGIES.map((s) => (
                 <option key={s} value={s}>
                   {s}
@@ -190,7 +197,7 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
           <button
             type="button"
             title="Zap the table with role.level = Level covering GPA, by Strategy"
-            onClick={atGpa((gfn) => ({ kind: 'zap_sp', ...AT, gfn, level, strategy }))}
+            onClick={atGpa((gfn) => ({ kind: 'zap_sp', ...AT, gfn, level, ...strategyKey }))}
           >
             Zap SP
           </button>
@@ -229,8 +236,11 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
             <select
               id={`${id}-mode`}
               value={mode}
-              onChange={(e) => edit(setMode)(pick(ZAP_MODES, e.target.value))}
+              onChange={(e) =>
+                edit(setMode)(e.target.value === '' ? '' : pick(ZAP_MODES, e.target.value))
+              }
             >
+              <option value="">kernel&apos;s ({profile.zapMode})</option>
               {ZAP_MODES.map((m) => (
                 <option key={m} value={m}>
                   {m}
@@ -266,7 +276,7 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
           <button
             type="button"
             title="One run of the NX recovery worker, zapping by Strategy"
-            onClick={() => emit({ kind: 'recover_nx', ...AT, strategy })}
+            onClick={() => emit({ kind: 'recover_nx', ...AT, ...strategyKey })}
           >
             Recover NX
           </button>
