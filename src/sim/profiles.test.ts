@@ -297,6 +297,10 @@ describe('root lifetime', () => {
 describe('the vm statement and the profile', () => {
   it('levels=5 defaults phys_bits to 52; levels=5 with phys_bits <= 48 is refused with the reason', () => {
     expect(new SimHarness().run('vm levels=5').sim.config.physBits).toBe(52);
+    // An address width already above 48 bits is kept.
+    expect(new SimHarness().run('vm levels=5 phys_bits=50\nvm levels=5').sim.config.physBits).toBe(
+      50,
+    );
     const h = new SimHarness();
     expect(() => h.sim.vm({ levels: 5, physBits: 48 })).toThrow(/kvm_mmu_get_tdp_level/);
   });

@@ -115,7 +115,9 @@ export class Simulator {
     }
     const next = { ...this.config, ...config };
     // kvm_mmu_get_tdp_level(): 5 levels only when the guest needs more than 48 bits.
-    if (config.levels === 5 && config.physBits === undefined) next.physBits = 52;
+    if (config.levels === 5 && config.physBits === undefined && next.physBits <= 48) {
+      next.physBits = 52;
+    }
     if (next.levels === 4 && next.physBits > 48) {
       throw new SimError(`phys_bits=${next.physBits} needs 5-level paging (4 levels map 48 bits)`);
     }

@@ -178,6 +178,8 @@ function TableDetails({ mirror, sp }: { mirror: Mirror; sp: MirrorSp }) {
   }
   const nx = sp.nxDisallowed ? mirror.nxList() : [];
   const nxPos = nx.findIndex((s) => s.id === sp.id);
+  // 6.x names the list possible_nx_huge_pages and keeps the flag apart from the tracking.
+  const six = mirror.config.kernel === '6.18';
   const listName = isRoot ? 'tdp_mmu_roots' : 'tdp_mmu_pages';
 
   return (
@@ -217,12 +219,13 @@ function TableDetails({ mirror, sp }: { mirror: Mirror; sp: MirrorSp }) {
         <Row name="entries in use">
           <code>{present}</code> <Note>of {SPTES_PER_TABLE}</Note>
         </Row>
-        <Row name="lpage_disallowed">
+        <Row name={six ? 'NX-tracked' : 'lpage_disallowed'}>
           {sp.nxDisallowed ? (
             <>
               yes{' '}
               <Note>
-                NX-accounted: position {nxPos + 1} of {nx.length} on lpage_disallowed_mmu_pages
+                NX-accounted: position {nxPos + 1} of {nx.length} on{' '}
+                {six ? 'possible_nx_huge_pages[KVM_TDP_MMU]' : 'lpage_disallowed_mmu_pages'}
                 {nxPos === 0 ? ' (head: recovered next)' : ''}
               </Note>
             </>

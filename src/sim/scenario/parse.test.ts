@@ -392,6 +392,29 @@ describe('parseScenario: bad values', () => {
     expect(back.message).toContain('phys_bits=52 needs levels=5');
   });
 
+  it('refuses levels=5 on a guest of 48 bits or less, and gives levels=5 alone 52 bits', () => {
+    const e = errorOf('vm levels=5 phys_bits=48');
+    expect(e.col).toBe(13);
+    expect(e.message).toBe(
+      "levels=5 with phys_bits=48: KVM uses 4-level EPT when the guest's MAXPHYADDR is 48 bits or less (kvm_mmu_get_tdp_level()); give phys_bits=49..52 or drop levels=5",
+    );
+    // levels=5 alone means phys_bits=52, so a GPA above 48 bits parses.
+    expect(parseOk('vm levels=5\naccess gpa=0x8000000000000')).toHaveLength(2);
+  });
+
+  it('reads kernel=, names the kernels on a typo, and fixes it before the first operation', () => {
+    expect(one('vm kernel=6.18')).toMatchObject({ kind: 'vm', kernel: '6.18' });
+    const bad = errorOf('vm kernel=6.1');
+    expect(bad).toMatchObject({ line: 1, col: 4 });
+    expect(bad.message).toBe(
+      "kernel must be 5.16, 5.18 or 6.18 (the kernel whose TDP MMU the VM follows), not '6.1'",
+    );
+    const late = errorOf('memslot gpa=0 size=4K\nvm kernel=6.18');
+    expect(late).toMatchObject({ line: 2, col: 4 });
+    expect(late.message).toContain('kernel cannot change after line 1 (memslot)');
+    expect(formatStatement(one('vm kernel=5.16 levels=4'))).toBe('vm kernel=5.16 levels=4');
+  });
+
   it('rejects memslots that are not whole, aligned pages', () => {
     const gpa = errorOf('memslot gpa=0x1800 size=4K');
     expect(gpa.col).toBe(9);

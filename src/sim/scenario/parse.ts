@@ -395,7 +395,11 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     nxHugePages: st.nxHugePages ?? state.config.nxHugePages,
     recoveryRatio: st.recoveryRatio ?? state.config.recoveryRatio,
     // kvm_mmu_get_tdp_level() picks 5 levels only for a guest wider than 48 bits: 52 unless told.
-    physBits: st.physBits ?? (st.levels === 5 ? MAX_PHYS_BITS : state.config.physBits),
+    physBits:
+      st.physBits ??
+      (st.levels === 5 && state.config.physBits <= MAX_PHYS_BITS_4LEVEL
+        ? MAX_PHYS_BITS
+        : state.config.physBits),
   };
   // The config before this line was valid, so a clash comes from a key written here.
   const culprit = phys ?? levels;
