@@ -129,7 +129,7 @@ export function explainEvent(ev: SimEvent): string {
     case 'vcpuRoot':
       return `vCPU loads root sp ${ev.new}${ev.old === null ? '' : ` (drops obsolete root sp ${ev.old})`}`;
     case 'fault':
-      return `page fault: ${ev.access} at gfn ${hex(ev.gfn)}`;
+      return `page fault: ${ev.access} at gfn ${hex(ev.gfn)}; read_lock(&kvm->mmu_lock)`;
     case 'faultDone':
       return `${ev.ret}: gfn ${hex(ev.gfn)} mapped at ${levelName(ev.goalLevel)} (req_level ${levelName(ev.reqLevel)})`;
     case 'splitStats':

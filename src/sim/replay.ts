@@ -261,8 +261,11 @@ export class Mirror {
         break;
       case EV.fault:
         c.faults += dir;
+        // The fault path holds mmu_lock for read until its faultDone; it is entered unlocked.
+        this.lock = fwd ? 'read' : 'none';
         break;
       case EV.faultDone: {
+        this.lock = fwd ? 'none' : 'read';
         const f = w(6);
         if (f & FD_PF_FIXED) c.pf_fixed += dir;
         if (f & FD_PF_SPURIOUS) c.pf_spurious += dir;

@@ -101,6 +101,7 @@ function countStats(kvm: Kvm, f: number): void {
 export function kvmTdpPageFault(kvm: Kvm, p: KernelProfile, gfn: number, type: FaultType): number {
   const root = kvmMmuReload(kvm, p);
   kvm.counters.faults++;
+  // read_lock(&kvm->mmu_lock) from here to faultDone.
   kvm.emit(EV.fault, FAULT_TYPES.indexOf(type), 0, lo32(gfn), hi32(gfn));
   const fault: KvmPageFault = {
     gfn,
@@ -114,9 +115,9 @@ export function kvmTdpPageFault(kvm: Kvm, p: KernelProfile, gfn: number, type: F
     nxHugePageWorkaroundEnabled: kvm.config.nxHugePages,
     mmioSpteCreated: false,
   };
-  kvm.setLock('read');
+  kvm.faultLock(true);
   const ret = kvmTdpMmuMap(kvm, p, root, fault);
-  kvm.setLock('none');
+  kvm.faultLock(false);
   const stats = faultStats(p, ret, fault);
   countStats(kvm, stats);
   kvm.emit(EV.faultDone, ret, fault.goalLevel, lo32(gfn), hi32(gfn), fault.reqLevel, stats);
