@@ -49,25 +49,4 @@ describe('kvm_recover_nx_lpages', () => {
     expect(direct.sim.recoverNx('direct')).toEqual({ toZap: 2, zapped: 2, iterations: 2 });
     direct.run('expect nx_lpage_splits=0');
   });
-
-  it('reproduces the kernel selftest nx_huge_pages_test: pages_2m and nx_lpage_splits at each step', () => {
-    const h = new SimHarness().run(`vm recovery_ratio=1
-memslot gpa=0x100000000 size=6M backing=2M
-expect pages_2m=0 nx_lpage_splits=0
-access gpa=0x100000000 type=read
-expect pages_2m=1 nx_lpage_splits=0
-access gpa=0x100200000 type=read
-expect pages_2m=2 nx_lpage_splits=0
-access gpa=0x100000000 type=exec
-expect pages_2m=1 nx_lpage_splits=1
-access gpa=0x100400000 type=exec
-expect pages_2m=1 nx_lpage_splits=2
-access gpa=0x100000000 type=read
-expect pages_2m=1 nx_lpage_splits=2
-recover_nx
-expect pages_2m=1 nx_lpage_splits=0
-access gpa=0x100400000 type=read
-expect pages_2m=2 nx_lpage_splits=0`);
-    expect(h.failures).toEqual([]);
-  });
 });

@@ -16,27 +16,32 @@ export function kvmTdpMmuZapSpWalk(kvm: Kvm, p: KernelProfile, sp: Sp): boolean 
   return kvmTdpMmuZapGfnRange516(kvm, p, sp.gfn, sp.gfn + sp.span, false);
 }
 
+/** *sp->ptep read once (counted), or null with the WARN for a root, which has no parent entry. */
+function readPtep(kvm: Kvm, sp: Sp): { parent: Sp; i: number; lo: number; hi: number } | null {
+  const parent = sp.parent;
+  if (!parent) {
+    kvm.warn(WARN_ZAP_SP_ROOT, sp);
+    return null;
+  }
+  const i = sp.parentIndex;
+  kvm.countRead();
+  return { parent, i, lo: parent.spt[2 * i] ?? 0, hi: parent.spt[2 * i + 1] ?? 0 };
+}
+
 /**
  * mirrors kvm_tdp_mmu_zap_sp() as merged (5.18): read *sp->ptep and store the non-present value
  * there with the full bookkeeping, whatever root it hangs from, valid or not. The caller flushes.
  */
 export function kvmTdpMmuZapSpDirect(kvm: Kvm, p: KernelProfile, sp: Sp): boolean {
-  const parent = sp.parent;
-  if (!parent) {
-    kvm.warn(WARN_ZAP_SP_ROOT, sp);
-    return false;
-  }
-  const i = sp.parentIndex;
-  kvm.countRead();
-  const oldLo = parent.spt[2 * i] ?? 0;
-  const oldHi = parent.spt[2 * i + 1] ?? 0;
-  if (!isShadowPresent(oldLo)) {
+  const e = readPtep(kvm, sp);
+  if (!e) return false;
+  if (!isShadowPresent(e.lo)) {
     kvm.warn(WARN_ZAP_SP_NOT_PRESENT, sp);
     return false;
   }
   const np = kvm.profile.nonPresentHi;
-  kvm.writeSpte(parent, i, 0, np, SC_HANDLED);
-  handleChangedSpte(kvm, p, parent, i, oldLo, oldHi, 0, np, false);
+  kvm.writeSpte(e.parent, e.i, 0, np, SC_HANDLED);
+  handleChangedSpte(kvm, p, e.parent, e.i, e.lo, e.hi, 0, np, false);
   return true;
 }
 
@@ -48,21 +53,14 @@ export function kvmTdpMmuZapSpDirect(kvm: Kvm, p: KernelProfile, sp: Sp): boolea
  * read lock a vCPU may have replaced the table meanwhile. The caller flushes.
  */
 export function kvmTdpMmuZapSpAtomic(kvm: Kvm, p: KernelProfile, sp: Sp): boolean {
-  const parent = sp.parent;
-  if (!parent) {
-    kvm.warn(WARN_ZAP_SP_ROOT, sp);
-    return false;
-  }
-  const i = sp.parentIndex;
-  kvm.countRead();
-  const oldLo = parent.spt[2 * i] ?? 0;
-  const oldHi = parent.spt[2 * i + 1] ?? 0;
+  const e = readPtep(kvm, sp);
+  if (!e) return false;
   const pointsHere =
-    isShadowPresent(oldLo) && !isLastSpte(oldLo, parent.level) && sptePfn(oldLo, oldHi) === sp.pfn;
+    isShadowPresent(e.lo) && !isLastSpte(e.lo, e.parent.level) && sptePfn(e.lo, e.hi) === sp.pfn;
   if (!pointsHere) return false;
   const np = kvm.profile.nonPresentHi;
-  kvm.writeSpte(parent, i, 0, np, SC_HANDLED | SC_ATOMIC | SC_SHARED);
-  handleChangedSpte(kvm, p, parent, i, oldLo, oldHi, 0, np, true);
+  kvm.writeSpte(e.parent, e.i, 0, np, SC_HANDLED | SC_ATOMIC | SC_SHARED);
+  handleChangedSpte(kvm, p, e.parent, e.i, e.lo, e.hi, 0, np, true);
   return true;
 }
 
