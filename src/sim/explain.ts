@@ -36,7 +36,9 @@ export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
     case 'invalidate_roots':
       return six
         ? 'kvm_tdp_mmu_invalidate_all_roots() (6.18): mark every valid root invalid and schedule it for zapping; nothing is zapped yet'
-        : `kvm_tdp_mmu_invalidate_all_roots() (${k}): mark every root invalid and take a reference; nothing is zapped yet`;
+        : k === '5.16'
+          ? 'kvm_tdp_mmu_invalidate_all_roots() (5.16): take a reference on every live root and mark it invalid; nothing is zapped yet'
+          : 'kvm_tdp_mmu_invalidate_all_roots() (5.18): mark every valid root invalid, take a reference and queue its zap; nothing is zapped yet';
     case 'zap_invalidated_roots':
       return k === '5.16'
         ? 'kvm_tdp_mmu_zap_invalidated_roots() (5.16): zap_gfn_range() over each invalidated root, shared, then drop its reference'
@@ -131,7 +133,10 @@ export function explainEvent(ev: SimEvent): string {
     case 'fault':
       return `page fault: ${ev.access} at gfn ${hex(ev.gfn)}; read_lock(&kvm->mmu_lock)`;
     case 'faultDone':
-      return `${ev.ret}: gfn ${hex(ev.gfn)} mapped at ${levelName(ev.goalLevel)} (req_level ${levelName(ev.reqLevel)})`;
+      // Spurious: the walk reached the goal level and installed nothing there.
+      return ev.ret === 'RET_PF_SPURIOUS'
+        ? `${ev.ret}: gfn ${hex(ev.gfn)} at ${levelName(ev.goalLevel)}: nothing installed (req_level ${levelName(ev.reqLevel)})`
+        : `${ev.ret}: gfn ${hex(ev.gfn)} mapped at ${levelName(ev.goalLevel)} (req_level ${levelName(ev.reqLevel)})`;
     case 'splitStats':
       return `kvm_update_page_stats(): +512 at level ${ev.level}`;
     case 'nxRecoverPick':
