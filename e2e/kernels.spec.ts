@@ -54,6 +54,13 @@ test('the 6.18 preset runs with every expect holding, and the inspector names SH
   // The event log tells the read lock and the 6.18 zap in the kernel's words.
   const log = page.getByRole('region', { name: /Event log/ });
   await expect(log).toContainText('kernel 6.18');
+  // Inside recover_nx (the sixth operation) the picture says which lock it holds.
+  await app.press('Home');
+  await expect(page.getByTestId('mmu-lock')).toHaveCount(0);
+  await app.press('Shift+ArrowRight', 6);
+  await app.press('ArrowLeft', 4);
+  await expect(page.getByTestId('mmu-lock')).toHaveText('mmu_lock: read (shared)');
+  await app.press('End');
   // Root entry 1 was never written: 6.10+ fills new tables with bit 63.
   await page.getByRole('application', { name: /Paging structure/ }).focus();
   await page.keyboard.press('ArrowRight');

@@ -102,7 +102,7 @@ export class Kvm {
   readonly counters = zeroCounters();
   /** SPs handed to call_rcu() in the current read-side critical section. */
   readonly rcuList: Sp[] = [];
-  /** mmu_lock as the running operation holds it; every change is an mmuLock event. */
+  /** mmu_lock as the running operation holds it: mmuLock events, or a fault's own fault/faultDone. */
   lockMode: LockMode = 'none';
   private nextHostPfn = GUEST_PFN_BASE;
   private _profile: KernelProfile;

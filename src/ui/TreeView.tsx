@@ -61,9 +61,27 @@ export function TreeView({ loop, prompt = false }: { loop: FrameLoop; prompt?: b
     renderer.current?.setMotion(motion);
   }, [motion]);
 
+  // Read each render (the version above re-renders on every move of the cursor).
+  const lock = session.mirror.lock;
+
   return (
     <section className="tree-view" aria-label="Paging structure">
       <div className="tree-canvas" ref={host} data-testid="tree-canvas" />
+      {lock !== 'none' && (
+        <div
+          className="tree-lock"
+          data-testid="mmu-lock"
+          data-mode={lock}
+          title={
+            lock === 'read'
+              ? 'mmu_lock held for read: vCPU faults may run alongside'
+              : 'mmu_lock held for write: nobody else runs'
+          }
+        >
+          mmu_lock: <strong>{lock}</strong>
+          <span className="tree-lock__note">{lock === 'read' ? ' (shared)' : ' (exclusive)'}</span>
+        </div>
+      )}
       <div className="tree-zoom" role="toolbar" aria-label="Zoom">
         <button
           type="button"

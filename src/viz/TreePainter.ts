@@ -53,7 +53,7 @@ const ENTRY_SHORT: Record<EntryKind, string> = {
   '2m': '2M',
   '1g': '1G',
   mmio: 'MMIO',
-  removed: 'RM',
+  removed: 'FRZ', // REMOVED_SPTE (5.x) and FROZEN_SPTE (6.11+) alike
 };
 /** NX glyphs appear once a cell is this large on screen. */
 const GLYPH_PX = 3;
