@@ -3,6 +3,7 @@
 // whenever it changes so views re-read it.
 import { createStore } from 'zustand/vanilla';
 import type { StatementSpan } from '../protocol/messages.ts';
+import type { Counters, Stats } from '../sim/names.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
 
 export interface Selection {
@@ -15,6 +16,13 @@ export type Theme = 'light' | 'dark';
 export type RunStatus = 'loading' | 'idle' | 'running' | 'done';
 
 /** Playback speeds; Infinity plays instantly. */
+/** A cursor position kept for a diff, with what the stats and counters were there. */
+export interface Mark {
+  cursor: number;
+  stats: Stats;
+  counters: Counters;
+}
+
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, Infinity] as const;
 
 export interface AppState {
@@ -35,6 +43,8 @@ export interface AppState {
   speed: number;
   version: number;
   selection: Selection | null;
+  /** A marked cursor and the stats there, to diff the state at the cursor against. */
+  mark: Mark | null;
   theme: Theme;
   /** Presentation mode: large type, the essentials only, the step's words beside the picture. */
   presentation: boolean;
@@ -58,6 +68,7 @@ export const initialState: AppState = {
   speed: 1,
   version: 0,
   selection: null,
+  mark: null,
   theme: 'light',
   presentation: false,
   motion: true,

@@ -4,6 +4,7 @@ import type { SimClient } from '../client/SimClient.ts';
 import type { CommandMap, WorkerMessage } from '../protocol/messages.ts';
 import { EV } from '../sim/event-log.ts';
 import { decodeEvent, eventKind, type SimEvent } from '../sim/events.ts';
+import { entryChanges, neighbourChange, type EntryChange } from '../sim/queries.ts';
 import { Mirror } from '../sim/replay.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import {
@@ -83,6 +84,9 @@ export class Session {
   private stopAt: number | null = null;
   /** Play from the restored cursor once the run is in (a quick action appended at the end). */
   private playAfterRun = false;
+  /** The last entry history asked for; a new run forgets it. */
+  private history: { sp: number; index: number; length: number; changes: EntryChange[] } | null =
+    null;
   /** The script of the run whose results (refusal, failures) the store holds. */
   private ranScript = '';
   /** Called after anything that needs a frame (the frame loop wakes up). */
@@ -261,7 +265,9 @@ export class Session {
       playing: false,
       version: v,
       selection: null,
+      mark: null,
     });
+    this.history = null;
   }
 
   private run(): void {
@@ -411,6 +417,32 @@ export class Session {
 
   select(selection: Selection | null): void {
     this.store.setState({ selection });
+  }
+
+  /** Keep the cursor's position and its stats to diff later positions against (null: forget). */
+  setMark(on: boolean): void {
+    const m = this.mirror;
+    this.store.setState({
+      mark: on ? { cursor: m.cursor, stats: m.stats(), counters: { ...m.counters } } : null,
+    });
+  }
+
+  /** The cursor just after sp[index]'s previous (-1) or next (1) change, if there is one. */
+  seekChange(sp: number, index: number, dir: 1 | -1): boolean {
+    const to = neighbourChange(this.entryHistory(sp, index), this.mirror.cursor, dir);
+    if (to === null) return false;
+    this.seek(to);
+    return true;
+  }
+
+  /** Every change of sp[index] in the run, oldest first (remembered for the last entry asked). */
+  entryHistory(sp: number, index: number): EntryChange[] {
+    const h = this.history;
+    const n = this.events.length;
+    if (h?.sp === sp && h.index === index && h.length === n) return h.changes;
+    const changes = entryChanges(this.events, sp, index, n);
+    this.history = { sp, index, length: n, changes };
+    return changes;
   }
 
   setTheme(theme: Theme): void {

@@ -19,6 +19,7 @@ import {
   selectRunMs,
   selectRunStatus,
   selectScript,
+  selectMark,
   selectSelection,
   selectTheme,
   selectVersion,
@@ -41,7 +42,8 @@ import { QuickActions } from './QuickActions.tsx';
 import { ScenarioEditor } from './ScenarioEditor.tsx';
 import { SessionContext, useApp, useSession } from './session-context.ts';
 import { ShareLink } from './ShareLink.tsx';
-import { StatsPanel } from './StatsPanel.tsx';
+import { EntryHistory, NxListPanel, RootsPanel, StateDiff } from './ReviewPanels.tsx';
+import { StatsPanel, type Shape } from './StatsPanel.tsx';
 import { StepCaption } from './StepCaption.tsx';
 import { Timeline } from './Timeline.tsx';
 import { TourView } from './TourView.tsx';
@@ -100,7 +102,13 @@ function scriptConfig(script: string): { config: VmConfig; locked: boolean } {
 
 /** Stats and counters at the cursor; `version` marks which state of the (mutable) mirror they are. */
 function snapshot(mirror: Session['mirror'], version: number) {
-  return { version, stats: mirror.stats(), counters: { ...mirror.counters } };
+  const roots = mirror.roots();
+  const shape: Shape = {
+    roots: roots.length,
+    invalid_roots: roots.filter((r) => r.invalid).length,
+    tables: mirror.sps.filter((sp) => sp.linked && sp.parent !== null).length,
+  };
+  return { version, stats: mirror.stats(), counters: { ...mirror.counters }, shape };
 }
 
 function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
@@ -124,6 +132,10 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
     () => ({
       openHelp: () => session.store.setState({ helpOpen: true }),
       toggleFollow: () => loop.setFollowing(!loop.isFollowing()),
+      seekChange: (dir: 1 | -1) => {
+        const sel = session.store.getState().selection;
+        if (sel && sel.index !== null) session.seekChange(sel.sp, sel.index, dir);
+      },
     }),
     [session, loop],
   );
@@ -427,11 +439,13 @@ function CompareEditors({ a, b }: { a: Session; b: Session }) {
   );
 }
 
-/** Stats and inspector: the only panes that follow every move of the cursor. */
+/** Stats, the inspector and the reviewer's panels: the panes that follow every move of the cursor. */
 function DetailsPane() {
   const session = useSession();
   const version = useApp(selectVersion);
   const selection = useApp(selectSelection);
+  const cursor = useApp(selectCursor);
+  const mark = useApp(selectMark);
   const mirror = session.mirror;
   const script = useApp(selectScript);
   const kernel = useMemo(() => scriptConfig(script).config.kernel, [script]);
@@ -439,15 +453,23 @@ function DetailsPane() {
   // The values before the last move, so the panel can show what changed.
   const [history, setHistory] = useState({ shown: stats, previous: stats });
   if (history.shown !== stats) setHistory({ shown: stats, previous: history.shown });
+  const selectTable = useCallback((sp: number) => session.select({ sp, index: null }), [session]);
   return (
     <aside className="pane pane-right" aria-label="Details">
       <StatsPanel
         stats={stats.stats}
         counters={stats.counters}
+        shape={stats.shape}
         previous={history.previous}
         kernel={kernel}
       />
       <Inspector mirror={mirror} version={version} selection={selection} />
+      {selection && selection.index !== null && (
+        <EntryHistory session={session} sp={selection.sp} index={selection.index} cursor={cursor} />
+      )}
+      <StateDiff session={session} mirror={mirror} mark={mark} cursor={cursor} />
+      <NxListPanel mirror={mirror} onSelect={selectTable} />
+      <RootsPanel mirror={mirror} onSelect={selectTable} />
     </aside>
   );
 }

@@ -21,6 +21,7 @@ const SHORTCUTS: readonly { keys: string[][]; what: string }[] = [
   },
   { keys: [['Home'], ['End']], what: 'start / end' },
   { keys: [['f']], what: 'follow the action again (after a pan or zoom)' },
+  { keys: [[','], ['.']], what: "the selected entry's previous / next change" },
   { keys: [['?']], what: 'this list' },
   { keys: [['Esc']], what: 'close' },
 ];

@@ -1,15 +1,29 @@
 // The kernel's page stats and the model's cost counters, with what the last step changed.
-import { COUNTER_NAMES, STAT_NAMES, VCPU_STATS_6 } from '../sim/names.ts';
+import { COUNTER_NAMES, SHAPE_NAMES, STAT_NAMES, VCPU_STATS_6 } from '../sim/names.ts';
 import { profileOf, type KernelId } from '../sim/profile.ts';
 import type { Counters, Stats } from '../sim/names.ts';
 import './StatsPanel.css';
 
+/** Facts of the structure the kernel keeps no stat for (what `expect` calls them). */
+export interface Shape {
+  roots: number;
+  invalid_roots: number;
+  tables: number;
+}
+
+const SHAPE_HINTS: Record<(typeof SHAPE_NAMES)[number], string> = {
+  roots: 'roots on tdp_mmu_roots',
+  invalid_roots: 'of them with role.invalid set',
+  tables: 'linked non-root tables',
+};
+
 export interface StatsPanelProps {
   stats: Stats;
   counters: Counters;
+  shape: Shape;
   /** The 6.x vCPU stats are listed only for a kernel that has them. */
   kernel: KernelId;
-  previous?: { stats: Stats; counters: Counters };
+  previous?: { stats: Stats; counters: Counters; shape: Shape };
 }
 
 const STAT_HINTS: Record<(typeof STAT_NAMES)[number], string> = {
@@ -91,7 +105,7 @@ function Group<K extends string>({
 
 const is6x = (n: string) => (VCPU_STATS_6 as readonly string[]).includes(n);
 
-export function StatsPanel({ stats, counters, previous, kernel }: StatsPanelProps) {
+export function StatsPanel({ stats, counters, shape, previous, kernel }: StatsPanelProps) {
   const names = profileOf(kernel).vcpuStats6
     ? COUNTER_NAMES
     : COUNTER_NAMES.filter((n) => !is6x(n));
@@ -106,6 +120,13 @@ export function StatsPanel({ stats, counters, previous, kernel }: StatsPanelProp
         hints={STAT_HINTS}
         values={stats}
         before={previous?.stats}
+      />
+      <Group
+        title="Structure"
+        names={SHAPE_NAMES}
+        hints={SHAPE_HINTS}
+        values={shape}
+        before={previous?.shape}
       />
       <Group
         title="Counters"

@@ -12,9 +12,14 @@ function typing(target: EventTarget | null): boolean {
 export interface KeyActions {
   openHelp: () => void;
   toggleFollow: () => void;
+  /** The selected entry's previous (-1) or next (1) change. */
+  seekChange: (dir: 1 | -1) => void;
 }
 
-/** The timeline's keys: space, ← →, shift+← →, Home / End; f follows, ? lists the keys. */
+/**
+ * The timeline's keys: space, ← →, shift+← →, Home / End; f follows, , and . jump between the
+ * selected entry's changes, ? lists the keys.
+ */
 export function useKeyboard(target: TimelineTarget, actions: KeyActions): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -44,6 +49,12 @@ export function useKeyboard(target: TimelineTarget, actions: KeyActions): void {
           break;
         case 'f':
           actions.toggleFollow();
+          break;
+        case ',':
+          actions.seekChange(-1);
+          break;
+        case '.':
+          actions.seekChange(1);
           break;
         default:
           return;
