@@ -93,3 +93,48 @@ test('the NX list and the roots, at the cursor', async ({ app, page }) => {
   await app.press('Shift+ArrowRight');
   await expect(nx).toContainText('Empty: no table is accounted.');
 });
+
+test('a click on a line number runs the timeline to the end of that statement', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await app.setScript(SCRIPT);
+  const gutter = page.locator('.scenario-editor__gutter [data-line]');
+  await gutter.nth(3).click(); // line 4: the exec fault
+  await app.idle();
+  const at4 = await app.position();
+  // The cursor is at the end of line 4's events: the 4K leaf is in, the 2M leaf gone.
+  expect(await app.stat('pages_4k')).toBe(1);
+  expect(await app.stat('pages_2m')).toBe(0);
+  await gutter.nth(4).click(); // line 5: recover_nx
+  await app.idle();
+  expect((await app.position()).cursor).toBeGreaterThan(at4.cursor);
+  expect(await app.stat('nx_lpage_splits')).toBe(0);
+  await gutter.nth(0).click(); // line 1: vm
+  await app.idle();
+  expect(await app.stat('pages_4k')).toBe(0);
+});
+
+test('Compare lists what differs between the panes when the tables are not the same', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await app.loadPreset('Zapping under an invalidated root');
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
+  await app.idle();
+  // Both panes after their two recover_nx (the 7th operation), before the invalid root is
+  // zapped: A's walks never reached the table under root 0 and zapped the new root's unrelated
+  // 2M leaf instead; B's direct zap took the table out through sp->ptep.
+  await app.press('Shift+ArrowRight', 7);
+  const diff = page.getByTestId('pane-diff');
+  await expect(diff.getByTestId('pane-diff-summary')).toHaveText(
+    '2 entries differ in tables both panes have; 1 table only one pane has.',
+  );
+  await expect(diff.getByTestId('pane-diff-row')).toHaveText([
+    'sp 2[0] A non-leaf · B non-present',
+    'sp 6[0] A non-present · B 2M leaf, no X',
+  ]);
+  await expect(diff.getByTestId('pane-diff-only')).toContainText(['only in pane A']);
+});

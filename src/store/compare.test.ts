@@ -6,6 +6,7 @@ import {
   deriveComparison,
   describeDifference,
   hasStrategyStatements,
+  paneDifferences,
   paneMetrics,
   sameTables,
   scriptRelation,
@@ -177,5 +178,21 @@ recover_nx
     expect(await verdict(SCRIPT, SCRIPT)).toBe(
       'No difference in cost so far. Both leave identical tables.',
     );
+  });
+});
+
+describe('the A/B difference, entry by entry', () => {
+  it('lists the entries of the tables both panes have, and the tables only one has', async () => {
+    const { a, b } = deriveComparison(INVALID);
+    const [pa, pb] = [await ran(a), await ran(b)];
+    const rows = paneDifferences(pa.mirror, pb.mirror).map((r) =>
+      r.kind === 'entry'
+        ? `sp ${r.spA}/${r.spB}[${r.index}] ${r.a.toString(16)} | ${r.b.toString(16)}`
+        : `only ${r.pane}: sp ${r.sp} gfn ${r.gfn.toString(16)} L${r.level}`,
+    );
+    // The walk never reached sp 3 under the invalid root 0: A still has the L2 entry pointing at
+    // it and the table with its one exec 4K leaf; B zapped it through sp->ptep.
+    expect(rows).toEqual(['sp 2/2[0] 10003907 | 0', 'only A: sp 3 gfn 100000 L1']);
+    expect(paneDifferences(pa.mirror, pa.mirror)).toEqual([]);
   });
 });

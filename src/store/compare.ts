@@ -328,6 +328,74 @@ export function sameTables(a: Session, b: Session, ignoreBit63 = false): boolean
   });
 }
 
+/** One entry that differs between the panes' live tables, or a table only one pane has. */
+export type PaneDifference =
+  | {
+      kind: 'entry';
+      spA: number;
+      spB: number;
+      index: number;
+      level: number;
+      a: bigint;
+      b: bigint;
+    }
+  | { kind: 'only'; pane: 'A' | 'B'; sp: number; gfn: number; level: number };
+
+/**
+ * The live tables of the two mirrors matched by (root's place on tdp_mmu_roots, gfn, level) — the
+ * panes number their tables on their own — and, for each pair, the entries that differ (with
+ * `ignoreBit63`, bit 63 is left out). Tables only one pane has are listed as such.
+ */
+export function paneDifferences(
+  a: Session['mirror'],
+  b: Session['mirror'],
+  ignoreBit63 = false,
+): PaneDifference[] {
+  const keyed = (m: Session['mirror']) => {
+    const rootPlace = new Map(m.roots().map((r, k) => [r.id, k]));
+    const out = new Map<string, (typeof m.sps)[number]>();
+    for (const sp of m.sps) {
+      if (!sp.linked) continue;
+      out.set(`${rootPlace.get(sp.rootId) ?? -1}:${sp.gfn}:${sp.level}`, sp);
+    }
+    return out;
+  };
+  const ka = keyed(a);
+  const kb = keyed(b);
+  const mask = ignoreBit63 ? 0x7fffffff : 0xffffffff;
+  const out: PaneDifference[] = [];
+  for (const [key, sa] of ka) {
+    const sb = kb.get(key);
+    if (!sb) {
+      out.push({ kind: 'only', pane: 'A', sp: sa.id, gfn: sa.gfn, level: sa.level });
+      continue;
+    }
+    for (let i = 0; i < 512; i++) {
+      const [la, ha, lb, hb] = [
+        sa.spt[2 * i] ?? 0,
+        sa.spt[2 * i + 1] ?? 0,
+        sb.spt[2 * i] ?? 0,
+        sb.spt[2 * i + 1] ?? 0,
+      ];
+      if (la === lb && (ha & mask) === (hb & mask)) continue;
+      out.push({
+        kind: 'entry',
+        spA: sa.id,
+        spB: sb.id,
+        index: i,
+        level: sa.level,
+        a: (BigInt(ha >>> 0) << 32n) | BigInt(la >>> 0),
+        b: (BigInt(hb >>> 0) << 32n) | BigInt(lb >>> 0),
+      });
+    }
+  }
+  for (const [key, sb] of kb) {
+    if (!ka.has(key))
+      out.push({ kind: 'only', pane: 'B', sp: sb.id, gfn: sb.gfn, level: sb.level });
+  }
+  return out;
+}
+
 const n = (v: number) => v.toLocaleString('en-US');
 
 /**

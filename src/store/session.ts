@@ -419,6 +419,18 @@ export class Session {
     this.store.setState({ selection });
   }
 
+  /**
+   * "Run to here": the cursor goes to the end of the statement on `line` (a line without events
+   * goes to where the statements before it ended). False when the line has no statement.
+   */
+  runToLine(line: number): boolean {
+    const spans = this.store.getState().statements;
+    const st = spans.find((s) => s.line === line);
+    if (!st) return false;
+    this.seek(st.endEvent);
+    return true;
+  }
+
   /** Keep the cursor's position and its stats to diff later positions against (null: forget). */
   setMark(on: boolean): void {
     const m = this.mirror;
@@ -429,7 +441,8 @@ export class Session {
 
   /** The cursor just after sp[index]'s previous (-1) or next (1) change, if there is one. */
   seekChange(sp: number, index: number, dir: 1 | -1): boolean {
-    const to = neighbourChange(this.entryHistory(sp, index), this.mirror.cursor, dir);
+    // From where the cursor is heading: a second key press during a seek steps on from there.
+    const to = neighbourChange(this.entryHistory(sp, index), this.store.getState().target, dir);
     if (to === null) return false;
     this.seek(to);
     return true;

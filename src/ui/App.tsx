@@ -363,6 +363,7 @@ function Editor() {
   const failures = useApp(selectFailures);
   const activeLine = useApp(selectActiveLine);
   const editScript = useCallback((v: string) => session.editScript(v), [session]);
+  const runTo = useCallback((line: number) => session.runToLine(line), [session]);
   return (
     <div className="editor-box">
       <ScenarioEditor
@@ -372,6 +373,7 @@ function Editor() {
         refused={refused}
         failures={failures}
         activeLine={activeLine}
+        onRunTo={runTo}
       />
     </div>
   );

@@ -2,6 +2,7 @@ import { useMemo } from 'react';
 import { useStore } from 'zustand';
 import {
   compareSentence,
+  paneDifferences,
   paneLabel,
   paneMetrics,
   sameTables,
@@ -16,6 +17,8 @@ import {
   selectSelection,
   selectVersion,
 } from '../store/selectors.ts';
+import { spteWords } from '../sim/explain.ts';
+import { hex } from '../sim/geometry.ts';
 import type { Session } from '../store/session.ts';
 import { SCALE_NS } from '../store/workspace.ts';
 import type { FrameLoop } from '../viz/FrameLoop.ts';
@@ -129,6 +132,67 @@ const ROWS: { name: string; label: string; get: (m: PaneMetrics) => number }[] =
   { name: 'nx_lpage_splits', label: 'nx_lpage_splits', get: (m) => m.nxLpageSplits },
 ];
 
+/** Rows the A/B diff lists before it says how many more there are. */
+const MAX_DIFF_ROWS = 40;
+
+/** The entries that differ between the panes at their cursors (what "different" consists of). */
+function PaneDiff({
+  a,
+  b,
+  bit63,
+  version,
+}: {
+  a: Session;
+  b: Session;
+  bit63: boolean;
+  version: number;
+}) {
+  // The mirrors change in place; `version` (both panes') says when, and tags the result.
+  const { rows } = useMemo(
+    () => ({ rows: paneDifferences(a.mirror, b.mirror, bit63), at: version }),
+    [a, b, bit63, version],
+  );
+  const entries = rows.filter((r) => r.kind === 'entry');
+  const only = rows.filter((r) => r.kind === 'only');
+  return (
+    <section className="compare-diff" aria-label="A/B differences" data-testid="pane-diff">
+      <h2 className="compare-h">What differs, A vs B{bit63 ? ' (bit 63 left out)' : ''}</h2>
+      <p className="compare-note" data-testid="pane-diff-summary">
+        {entries.length === 0 && only.length === 0
+          ? 'No entry differs.'
+          : `${entries.length.toLocaleString('en-US')} ${entries.length === 1 ? 'entry differs' : 'entries differ'} in tables both panes have${only.length > 0 ? `; ${only.length} ${only.length === 1 ? 'table' : 'tables'} only one pane has` : ''}.`}
+      </p>
+      <ol className="compare-diff__list">
+        {entries.slice(0, MAX_DIFF_ROWS).map((r) =>
+          r.kind === 'entry' ? (
+            <li key={`${r.spA}:${r.index}`} data-testid="pane-diff-row">
+              <code>
+                {r.spA === r.spB
+                  ? `sp ${r.spA}[${r.index}]`
+                  : `A sp ${r.spA} / B sp ${r.spB} [${r.index}]`}
+              </code>{' '}
+              A {spteWords(r.a, r.level)} · B {spteWords(r.b, r.level)}
+            </li>
+          ) : null,
+        )}
+        {only.map((r) =>
+          r.kind === 'only' ? (
+            <li key={`only-${r.pane}-${r.sp}`} data-testid="pane-diff-only">
+              <code>
+                {r.pane} sp {r.sp}
+              </code>{' '}
+              (gfn {hex(r.gfn)}, role.level {r.level}) only in pane {r.pane}
+            </li>
+          ) : null,
+        )}
+      </ol>
+      {entries.length > MAX_DIFF_ROWS && (
+        <p className="compare-note">and {entries.length - MAX_DIFF_ROWS} more entries</p>
+      )}
+    </section>
+  );
+}
+
 const SERIES_COLOUR = { walk: '--spte-4k', direct: '--spte-2m', atomic: '--spte-1g' } as const;
 
 /** The side-by-side costs at each pane's cursor, the sentence, and the scaling charts. */
@@ -213,6 +277,7 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
       <p className="compare-sentence" data-testid="compare-sentence">
         {view.sentence}
       </p>
+      {!view.same && <PaneDiff a={a} b={b} bit63={view.bit63} version={view.v} />}
       <h2 className="compare-h">Selected entry · pane {pane}</h2>
       <Inspector mirror={shown.mirror} version={shownVersion} selection={selection} />
       <h2 className="compare-h">Is it worth it? Cost against N</h2>

@@ -27,6 +27,8 @@ export interface ScenarioEditorProps {
   failures: readonly ExpectFailure[];
   /** The statement being executed at the timeline cursor. */
   activeLine: number | null;
+  /** A line number was clicked: run the timeline to the end of that line's statement. */
+  onRunTo?: (line: number) => void;
 }
 
 // Geometry shared by the textarea, the gutter and the backdrop; passed to CSS as variables so
@@ -68,6 +70,7 @@ export function ScenarioEditor({
   refused,
   failures,
   activeLine,
+  onRunTo,
 }: ScenarioEditorProps): JSX.Element {
   const textareaRef = useRef<HTMLTextAreaElement>(null);
   const gutterRef = useRef<HTMLDivElement>(null);
@@ -192,7 +195,16 @@ export function ScenarioEditor({
   return (
     <div className="scenario-editor" style={geometry}>
       <div className="scenario-editor__frame">
-        <div className="scenario-editor__gutter" aria-hidden="true">
+        <div
+          className="scenario-editor__gutter"
+          aria-hidden="true"
+          data-runnable={onRunTo ? 'true' : undefined}
+          onClick={(e) => {
+            const line = (e.target as HTMLElement).closest<HTMLElement>('[data-line]')?.dataset
+              .line;
+            if (line !== undefined && onRunTo) onRunTo(Number(line));
+          }}
+        >
           <div className="scenario-editor__gutter-inner" ref={gutterRef}>
             <Gutter lineCount={lines.length} marks={marks} activeLine={activeLine} />
           </div>
@@ -246,6 +258,7 @@ export function ScenarioEditor({
       </div>
       <p id={hintId} className="scenario-editor__hint">
         Tab inserts two spaces; press Esc, then Tab, to move on.
+        {onRunTo ? ' Click a line number to run to that statement.' : ''}
       </p>
       {problems.length === 0 ? (
         <p className="scenario-editor__ok">No problems</p>
