@@ -138,3 +138,33 @@ test('Compare lists what differs between the panes when the tables are not the s
   ]);
   await expect(diff.getByTestId('pane-diff-only')).toContainText(['only in pane A']);
 });
+
+test('the event log filters to one entry, to flushes only, and marks the matches on the scrubber', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await app.setScript(SCRIPT);
+  const box = page.getByTestId('log-filter');
+  const found = page.getByTestId('log-found');
+  const rows = page.getByRole('region', { name: /Event log/ }).getByTestId('event-row');
+  await box.fill('sp=2[0] kind=spte');
+  await expect(found).toHaveText('6 matches');
+  await expect(rows).toHaveCount(6);
+  await expect(rows.first()).toContainText('handle_changed_spte: sp 2[0] gfn 0x100000 level 2');
+  await expect(page.getByTestId('scrubber-matches').locator('.match')).not.toHaveCount(0);
+  await box.fill('kind=flush');
+  await expect(found).toHaveText('2 matches');
+  await expect(rows).toHaveText([
+    /kvm_flush_remote_tlbs_with_address\(\): gfn 0x100000, 512 pages/,
+    /kvm_flush_remote_tlbs\(\): full flush/,
+  ]);
+  // A click on a match jumps there.
+  await rows.nth(1).click();
+  await app.idle();
+  expect(await app.stat('tlb_flushes_full')).toBe(1);
+  await box.fill('kind=oops');
+  await expect(found).toContainText('kind=oops: not a kind');
+  await box.fill('');
+  await expect(found).toHaveCount(0);
+});

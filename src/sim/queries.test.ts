@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent } from './events.ts';
 import { SimHarness } from './harness.ts';
-import { entryChanges, neighbourChange, stateDiff } from './queries.ts';
+import { explainEvent } from './explain.ts';
+import { entryChanges, filterLog, neighbourChange, parseLogQuery, stateDiff } from './queries.ts';
 import { toBig } from './spte.ts';
 
 const SCRIPT = `vm recovery_ratio=1
@@ -95,5 +96,55 @@ describe('the difference between two cursor positions', () => {
       'sp 2[0] 0 -> 600004000000bf3',
       'sp 3[0] 0 -> 5a0',
     ]);
+  });
+});
+
+describe('filtering the event log', () => {
+  const run = () => new SimHarness().run(SCRIPT);
+  const find = (h: SimHarness, text: string) => {
+    const q = parseLogQuery(text);
+    if (typeof q === 'string') throw new Error(q);
+    return filterLog(
+      h.sim.kvm.log,
+      (id) => h.sim.kvm.sp(id),
+      q,
+      (i) => explainEvent(decodeEvent(h.sim.kvm.log, i, h.mirror.spOf)),
+    ).indices;
+  };
+
+  it('finds one entry, one kind, a GFN range, a level and words in the sentence', () => {
+    const h = run();
+    // The six changes of sp 2[0] are the spte events of sp=2[0].
+    expect(find(h, 'sp=2[0] kind=spte')).toEqual(
+      entryChanges(h.sim.kvm.log, 2, 0).map((c) => c.event),
+    );
+    // Flushes: the exec fault's ranged flush of the 2M leaf, recovery's full flush.
+    const flushes = find(h, 'kind=flush').map((i) =>
+      explainEvent(decodeEvent(h.sim.kvm.log, i, h.mirror.spOf)),
+    );
+    expect(flushes).toEqual([
+      'kvm_flush_remote_tlbs_with_address(): gfn 0x100000, 512 pages',
+      'kvm_flush_remote_tlbs(): full flush',
+    ]);
+    // A GFN range outside the accessed frame: no SPTE or iterator event at level 1 or 2 there;
+    // the L3 and L4 entries that span it, and the full flush, match.
+    const far = find(h, 'gfn=0x100400-0x100600 kind=spte');
+    expect(
+      far
+        .map((i) => decodeEvent(h.sim.kvm.log, i, h.mirror.spOf))
+        .every((e) => e.type === 'spteChanged' && e.level >= 3),
+    ).toBe(true);
+    expect(find(h, 'level=1 kind=spte')).toEqual(find(h, 'sp=3 kind=spte'));
+    expect(find(h, 'kvm_recover_nx_lpages').length).toBe(1);
+  });
+
+  it('names what is wrong with a filter', () => {
+    expect(parseLogQuery('kind=bogus')).toBe(
+      'kind=bogus: not a kind (kinds: spte, flush, iter, fault, nx, root, table, lock, op, warn)',
+    );
+    expect(parseLogQuery('sp=x')).toMatch(/^sp=x: give a table number/);
+    expect(parseLogQuery('gfn=5-3')).toBe('gfn=5-3: the range is empty');
+    expect(parseLogQuery('foo=1')).toMatch(/^unknown filter 'foo='/);
+    expect(parseLogQuery('sp=3[0] level=1')).toEqual({ sp: 3, index: 0, level: 1 });
   });
 });

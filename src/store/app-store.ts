@@ -23,6 +23,14 @@ export interface Mark {
   counters: Counters;
 }
 
+/** The event log's filter: its text, the matching events (null: no filter), or what is wrong. */
+export interface LogFilter {
+  text: string;
+  matches: readonly number[] | null;
+  truncated: boolean;
+  problem: string | null;
+}
+
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, Infinity] as const;
 
 export interface AppState {
@@ -45,6 +53,8 @@ export interface AppState {
   selection: Selection | null;
   /** A marked cursor and the stats there, to diff the state at the cursor against. */
   mark: Mark | null;
+  /** The event log's filter and what it found in this run. */
+  logFilter: LogFilter;
   theme: Theme;
   /** Presentation mode: large type, the essentials only, the step's words beside the picture. */
   presentation: boolean;
@@ -69,6 +79,7 @@ export const initialState: AppState = {
   version: 0,
   selection: null,
   mark: null,
+  logFilter: { text: '', matches: null, truncated: false, problem: null },
   theme: 'light',
   presentation: false,
   motion: true,

@@ -14,6 +14,7 @@ export const selectSpeed = (s: AppState) => s.speed;
 export const selectVersion = (s: AppState) => s.version;
 export const selectSelection = (s: AppState) => s.selection;
 export const selectMark = (s: AppState) => s.mark;
+export const selectLogFilter = (s: AppState) => s.logFilter;
 export const selectTheme = (s: AppState) => s.theme;
 export const selectPresentation = (s: AppState) => s.presentation;
 export const selectMotion = (s: AppState) => s.motion;

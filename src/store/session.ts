@@ -4,7 +4,14 @@ import type { SimClient } from '../client/SimClient.ts';
 import type { CommandMap, WorkerMessage } from '../protocol/messages.ts';
 import { EV } from '../sim/event-log.ts';
 import { decodeEvent, eventKind, type SimEvent } from '../sim/events.ts';
-import { entryChanges, neighbourChange, type EntryChange } from '../sim/queries.ts';
+import { explainEvent } from '../sim/explain.ts';
+import {
+  entryChanges,
+  filterLog,
+  neighbourChange,
+  parseLogQuery,
+  type EntryChange,
+} from '../sim/queries.ts';
 import { Mirror } from '../sim/replay.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import {
@@ -266,6 +273,8 @@ export class Session {
       version: v,
       selection: null,
       mark: null,
+      // The filter stays; its matches come with the new run's log.
+      logFilter: { ...this.store.getState().logFilter, matches: null, truncated: false },
     });
     this.history = null;
   }
@@ -323,6 +332,9 @@ export class Session {
         });
         // The play starts once the cursor is back where it was (see advance()).
         if (target >= m.eventCount) this.playAfterRun = false;
+        // A filter set before the run finds its matches in the new log.
+        const filter = this.store.getState().logFilter.text;
+        if (filter) this.setLogFilter(filter);
         for (const w of this.finishedWaiters.splice(0)) w();
         break;
       }
@@ -429,6 +441,23 @@ export class Session {
     if (!st) return false;
     this.seek(st.endEvent);
     return true;
+  }
+
+  /** Filter the event log (see parseLogQuery); '' shows every event. */
+  setLogFilter(text: string): void {
+    if (text.trim() === '') {
+      this.store.setState({ logFilter: { text, matches: null, truncated: false, problem: null } });
+      return;
+    }
+    const q = parseLogQuery(text);
+    if (typeof q === 'string') {
+      this.store.setState({ logFilter: { text, matches: null, truncated: false, problem: q } });
+      return;
+    }
+    const found = filterLog(this.events, this.events.spOf, q, (i) => explainEvent(this.eventAt(i)));
+    this.store.setState({
+      logFilter: { text, matches: found.indices, truncated: found.truncated, problem: null },
+    });
   }
 
   /** Keep the cursor's position and its stats to diff later positions against (null: forget). */

@@ -19,6 +19,7 @@ import {
   selectRunMs,
   selectRunStatus,
   selectScript,
+  selectLogFilter,
   selectMark,
   selectSelection,
   selectTheme,
@@ -481,8 +482,13 @@ function LogPane({ title = 'Event log' }: { title?: string }) {
   const count = useApp(selectEventCount);
   const cursor = useApp(selectCursor);
   const script = useApp(selectScript);
+  const logFilter = useApp(selectLogFilter);
   const kernel = useMemo(() => scriptConfig(script).config.kernel, [script]);
   const jump = useCallback((c: number) => session.seek(c), [session]);
+  const filter = useMemo(
+    () => ({ ...logFilter, onChange: (text: string) => session.setLogFilter(text) }),
+    [logFilter, session],
+  );
   return (
     <EventLog
       count={count}
@@ -490,6 +496,7 @@ function LogPane({ title = 'Event log' }: { title?: string }) {
       getEvent={session.eventAt}
       onJump={jump}
       title={`${title} · kernel ${kernel}`}
+      filter={filter}
     />
   );
 }

@@ -16,6 +16,26 @@ export interface EventLogProps {
   onJump: (cursor: number) => void;
   /** Whose log this is (compare mode has one per pane). */
   title?: string;
+  /** The filter box: its text, the matching events (null: all), what is wrong with it. */
+  filter?: {
+    text: string;
+    matches: readonly number[] | null;
+    truncated: boolean;
+    problem: string | null;
+    onChange: (text: string) => void;
+  };
+}
+
+/** The position of the last match before `cursor` in sorted `matches` (-1 if none). */
+function lastBefore(matches: readonly number[], cursor: number): number {
+  let lo = 0;
+  let hi = matches.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((matches[mid] ?? 0) < cursor) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
 }
 
 const ROW_HEIGHT = 24;
@@ -40,7 +60,18 @@ function reveal(index: number, vtop: number, viewport: number, maxV: number): nu
   return clamp(bottom + ROW_HEIGHT - viewport, 0, maxV);
 }
 
-export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' }: EventLogProps) {
+export function EventLog({
+  count: allCount,
+  cursor,
+  getEvent,
+  onJump,
+  title = 'Event log',
+  filter,
+}: EventLogProps) {
+  // With a filter the list shows the matching events only: row k is event `at(k)`.
+  const matches = filter?.matches ?? null;
+  const count = matches ? matches.length : allCount;
+  const at = (k: number) => (matches ? (matches[k] ?? 0) : k);
   const idBase = useId();
   const listRef = useRef<HTMLDivElement>(null);
   const [viewportPx, setViewportPx] = useState(0);
@@ -61,7 +92,7 @@ export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' 
   const ratio = total > MAX_SPACER_PX ? maxV / Math.max(1, spacer - viewport) : 1;
   const vtop = clamp(vtopState, 0, maxV);
   const physTop = vtop / ratio;
-  const current = cursor - 1;
+  const current = matches ? lastBefore(matches, cursor) : cursor - 1;
   const activeIndex = clamp(active.cursor === cursor ? active.index : current, -1, count - 1);
 
   // Follow the cursor (and keep it in view on resize) unless the user is scrolling the list.
@@ -144,7 +175,7 @@ export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' 
       case 'Enter': {
         const row = (e.target as HTMLElement).closest<HTMLElement>('[data-index]');
         const index = row ? Number(row.dataset.index) : activeIndex;
-        if (index >= 0) onJump(index + 1);
+        if (index >= 0) onJump(at(index) + 1);
         e.stopPropagation();
         break;
       }
@@ -165,17 +196,18 @@ export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' 
 
   const first = Math.max(0, Math.floor(vtop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(count, Math.ceil((vtop + viewport) / ROW_HEIGHT) + OVERSCAN);
-  const indexWidth = `${String(Math.max(count - 1, 0)).length + 1}ch`;
+  const indexWidth = `${String(Math.max(allCount - 1, 0)).length + 1}ch`;
   const rows = [];
   for (let i = first; i < last; i++) {
-    const ev = getEvent(i);
+    const e = at(i);
+    const ev = getEvent(e);
     const text = explainEvent(ev);
     const cls = ['event-log__row'];
     if (ev.type === 'opBegin') cls.push('event-log__row--op');
     else if (ev.type === 'opEnd') cls.push('event-log__row--end');
     else if (ev.type === 'warn') cls.push('event-log__row--warn');
     if (i === current) cls.push('event-log__row--current');
-    if (i >= cursor) cls.push('event-log__row--future');
+    if (e >= cursor) cls.push('event-log__row--future');
     if (i === activeIndex) cls.push('event-log__row--active');
     rows.push(
       <div
@@ -190,7 +222,7 @@ export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' 
         data-testid="event-row"
         data-index={i}
         title={text}
-        onClick={() => onJump(i + 1)}
+        onClick={() => onJump(e + 1)}
         onFocus={() => {
           // Rows come and go as the list scrolls, so focus lives on the list itself.
           setActive({ index: i, cursor });
@@ -198,7 +230,7 @@ export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' 
         }}
       >
         <span className="event-log__index" style={{ width: indexWidth }}>
-          #{i}
+          #{e}
         </span>
         <span className="event-log__text">{text}</span>
       </div>,
@@ -211,8 +243,35 @@ export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' 
       <header className="event-log__header">
         <h2 className="event-log__title">{title}</h2>
         <span className="event-log__position">
-          {cursor.toLocaleString('en-US')} / {count.toLocaleString('en-US')} applied
+          {cursor.toLocaleString('en-US')} / {allCount.toLocaleString('en-US')} applied
         </span>
+        {filter && (
+          <label className="event-log__filter">
+            <span className="sr-only">Filter the events</span>
+            <input
+              type="search"
+              value={filter.text}
+              placeholder="filter: sp=3[0] gfn=0x100000 level=2 kind=spte,flush words…"
+              aria-label="Filter the events"
+              aria-invalid={filter.problem !== null}
+              data-testid="log-filter"
+              spellCheck={false}
+              onChange={(e) => filter.onChange(e.target.value)}
+            />
+          </label>
+        )}
+        {filter && (filter.problem || matches) && (
+          <span
+            className={
+              filter.problem ? 'event-log__found event-log__found--bad' : 'event-log__found'
+            }
+            data-testid="log-found"
+            role="status"
+          >
+            {filter.problem ??
+              `${count.toLocaleString('en-US')} ${count === 1 ? 'match' : 'matches'}${filter.truncated ? ' (the word search stopped early: narrow it with sp=, gfn= or kind=)' : ''}`}
+          </span>
+        )}
         <button
           type="button"
           className="event-log__show"
@@ -233,7 +292,11 @@ export function EventLog({ count, cursor, getEvent, onJump, title = 'Event log' 
         onKeyDown={onKeyDown}
       >
         {count === 0 ? (
-          <p className="event-log__empty">No events yet: run a scenario to fill the log.</p>
+          <p className="event-log__empty">
+            {matches
+              ? 'No event matches the filter.'
+              : 'No events yet: run a scenario to fill the log.'}
+          </p>
         ) : (
           <div className="event-log__spacer" style={{ height: spacer }}>
             {rows}

@@ -5,6 +5,7 @@ import {
   selectCursor,
   selectEventCount,
   selectPlaying,
+  selectLogFilter,
   selectRunStatus,
   selectSpeed,
   selectStatements,
@@ -51,6 +52,14 @@ export function Timeline() {
     () => statements.filter((st) => st.endEvent > st.firstEvent),
     [statements],
   );
+  const found = useApp(selectLogFilter).matches;
+  // The log filter's matches on the scrubber: one tick per occupied 0.25 % of the run.
+  const ticks = useMemo(() => {
+    if (!found || count === 0) return [];
+    const bins = new Set<number>();
+    for (const i of found) bins.add(Math.floor((i / count) * 400));
+    return [...bins];
+  }, [found, count]);
 
   const { now, step, op, outcome } = useStepWords();
 
@@ -69,6 +78,13 @@ export function Timeline() {
             aria-label="Event cursor"
             aria-valuetext={`event ${cursor} of ${count}`}
           />
+          {ticks.length > 0 && (
+            <div className="scrubber-matches" aria-hidden="true" data-testid="scrubber-matches">
+              {ticks.map((b) => (
+                <span key={b} className="match" style={{ left: `${b / 4}%` }} />
+              ))}
+            </div>
+          )}
           <div className="scrubber-markers" aria-hidden="true">
             {count > 0 &&
               markers.map((st) => (
