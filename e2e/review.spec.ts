@@ -125,7 +125,7 @@ test('Compare lists what differs between the panes when the tables are not the s
   await page.getByRole('button', { name: 'Compare', exact: true }).click();
   await app.idle();
   // Both panes after their two recover_nx (the 7th operation), before the invalid root is
-  // zapped: A's walks never reached the table under root 0 and zapped the new root's unrelated
+  // zapped: A's walks never reached the table under root sp 0 and zapped the new root's unrelated
   // 2M leaf instead; B's direct zap took the table out through sp->ptep.
   await app.press('Shift+ArrowRight', 7);
   const diff = page.getByTestId('pane-diff');

@@ -67,10 +67,10 @@ const INVALID_ROOT_SCRIPT = [
   '# and the zap of the invalidated roots, where the reviewer worried about zap_sp.',
   'vm kernel=5.18 levels=4 nx_huge_pages=on recovery_ratio=1',
   'memslot gpa=0x100000000 size=4M backing=2M',
-  'access gpa=0x100000000 type=exec                # root 0: an accounted L1 table, one 4K leaf',
+  'access gpa=0x100000000 type=exec                # root sp 0: an accounted L1 table, one 4K leaf',
   'expect nx_lpage_splits=1 roots=1 pages_4k=1',
   '',
-  'invalidate_roots                                # root 0: role.invalid = 1, nothing zapped',
+  'invalidate_roots                                # root sp 0: role.invalid = 1, nothing zapped',
   'expect roots=1 invalid_roots=1 nx_lpage_splits=1 pages_4k=1 spte_writes=4',
   'access gpa=0x100000000 type=read                # the vCPU reloads: new root, a 2M leaf there',
   'expect roots=2 invalid_roots=1 pages_2m=1 pages_4k=1 nx_lpage_splits=1',
@@ -436,15 +436,15 @@ const INVALID_ROOT_TOUR: Tour = {
   script: INVALID_ROOT_SCRIPT,
   steps: [
     {
-      title: 'An accounted table under root 0',
+      title: 'An accounted table under root sp 0',
       text:
         'As in the NX tour, executing from a 2M frame leaves an NX-accounted L1 table with one ' +
-        "4K leaf, here under the vCPU's only root, root 0. The table is the head of the NX list, " +
-        "and its sp->ptep points at its parent entry in root 0's L2 table.",
+        "4K leaf, here under the vCPU's only root, root sp 0. The table is the head of the NX list, " +
+        "and its sp->ptep points at its parent entry in root sp 0's L2 table.",
       kernel: ['kvm_tdp_mmu_map()', 'account_huge_nx_page()'],
       pseudo: [
-        "roots: [root 0 (valid, the vCPU's)]",
-        'root 0 -> L3 table -> L2 table, entry e -> table t (L1)',
+        "roots: [root sp 0 (valid, the vCPU's)]",
+        'root sp 0 -> L3 table -> L2 table, entry e -> table t (L1)',
         't.ptep = &e',
         'NX list: [t]  # nx_lpage_splits = 1',
       ],
@@ -476,16 +476,16 @@ const INVALID_ROOT_TOUR: Tour = {
       title: 'The vCPU moves to a new root',
       text:
         'Before entering the guest the vCPU lets go of the invalid root and loads a valid one; ' +
-        'there is none, so a new root 1 is allocated. The read faults there and, as root 1 has ' +
+        'there is none, so a new root sp 4 is allocated. The read faults there and, as root sp 4 has ' +
         'no table under this frame, gets a 2M leaf. The stats add up both roots: pages_2m 1 from ' +
-        'root 1, and pages_4k 1 and nx_lpage_splits 1 still from root 0, which no vCPU uses now.',
+        'root sp 4, and pages_4k 1 and nx_lpage_splits 1 still from root sp 0, which no vCPU uses now.',
       kernel: ['kvm_mmu_load()', 'kvm_tdp_mmu_get_vcpu_root_hpa()', 'kvm_tdp_mmu_map()'],
       pseudo: [
         'before entering the guest:',
         '  if vcpu.root is invalid:',
         "    drop the vCPU's reference to it",
-        '    vcpu.root = a valid root, else a new one  # root 1',
-        'fault(gfn, read) in root 1:',
+        '    vcpu.root = a valid root, else a new one  # root sp 4',
+        'fault(gfn, read) in root sp 4:',
         '  no table under this frame here: a 2M leaf',
       ],
       line: 3,
@@ -495,16 +495,16 @@ const INVALID_ROOT_TOUR: Tour = {
       title: '5.16 recovery: walk the valid roots',
       text:
         'The recovery thread runs with ratio 1, so to_zap = 1, and the head of the NX list is ' +
-        'the table under root 0. The 5.16 kvm_tdp_mmu_zap_sp() turns it into the GFN range of ' +
-        'its frame and walks that range on every valid root. Root 0 is invalid, so the root ' +
-        'iterator skips it: the only walk is in root 1.',
+        'the table under root sp 0. The 5.16 kvm_tdp_mmu_zap_sp() turns it into the GFN range of ' +
+        'its frame and walks that range on every valid root. Root sp 0 is invalid, so the root ' +
+        'iterator skips it: the only walk is in root sp 4.',
       kernel: ['kvm_recover_nx_lpages()', 'kvm_tdp_mmu_zap_sp()', '__kvm_tdp_mmu_zap_gfn_range()'],
       pseudo: [
-        'sp = head of the NX list  # the table under root 0',
+        'sp = head of the NX list  # the table under root sp 0',
         "start, end = sp's 2M frame",
         'for each root r:',
-        '  if r is invalid: skip  # root 0',
-        '  zap [start, end) in r  # root 1 only',
+        '  if r is invalid: skip  # root sp 0',
+        '  zap [start, end) in r  # root sp 4 only',
       ],
       line: 3,
       at: { line: 13, edge: 'before' },
@@ -512,17 +512,17 @@ const INVALID_ROOT_TOUR: Tour = {
     {
       title: 'The walk misses its target',
       text:
-        'In root 1 the range is mapped by the 2M leaf of the last read, so the walk zaps that ' +
+        'In root sp 4 the range is mapped by the 2M leaf of the last read, so the walk zaps that ' +
         'leaf (pages_2m 1 → 0): a mapping unrelated to the split, which the guest will fault ' +
-        'back in. The accounted table under root 0 is never reached, so nx_lpage_splits stays 1 ' +
+        'back in. The accounted table under root sp 0 is never reached, so nx_lpage_splits stays 1 ' +
         'and the table stays at the head of the NX list. Every later run picks it again and ' +
         'spends its budget there, until the invalid root is finally zapped.',
       kernel: ['zap_gfn_range()', 'kvm_flush_remote_tlbs()'],
       pseudo: [
-        'walk root 1 over [start, end):',
+        'walk root sp 4 over [start, end):',
         '  L4, L3 entries: tables wider than the range, step down',
         '  L2 entry: a 2M leaf in the range: write 0',
-        'sp, under root 0, untouched:',
+        'sp, under root sp 0, untouched:',
         '  still accounted, still the NX list head',
         'flush all TLBs',
       ],
@@ -533,14 +533,14 @@ const INVALID_ROOT_TOUR: Tour = {
       title: '5.18 recovery: straight through sp->ptep',
       text:
         'The 5.18 kvm_tdp_mmu_zap_sp() does not look at roots at all: it reads *sp->ptep, an ' +
-        "entry of root 0's L2 table, and writes 0 there. handle_removed_pt() unaccounts the " +
+        "entry of root sp 0's L2 table, and writes 0 there. handle_removed_pt() unaccounts the " +
         'table (nx_lpage_splits 1 → 0), marks its leaf REMOVED (pages_4k 1 → 0) and frees it ' +
         'after an RCU grace period. This is what Ben Gardon flagged in review: an SPTE changed ' +
         'under an invalidated root, without walking down to it.',
       kernel: ['kvm_recover_nx_lpages()', 'kvm_tdp_mmu_zap_sp()', 'handle_removed_pt()'],
       pseudo: [
-        'sp = head of the NX list  # under root 0, invalid',
-        'old = read(*sp->ptep)  # present: root 0 is not zapped yet',
+        'sp = head of the NX list  # under root sp 0, invalid',
+        'old = read(*sp->ptep)  # present: root sp 0 is not zapped yet',
         'write 0 to *sp->ptep  # under the invalid root',
         'handle_removed_pt(sp)  # unaccount, REMOVED, RCU free',
         'flush all TLBs',
@@ -551,7 +551,7 @@ const INVALID_ROOT_TOUR: Tour = {
     {
       title: 'Why it is safe',
       text:
-        'The root is invalid, not freed: the invalidation holds a reference, so root 0 and its ' +
+        'The root is invalid, not freed: the invalidation holds a reference, so root sp 0 and its ' +
         'tables stay allocated until that reference is put. The write happens under mmu_lock ' +
         'with RCU held, and RCU is what keeps page-table memory valid; as Sean answered, walking ' +
         'from the root adds no protection. Writing 0 only removes a translation, as leaf zaps ' +
@@ -559,12 +559,12 @@ const INVALID_ROOT_TOUR: Tour = {
         'as a walk.',
       kernel: ['kvm_tdp_mmu_get_root()', 'rcu_read_lock()', 'call_rcu()'],
       pseudo: [
-        'root 0: invalid, refcount > 0  # the invalidation holds it',
+        'root sp 0: invalid, refcount > 0  # the invalidation holds it',
         '  so its tables are still allocated',
         'mmu_lock held, rcu_read_lock held',
         '  so a detached table is freed only after RCU',
         'new value 0: only removes a translation',
-        'no vCPU enters the guest on root 0 again',
+        'no vCPU enters the guest on root sp 0 again',
       ],
       line: 2,
       at: { line: 18, edge: 'before' },
@@ -572,8 +572,8 @@ const INVALID_ROOT_TOUR: Tour = {
     {
       title: 'The invalid root goes at last',
       text:
-        'kvm_tdp_mmu_zap_invalidated_roots() zaps root 0 under the read lock, first at the 1G ' +
-        "level and then at the root level, and puts the invalidation's reference: root 0 leaves " +
+        'kvm_tdp_mmu_zap_invalidated_roots() zaps root sp 0 under the read lock, first at the 1G ' +
+        "level and then at the root level, and puts the invalidation's reference: root sp 0 leaves " +
         'the list and is freed after a grace period. Its accounted table was already gone, so no ' +
         'stat moves. Under 5.16, this zap is what would finally have unaccounted the table.',
       kernel: [
