@@ -21,6 +21,7 @@ import {
   selectScript,
   selectLogFilter,
   selectMark,
+  selectPlaying,
   selectSelection,
   selectTheme,
   selectVersion,
@@ -449,6 +450,7 @@ function DetailsPane() {
   const selection = useApp(selectSelection);
   const cursor = useApp(selectCursor);
   const mark = useApp(selectMark);
+  const playing = useApp(selectPlaying);
   const mirror = session.mirror;
   const script = useApp(selectScript);
   const kernel = useMemo(() => scriptConfig(script).config.kernel, [script]);
@@ -470,7 +472,7 @@ function DetailsPane() {
       {selection && selection.index !== null && (
         <EntryHistory session={session} sp={selection.sp} index={selection.index} cursor={cursor} />
       )}
-      <StateDiff session={session} mirror={mirror} mark={mark} cursor={cursor} />
+      <StateDiff session={session} mirror={mirror} mark={mark} cursor={cursor} playing={playing} />
       <NxListPanel mirror={mirror} onSelect={selectTable} />
       <RootsPanel mirror={mirror} onSelect={selectTable} />
     </aside>

@@ -132,16 +132,19 @@ export function StateDiff({
   mirror,
   mark,
   cursor,
+  playing,
 }: {
   session: Session;
   mirror: Mirror;
   mark: Mark | null;
   cursor: number;
+  /** While the timeline plays the diff waits: it would rescan the log on every frame. */
+  playing: boolean;
 }) {
   const diff = useMemo(() => {
-    if (!mark || Math.abs(cursor - mark.cursor) > MAX_DIFF_EVENTS) return null;
+    if (!mark || playing || Math.abs(cursor - mark.cursor) > MAX_DIFF_EVENTS) return null;
     return stateDiff(session.events, mark.cursor, cursor);
-  }, [session, mark, cursor]);
+  }, [session, mark, cursor, playing]);
   if (!mark) {
     return (
       <Panel title="Diff" testId="state-diff">
@@ -179,7 +182,9 @@ export function StateDiff({
       </div>
       {diff === null ? (
         <p className="review__hint">
-          Over {n(MAX_DIFF_EVENTS)} events apart: too many to diff on the page.
+          {playing
+            ? 'Playing: the diff is listed when the timeline stops.'
+            : `Over ${n(MAX_DIFF_EVENTS)} events apart: too many to diff on the page.`}
         </p>
       ) : (
         <DiffRows session={session} mirror={mirror} diff={diff} direction={`${a} → ${b}`} />
