@@ -10,7 +10,9 @@ import {
   paneMetrics,
   sameTables,
   scriptRelation,
+  withKernel,
 } from './compare.ts';
+import { parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
 import { Session } from './session.ts';
 
 const SCRIPT = `vm recovery_ratio=1
@@ -194,5 +196,25 @@ describe('the A/B difference, entry by entry', () => {
     // it and the table with its one exec 4K leaf; B zapped it through sp->ptep.
     expect(rows).toEqual(['sp 2/2[0] 10003907 | 0', 'only A: sp 3 gfn 100000 L1']);
     expect(paneDifferences(pa.mirror, pa.mirror)).toEqual([]);
+  });
+});
+
+describe('writing the kernel into a script', () => {
+  it('sets the opening vm line, adds kernel= to it, or puts a vm line before the first statement', () => {
+    expect(withKernel('vm kernel=5.16 levels=4  # mine\nmemslot gpa=0 size=4K', '6.18')).toBe(
+      'vm kernel=6.18 levels=4  # mine\nmemslot gpa=0 size=4K',
+    );
+    expect(withKernel('# a comment\nvm recovery_ratio=1\naccess gpa=0', '5.16')).toBe(
+      '# a comment\nvm kernel=5.16 recovery_ratio=1\naccess gpa=0',
+    );
+    // A vm line after the first operation cannot set the kernel: a new line goes in first.
+    expect(withKernel('# top\nmemslot gpa=0 size=4K\nvm recovery_ratio=1', '6.18')).toBe(
+      '# top\nvm kernel=6.18\nmemslot gpa=0 size=4K\nvm recovery_ratio=1',
+    );
+    expect(withKernel('', '6.18')).toBe('vm kernel=6.18\n');
+    // What it writes parses and runs on that kernel.
+    const s = withKernel(SCRIPT, '6.18');
+    expect(parseScenario(s).errors).toEqual([]);
+    expect(scriptKernel(parseScenario(s).statements)).toBe('6.18');
   });
 });

@@ -54,7 +54,8 @@ export function withKernel(script: string, kernel: KernelId): string {
       : old.replace(/^(\s*vm)\b/, `$1 kernel=${kernel}`);
     return lines.join('\n');
   }
-  const at = first ? first.line - 1 : lines.length;
+  // Before the first statement; an empty script gets the line at its top.
+  const at = first ? first.line - 1 : script.trim() === '' ? 0 : lines.length;
   lines.splice(at, 0, `vm kernel=${kernel}`);
   return lines.join('\n');
 }
