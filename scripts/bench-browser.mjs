@@ -57,7 +57,10 @@ try {
         'memslot gpa=0x100000000 size=4G backing=4K\naccess_range gpa=0x100000000 size=4G type=read\n',
       );
     await page.getByTestId('run-status').getByText('running').waitFor();
-    await page.getByTestId('run-status').getByText(/events · \d+ ms/).waitFor({ timeout: 120_000 });
+    await page
+      .getByTestId('run-status')
+      .getByText(/events · \d+ ms/)
+      .waitFor({ timeout: 120_000 });
   });
   const count = await page.getByTestId('cursor').textContent();
   console.log(`events                 ${count}`);
