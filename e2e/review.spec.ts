@@ -81,7 +81,7 @@ test('the NX list and the roots, at the cursor', async ({ app, page }) => {
     '1 in FIFO order; the next recover_nx has to_zap = 1 (ceil(1 / 1)) and takes from the head.',
   );
   await expect(nx.getByTestId('nx-row')).toHaveText([
-    "sp 3gfn 0x100000 · role.level 1root sp 0in the next run's to_zap",
+    'sp 3gfn 0x100000 · role.level 1root sp 0among the first to_zap = 1',
   ]);
   await expect(page.getByTestId('roots').getByTestId('root-row')).toHaveText(['root sp 010yes3']);
   expect(await app.stat('roots')).toBe(1);

@@ -319,7 +319,10 @@ export function NxListPanel({
                   root sp {sp.rootId}
                   {root?.invalid ? ' (invalid)' : ''}
                 </span>
-                {k < toZap && <span className="review__note">in the next run's to_zap</span>}
+                {/* Position only: a walk that cannot reach the head picks it again instead. */}
+                {k < toZap && (
+                  <span className="review__note">among the first to_zap = {toZap}</span>
+                )}
               </li>
             );
           })}
