@@ -40,9 +40,6 @@ export interface KernelProfile {
   readonly zapLeafsValidOnly: boolean;
   /** The 6.x vCPU stats: pf_taken, pf_emulate, pf_mmio_spte_created; pf_fixed only for FIXED. */
   readonly vcpuStats6: boolean;
-  /** Names: the NX recovery function and the frozen SPTE value. */
-  readonly recoverFn: string;
-  readonly frozenName: string;
 }
 
 const V516: KernelProfile = Object.freeze({
@@ -61,8 +58,6 @@ const V516: KernelProfile = Object.freeze({
   rootZapPasses: [],
   zapLeafsValidOnly: false,
   vcpuStats6: false,
-  recoverFn: 'kvm_recover_nx_lpages',
-  frozenName: 'REMOVED_SPTE',
 });
 
 const V518: KernelProfile = Object.freeze({
@@ -91,8 +86,6 @@ const V618: KernelProfile = Object.freeze({
   rootZapPasses: [1, 2, 3],
   zapLeafsValidOnly: true,
   vcpuStats6: true,
-  recoverFn: 'kvm_recover_nx_huge_pages',
-  frozenName: 'FROZEN_SPTE',
 });
 
 export const PROFILES: Readonly<Record<KernelId, KernelProfile>> = {
