@@ -6,7 +6,12 @@ import type { KernelId } from '../sim/profile.ts';
 import { tallyOp, type OpTally, type RecoveryPick } from '../sim/outcome.ts';
 import { profileOf } from '../sim/profile.ts';
 import type { Statement } from '../sim/scenario/ast.ts';
-import { formatStatement, parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
+import {
+  formatStatement,
+  kernelOfScript,
+  parseScenario,
+  scriptKernel,
+} from '../sim/scenario/parse.ts';
 import type { Session } from './session.ts';
 
 /**
@@ -107,8 +112,8 @@ export function deriveComparison(
  * script's own: their numbers were written for that kernel.
  */
 function offExpects(original: string, derived: string): string {
-  const was = scriptKernel(parseScenario(original).statements);
-  const now = scriptKernel(parseScenario(derived).statements);
+  const was = kernelOfScript(original);
+  const now = kernelOfScript(derived);
   if (was === now) return derived;
   return derived
     .split('\n')
@@ -179,8 +184,8 @@ export function scriptRelation(a: string, b: string): ScriptRelation {
     if (sa[i]?.text === sb[i]?.text) continue;
     return { kind: 'unrelated', lineA: sa[i]?.line ?? null, lineB: sb[i]?.line ?? null };
   }
-  const ka = scriptKernel(parseScenario(a).statements);
-  const kb = scriptKernel(parseScenario(b).statements);
+  const ka = kernelOfScript(a);
+  const kb = kernelOfScript(b);
   return ka === kb ? { kind: 'strategies' } : { kind: 'kernels' };
 }
 
@@ -256,15 +261,6 @@ function tallyUpTo(session: Session, first: number, end: number, complete: boole
   return t;
 }
 
-/** The kernel of a script, remembered for the last script asked about (asked every frame). */
-let lastKernel: { script: string; kernel: KernelId } | null = null;
-function kernelOf(script: string): KernelId {
-  if (lastKernel?.script !== script) {
-    lastKernel = { script, kernel: scriptKernel(parseScenario(script).statements) };
-  }
-  return lastKernel.kernel;
-}
-
 export function paneMetrics(session: Session): PaneMetrics {
   const m = session.mirror;
   const roots = new Set<number>();
@@ -303,7 +299,7 @@ export function paneMetrics(session: Session): PaneMetrics {
     atomicZaps,
     frozenShared,
     frozenExclusive,
-    kernel: kernelOf(script),
+    kernel: kernelOfScript(script),
     unreached,
   };
 }

@@ -2,15 +2,12 @@
 // An import is checked whole before anything changes, and a problem is named with its place.
 import { tracepointLine } from '../sim/explain.ts';
 import type { SimEvent } from '../sim/events.ts';
-import { parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
-import type { KernelId } from '../sim/profile.ts';
+import { kernelOfScript } from '../sim/scenario/parse.ts';
 import { withKernel } from './compare.ts';
 import type { Session } from './session.ts';
 
 /** The kernel profile a session's script runs under. */
-function kernelOf(session: Session): KernelId {
-  return scriptKernel(parseScenario(session.store.getState().script).statements);
-}
+const kernelOf = (session: Session) => kernelOfScript(session.store.getState().script);
 
 export const TRACE_FORMAT = 'tdpviz-trace';
 /** A JSON export this large would not fit in a browser's memory as text. */
@@ -27,7 +24,7 @@ function plain(ev: SimEvent): Record<string, unknown> {
 /** The scenario as a file: the user's script, with its kernel written out if it was left implicit. */
 export function scenarioFile(session: Session): string {
   const script = session.store.getState().script;
-  return withKernel(script, scriptKernel(parseScenario(script).statements));
+  return withKernel(script, kernelOfScript(script));
 }
 
 export function traceJson(session: Session): string {

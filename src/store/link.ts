@@ -1,6 +1,6 @@
 // The whole workspace in a URL fragment: JSON, deflated, base64url. Decoding checks every field and
 // says what is wrong, so a damaged link changes nothing.
-import { parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
+import { kernelOfScript } from '../sim/scenario/parse.ts';
 import type { Selection, Theme } from './app-store.ts';
 
 export type Mode = 'explore' | 'compare' | 'tour';
@@ -58,7 +58,6 @@ export class LinkError extends Error {
 
 /** The kernel a link's script runs, readable in the URL itself (a reviewer sees it in a thread). */
 const KERNEL_PARAM = '&kernel=';
-const kernelOfScript = (script: string) => scriptKernel(parseScenario(script).statements);
 
 export async function encodeLink(state: LinkState): Promise<string> {
   const bytes = new TextEncoder().encode(JSON.stringify(state));

@@ -2,7 +2,7 @@ import { useCallback, useMemo, useState, type CSSProperties } from 'react';
 import { useStore } from 'zustand';
 import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
 import { PRESETS, type Preset } from '../sim/presets.ts';
-import { parseScenario } from '../sim/scenario/parse.ts';
+import { kernelOfScript, parseScenario } from '../sim/scenario/parse.ts';
 import { COMPARE_CHOICES, describeDifference, withKernel } from '../store/compare.ts';
 import { isKernel, KERNELS } from '../sim/profile.ts';
 import { SessionGroup } from '../store/group.ts';
@@ -453,7 +453,7 @@ function DetailsPane() {
   const playing = useApp(selectPlaying);
   const mirror = session.mirror;
   const script = useApp(selectScript);
-  const kernel = useMemo(() => scriptConfig(script).config.kernel, [script]);
+  const kernel = kernelOfScript(script);
   const stats = useMemo(() => snapshot(mirror, version), [mirror, version]);
   // The values before the last move, so the panel can show what changed.
   const [history, setHistory] = useState({ shown: stats, previous: stats });
@@ -485,7 +485,7 @@ function LogPane({ title = 'Event log' }: { title?: string }) {
   const cursor = useApp(selectCursor);
   const script = useApp(selectScript);
   const logFilter = useApp(selectLogFilter);
-  const kernel = useMemo(() => scriptConfig(script).config.kernel, [script]);
+  const kernel = kernelOfScript(script);
   const jump = useCallback((c: number) => session.seek(c), [session]);
   const filter = useMemo(
     () => ({ ...logFilter, onChange: (text: string) => session.setLogFilter(text) }),

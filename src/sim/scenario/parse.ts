@@ -621,6 +621,17 @@ export function scriptKernel(statements: readonly Statement[]): KernelId {
   return DEFAULT_CONFIG.kernel;
 }
 
+/** The last script asked about: the views ask for its kernel on every frame. */
+let lastKernel: { script: string; kernel: KernelId } | null = null;
+
+/** scriptKernel() of a script's text. */
+export function kernelOfScript(script: string): KernelId {
+  if (lastKernel?.script !== script) {
+    lastKernel = { script, kernel: scriptKernel(parseScenario(script).statements) };
+  }
+  return lastKernel.kernel;
+}
+
 export function formatStatement(st: Statement): string {
   const gpa = (gfn: number): string => `gpa=${hex(gfn * PAGE_SIZE)}`;
   switch (st.kind) {
