@@ -42,6 +42,10 @@ export function statsOf(pages: readonly number[], nxLpageSplits: number): Stats 
   };
 }
 
+/** to_zap of one NX recovery run: ceil(accounted / ratio), none when the ratio is 0. */
+export const nxToZap = (accounted: number, ratio: number): number =>
+  ratio ? Math.ceil(accounted / ratio) : 0;
+
 export interface Counters {
   spte_reads: number;
   spte_writes: number;

@@ -3,6 +3,7 @@
 import { decodeEvent, opArgs, type SimEvent, type SpLookup, type WordSource } from './events.ts';
 import { hex, levelName } from './geometry.ts';
 import { ACCESS_RESULTS, type OpName } from './names.ts';
+import { fromBig, spteKind } from './spte.ts';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -43,10 +44,11 @@ export interface OpTally {
   frozenExclusive: number;
 }
 
-/** Non-present and not frozen: 0, or SHADOW_NONPRESENT_VALUE from 6.10. */
-const isZapped = (v: bigint) => v === 0n || v === 0x8000000000000000n;
-const isFrozen = (v: bigint) => v === 0x5a0n || v === 0x80000000000005a0n;
-const isPresent = (v: bigint) => (v & 0x800n) !== 0n;
+/** What an SPTE value is (spte.ts's classifier, over the decoded bigint). */
+const kindOf = (v: bigint, level: number) => {
+  const s = fromBig(v);
+  return spteKind(s.lo, s.hi, level);
+};
 
 export function tallyOp(src: WordSource, spOf: SpLookup, first: number, end: number): OpTally {
   const t: OpTally = {
@@ -76,15 +78,20 @@ export function tallyOp(src: WordSource, spOf: SpLookup, first: number, end: num
         t.end = e;
         t.opEnds.push(e);
         break;
-      case 'spteChanged':
+      case 'spteChanged': {
         t.sptesChanged++;
         t.rootsVisited.add(e.root);
-        if (e.handled && isZapped(e.new) && isPresent(e.old)) t.zappedSptes.push(e);
-        if (isFrozen(e.new)) {
+        const now = kindOf(e.new, e.level);
+        const was = kindOf(e.old, e.level);
+        if (e.handled && now === 'none' && (was === 'leaf' || was === 'table')) {
+          t.zappedSptes.push(e);
+        }
+        if (now === 'removed') {
           if (e.shared) t.frozenShared++;
           else t.frozenExclusive++;
         }
         break;
+      }
       case 'iterStep':
         t.rootsVisited.add(e.root);
         break;

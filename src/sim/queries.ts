@@ -3,6 +3,7 @@
 // positions of the cursor.
 import { EV, join32 } from './event-log.ts';
 import { eventKind, type WordSource } from './events.ts';
+import { pagesPerHpage } from './geometry.ts';
 
 /** One change of an entry: the spteChanged event and the opBegin of the operation that made it. */
 export interface EntryChange {
@@ -285,7 +286,7 @@ function gfnSpan(
   const w = (k: number) => src.word(i, k);
   if (ENTRY_EVENTS.has(kind)) {
     const level = (w(2) >>> 10) & 0xf;
-    const pages = 512 ** (level - 1);
+    const pages = pagesPerHpage(level);
     const from = spOf(w(1)).gfn + (w(2) & 0x3ff) * pages;
     return { from, to: from + pages };
   }

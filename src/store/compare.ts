@@ -5,6 +5,7 @@ import type { Counters, ZapStrategy } from '../sim/names.ts';
 import type { KernelId } from '../sim/profile.ts';
 import { tallyOp, type OpTally, type RecoveryPick } from '../sim/outcome.ts';
 import { profileOf } from '../sim/profile.ts';
+import { toBig } from '../sim/spte.ts';
 import type { Statement } from '../sim/scenario/ast.ts';
 import {
   formatStatement,
@@ -381,8 +382,8 @@ export function paneDifferences(
         spB: sb.id,
         index: i,
         level: sa.level,
-        a: (BigInt(ha >>> 0) << 32n) | BigInt(la >>> 0),
-        b: (BigInt(hb >>> 0) << 32n) | BigInt(lb >>> 0),
+        a: toBig(la, ha),
+        b: toBig(lb, hb),
       });
     }
   }

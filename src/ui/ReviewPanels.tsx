@@ -5,6 +5,7 @@ import { useMemo, type ReactNode } from 'react';
 import { decodeEvent } from '../sim/events.ts';
 import { spteWords } from '../sim/explain.ts';
 import { hex } from '../sim/geometry.ts';
+import { nxToZap } from '../sim/names.ts';
 import { stateDiff, type SpteDiff } from '../sim/queries.ts';
 import type { Mirror } from '../sim/replay.ts';
 import { toBig } from '../sim/spte.ts';
@@ -288,7 +289,7 @@ export function NxListPanel({
   const list = mirror.nxList();
   const six = mirror.config.kernel === '6.18';
   const ratio = mirror.config.recoveryRatio;
-  const toZap = ratio ? Math.ceil(list.length / ratio) : 0;
+  const toZap = nxToZap(list.length, ratio);
   return (
     <Panel
       title={six ? 'NX list · possible_nx_huge_pages' : 'NX list · lpage_disallowed_mmu_pages'}

@@ -1,7 +1,7 @@
 // One run of the NX huge page recovery worker.
 import { EV } from '../event-log.ts';
 import type { Kvm, Sp } from '../kvm.ts';
-import { WARN_NX_HEAD_NOT_DISALLOWED, type ZapStrategy } from '../names.ts';
+import { nxToZap, WARN_NX_HEAD_NOT_DISALLOWED, type ZapStrategy } from '../names.ts';
 import type { KernelProfile } from '../profile.ts';
 import { kvmTdpMmuZapSp } from './zap-sp.ts';
 
@@ -35,7 +35,7 @@ export function kvmRecoverNxLpages(
 ): RecoveryResult {
   const splits = kvm.nxLpageSplits;
   const ratio = kvm.config.recoveryRatio;
-  const toZap = ratio ? Math.ceil(splits / ratio) : 0;
+  const toZap = nxToZap(splits, ratio);
   const unaccountFirst = strategy === 'atomic';
   let flush = false;
   let zapped = 0;
