@@ -310,20 +310,7 @@ export function paneMetrics(session: Session): PaneMetrics {
  * bit (6.10's SHADOW_NONPRESENT_VALUE and suppress-#VE) is left out of the comparison.
  */
 export function sameTables(a: Session, b: Session, ignoreBit63 = false): boolean {
-  const mask = ignoreBit63 ? 0x7fffffff : 0xffffffff;
-  const live = (s: Session) => s.mirror.sps.filter((sp) => sp.linked);
-  const la = live(a);
-  const lb = live(b);
-  if (la.length !== lb.length) return false;
-  return la.every((sp, k) => {
-    const other = lb[k];
-    if (!other || other.gfn !== sp.gfn || other.level !== sp.level) return false;
-    for (let i = 0; i < 1024; i++) {
-      const m = i & 1 ? mask : 0xffffffff;
-      if (((sp.spt[i] ?? 0) & m) !== ((other.spt[i] ?? 0) & m)) return false;
-    }
-    return true;
-  });
+  return paneDifferences(a.mirror, b.mirror, ignoreBit63, 1).length === 0;
 }
 
 /** One entry that differs between the panes' live tables, or a table only one pane has. */
@@ -348,6 +335,8 @@ export function paneDifferences(
   a: Session['mirror'],
   b: Session['mirror'],
   ignoreBit63 = false,
+  /** Stop after this many (sameTables() needs one). */
+  limit = Infinity,
 ): PaneDifference[] {
   const keyed = (m: Session['mirror']) => {
     const rootPlace = new Map(m.roots().map((r, k) => [r.id, k]));
@@ -364,18 +353,18 @@ export function paneDifferences(
   const out: PaneDifference[] = [];
   for (const [key, sa] of ka) {
     const sb = kb.get(key);
+    if (out.length >= limit) return out;
     if (!sb) {
       out.push({ kind: 'only', pane: 'A', sp: sa.id, gfn: sa.gfn, level: sa.level });
       continue;
     }
     for (let i = 0; i < 512; i++) {
-      const [la, ha, lb, hb] = [
-        sa.spt[2 * i] ?? 0,
-        sa.spt[2 * i + 1] ?? 0,
-        sb.spt[2 * i] ?? 0,
-        sb.spt[2 * i + 1] ?? 0,
-      ];
+      const la = sa.spt[2 * i] ?? 0;
+      const ha = sa.spt[2 * i + 1] ?? 0;
+      const lb = sb.spt[2 * i] ?? 0;
+      const hb = sb.spt[2 * i + 1] ?? 0;
       if (la === lb && (ha & mask) === (hb & mask)) continue;
+      if (out.length >= limit) return out;
       out.push({
         kind: 'entry',
         spA: sa.id,
@@ -388,6 +377,7 @@ export function paneDifferences(
     }
   }
   for (const [key, sb] of kb) {
+    if (out.length >= limit) return out;
     if (!ka.has(key))
       out.push({ kind: 'only', pane: 'B', sp: sb.id, gfn: sb.gfn, level: sb.level });
   }
