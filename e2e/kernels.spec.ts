@@ -33,6 +33,7 @@ test('the header picks the kernel by editing the script, one Undo away', async (
   await page.getByRole('button', { name: 'Copy link' }).click();
   await expect(page.getByTestId('share-link')).toHaveValue(/&kernel=6\.18$/);
   await page.keyboard.press('Escape');
+  await expect(page.getByTestId('share-link')).toBeHidden();
 
   await page.getByTestId('undo-notice').getByRole('button', { name: 'Undo' }).click();
   await app.idle();

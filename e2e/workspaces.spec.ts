@@ -129,6 +129,7 @@ test('a link opened over an edited script keeps it one click away', async ({ app
   await page.getByRole('button', { name: 'Copy link' }).click();
   const link = await page.getByTestId('share-link').inputValue();
   await page.keyboard.press('Escape');
+  await expect(page.getByTestId('share-link')).toBeHidden();
   await app.setScript(MINE);
   await page.goto(link.replace(/^https?:\/\/[^/]+/, 'http://127.0.0.1:4173'));
   await app.idle();

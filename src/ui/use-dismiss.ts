@@ -1,4 +1,4 @@
-import { useEffect, type RefObject } from 'react';
+import { useLayoutEffect, type RefObject } from 'react';
 
 /** Close a popup on Esc and on a press outside `ref`, as menus and popovers do. */
 export function useDismiss(
@@ -6,7 +6,8 @@ export function useDismiss(
   open: boolean,
   close: () => void,
 ): void {
-  useEffect(() => {
+  // From the commit that shows the popup, not after the next paint: an Esc pressed at once counts.
+  useLayoutEffect(() => {
     if (!open) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== 'Escape') return;
