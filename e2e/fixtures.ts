@@ -46,9 +46,29 @@ export class TdpvizPage {
     await this.idle();
   }
 
+  /** Replaces the whole script as one edit, as a paste over a select-all would. */
   async setScript(text: string): Promise<void> {
-    await this.editor.fill(text);
+    await this.editor.focus();
+    await this.page.keyboard.press('ControlOrMeta+a');
+    if (text === '') await this.page.keyboard.press('Delete');
+    else await this.page.keyboard.insertText(text);
     await this.idle();
+  }
+
+  /** The script's text as the editor holds it (CodeMirror keeps it in its state, not the DOM). */
+  async script(): Promise<string> {
+    return this.editor.evaluate((el) => {
+      // EditorView.findFromDOM() reads this link (@codemirror/view 6.4x); the page has no import.
+      type Doc = { state: { doc: { toString(): string } } };
+      const view = (el as unknown as { cmTile?: { root?: { view?: Doc } } }).cmTile?.root?.view;
+      if (view === undefined) throw new Error('the script editor is not a CodeMirror view');
+      return view.state.doc.toString();
+    });
+  }
+
+  async expectScript(expected: string | RegExp): Promise<void> {
+    const poll = expect.poll(() => this.script());
+    await (typeof expected === 'string' ? poll.toBe(expected) : poll.toMatch(expected));
   }
 
   async stat(name: string): Promise<number> {

@@ -20,7 +20,7 @@ test('the header picks the kernel by editing the script, one Undo away', async (
 
   await kernel.selectOption('6.18');
   await app.idle();
-  await expect(app.editor).toHaveValue(
+  await app.expectScript(
     '# my script, no vm line\nvm kernel=6.18\n' + MINE.split('\n').slice(1).join('\n'),
   );
   await expect(page.getByText('Stats · kernel 6.18')).toBeVisible();
@@ -37,7 +37,7 @@ test('the header picks the kernel by editing the script, one Undo away', async (
 
   await page.getByTestId('undo-notice').getByRole('button', { name: 'Undo' }).click();
   await app.idle();
-  await expect(app.editor).toHaveValue(MINE);
+  await app.expectScript(MINE);
   await expect(kernel).toHaveValue('5.18');
 });
 
@@ -79,12 +79,12 @@ test('Compare puts 5.18 and 6.18 side by side on the recovery story, and Undo br
 }) => {
   await app.open();
   await app.loadPreset('NX recovery under the read lock (6.18)');
-  const preset = await app.editor.inputValue();
+  const preset = await app.script();
   await page.getByRole('button', { name: 'Compare', exact: true }).click();
   await app.idle();
   const by = page.getByTestId('compare-by');
   await expect(by).toHaveValue('walk-direct');
-  const before = await app.editor.inputValue();
+  const before = await app.script();
 
   await by.selectOption({ label: 'kernel: 5.18 vs 6.18' });
   await app.idle();
@@ -106,9 +106,9 @@ test('Compare puts 5.18 and 6.18 side by side on the recovery story, and Undo br
   await page.getByTestId('compare-undo').getByRole('button', { name: 'Undo' }).click();
   await app.idle();
   await expect(by).toHaveValue('walk-direct');
-  await expect(app.editor).toHaveValue(before);
+  await app.expectScript(before);
 
   await page.getByRole('button', { name: 'Explore', exact: true }).click();
   await app.idle();
-  await expect(app.editor).toHaveValue(preset);
+  await app.expectScript(preset);
 });

@@ -24,7 +24,7 @@ test('a copied link opened in a fresh page shows the same state', async ({
   const other = new (app.constructor as new (p: typeof page) => typeof app)(fresh);
   await fresh.goto(link.replace(/^https?:\/\/[^/]+/, 'http://127.0.0.1:4173'));
   await other.idle();
-  await expect(other.editor).toHaveValue(await app.editor.inputValue());
+  await other.expectScript(await app.script());
   expect(await other.position()).toEqual(at);
   expect(await other.digest()).toBe(before);
   await expect(fresh.getByTestId('tree-canvas')).toHaveAttribute('data-view', view ?? '');
@@ -43,7 +43,7 @@ test('a corrupt link shows a clear error and the previous work is still there', 
   await app.idle();
   await expect(page.getByTestId('notice')).toContainText('This link cannot be opened');
   await expect(page.getByTestId('notice')).toContainText('Your previous work is unchanged');
-  await expect(app.editor).toHaveValue(script);
+  await app.expectScript(script);
 });
 
 test('importing a malformed file names what is wrong and changes nothing', async ({
@@ -51,7 +51,7 @@ test('importing a malformed file names what is wrong and changes nothing', async
   page,
 }) => {
   await app.open();
-  const before = await app.editor.inputValue();
+  const before = await app.script();
   await page.getByTestId('import-file').setInputFiles({
     name: 'broken.json',
     mimeType: 'application/json',
@@ -60,5 +60,5 @@ test('importing a malformed file names what is wrong and changes nothing', async
   await expect(page.getByTestId('notice')).toContainText(
     'Nothing was imported: broken.json: "format" is "something-else"',
   );
-  await expect(app.editor).toHaveValue(before);
+  await app.expectScript(before);
 });

@@ -231,7 +231,7 @@ test('a refusal mark leaves with the edit of its line, and only real errors are 
   await expect(app.errors).toHaveCount(1);
   await expect(app.errors.first()).toContainText('Line 2');
   // The UX review's repro: line 2 becomes an access, line 3 a typo. One error, on line 3.
-  await app.editor.fill(
+  await app.setScript(
     'memslot gpa=0x100000000 size=4M backing=2M\naccess gpa=0x100000000 type=read\nacess gpa=0x100000000\n',
   );
   await expect(app.errors).toHaveCount(1);

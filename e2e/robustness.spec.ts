@@ -21,7 +21,7 @@ test('if the worker dies it is restarted, the script replayed, and a notice show
 test('a 1M-fault run streams from the worker while the controls answer', async ({ app, page }) => {
   test.setTimeout(120_000);
   await app.open();
-  await app.editor.fill(
+  await app.setScript(
     'memslot gpa=0x100000000 size=4G backing=4K\naccess_range gpa=0x100000000 size=4G type=read\n',
   );
   await expect(page.getByTestId('run-status')).toContainText('running', { timeout: 10_000 });

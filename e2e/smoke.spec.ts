@@ -4,5 +4,5 @@ test('the built page loads the NX recovery preset with no console error', async 
   await app.open();
   await expect(page.getByRole('heading', { name: /tdpviz/ })).toBeVisible();
   await expect(page.getByTestId('run-status')).toContainText('events');
-  await expect(app.editor).toHaveValue(/nx_huge_pages_test/);
+  await app.expectScript(/nx_huge_pages_test/);
 });

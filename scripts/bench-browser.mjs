@@ -51,11 +51,11 @@ try {
     );
   };
   await phase('run 1M faults', async () => {
-    await page
-      .getByLabel('Scenario script')
-      .fill(
-        'memslot gpa=0x100000000 size=4G backing=4K\naccess_range gpa=0x100000000 size=4G type=read\n',
-      );
+    await page.getByLabel('Scenario script').focus();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.insertText(
+      'memslot gpa=0x100000000 size=4G backing=4K\naccess_range gpa=0x100000000 size=4G type=read\n',
+    );
     await page.getByTestId('run-status').getByText('running').waitFor();
     await page
       .getByTestId('run-status')

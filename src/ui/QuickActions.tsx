@@ -1,18 +1,19 @@
 // Builds one statement at a time as an AST value, prints it with the parser's own formatter and
 // re-parses it in the current vm context, so a button never appends a line the script rejects.
 import { useId, useState, type FormEvent, type JSX } from 'react';
-import {
-  FAULT_TYPES,
-  STRATEGIES,
-  ZAP_MODES,
-  type FaultType,
-  type VmConfig,
-  type ZapMode,
-  type ZapStrategy,
-} from '../sim/names.ts';
+import type { FaultType, VmConfig, ZapMode, ZapStrategy } from '../sim/names.ts';
 import { profileOf } from '../sim/profile.ts';
 import type { Statement } from '../sim/scenario/ast.ts';
 import { formatStatement, parseScenario } from '../sim/scenario/parse.ts';
+import {
+  intRange,
+  MODE_VALUES,
+  readNumber as readValue,
+  specOf,
+  STRATEGY_VALUES,
+  TYPE_VALUES,
+  type StatementWord,
+} from '../sim/scenario/schema.ts';
 import './QuickActions.css';
 
 export interface QuickActionsProps {
@@ -36,9 +37,12 @@ type Read = { value: number } | { problem: Problem };
 const PAGE_SIZE = 4096;
 /** Statements built here are checked on their own, as line 2 after a vm line. */
 const AT = { line: 1, col: 1 };
-const LEVELS = [1, 2, 3] as const;
-const NUMBER = /^(0x[0-9a-f]+|[0-9]+)([kmg])?$/i;
-const SHIFTS: Record<string, bigint> = { k: 10n, m: 20n, g: 30n };
+
+/** A button's tooltip: what the statement does and the kernel function it runs. */
+function tip(word: StatementWord): string {
+  const spec = specOf(word);
+  return `${spec.doc} (${spec.mirrors})`;
+}
 
 export function QuickActions({ config, locked, onAppend }: QuickActionsProps): JSX.Element {
   const [gpa, setGpa] = useState('0x100000000');
@@ -50,6 +54,9 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
   const [end, setEnd] = useState('0x100200');
   const [mode, setMode] = useState<ZapMode | ''>('');
   const profile = profileOf(config.kernel);
+  // zap_sp takes 1 to levels - 1; shatter only the huge levels of that range.
+  const { min: minLevel } = intRange('zap_sp', 'level');
+  const levels = Array.from({ length: config.levels - minLevel }, (_, i) => minLevel + i);
   const strategyKey = strategy === '' ? {} : { strategy };
   /** The recovery ratio being typed; null shows the config's value. */
   const [ratioDraft, setRatioDraft] = useState<string | null>(null);
@@ -131,9 +138,9 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
             <select
               id={`${id}-type`}
               value={type}
-              onChange={(e) => edit(setType)(pick(FAULT_TYPES, e.target.value))}
+              onChange={(e) => edit(setType)(pick(TYPE_VALUES, e.target.value))}
             >
-              {FAULT_TYPES.map((t) => (
+              {TYPE_VALUES.map((t) => (
                 <option key={t} value={t}>
                   {t}
                 </option>
@@ -147,7 +154,7 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
               value={level}
               onChange={(e) => edit(setLevel)(Number(e.target.value))}
             >
-              {LEVELS.map((l) => (
+              {levels.map((l) => (
                 <option key={l} value={l}>
                   {l}
                 </option>
@@ -160,11 +167,13 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
               id={`${id}-strategy`}
               value={strategy}
               onChange={(e) =>
-                edit(setStrategy)(e.target.value === '' ? '' : pick(STRATEGIES, e.target.value))
+                edit(setStrategy)(
+                  e.target.value === '' ? '' : pick(STRATEGY_VALUES, e.target.value),
+                )
               }
             >
               <option value="">kernel&apos;s ({profile.zapStrategy})</option>
-              {STRATEGIES.map((s) => (
+              {STRATEGY_VALUES.map((s) => (
                 <option key={s} value={s}>
                   {s}
                 </option>
@@ -175,28 +184,28 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
         <div className="quick-actions__buttons">
           <button
             type="button"
-            title="A guest access at GPA with Type: faults only if the SPTEs do not permit it"
+            title={tip('access')}
             onClick={atGpa((gfn) => ({ kind: 'access', ...AT, gfn, type }))}
           >
             Access
           </button>
           <button
             type="button"
-            title="Force the page-fault path at GPA with Type"
+            title={tip('fault')}
             onClick={atGpa((gfn) => ({ kind: 'fault', ...AT, gfn, type }))}
           >
             Fault
           </button>
           <button
             type="button"
-            title="Split the huge leaf at Level (2 or 3) that maps GPA"
+            title={tip('shatter')}
             onClick={atGpa((gfn) => ({ kind: 'shatter', ...AT, gfn, level }))}
           >
             Shatter
           </button>
           <button
             type="button"
-            title="Zap the table with role.level = Level covering GPA, by Strategy"
+            title={tip('zap_sp')}
             onClick={atGpa((gfn) => ({ kind: 'zap_sp', ...AT, gfn, level, ...strategyKey }))}
           >
             Zap SP
@@ -237,11 +246,11 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
               id={`${id}-mode`}
               value={mode}
               onChange={(e) =>
-                edit(setMode)(e.target.value === '' ? '' : pick(ZAP_MODES, e.target.value))
+                edit(setMode)(e.target.value === '' ? '' : pick(MODE_VALUES, e.target.value))
               }
             >
               <option value="">kernel&apos;s ({profile.zapMode})</option>
-              {ZAP_MODES.map((m) => (
+              {MODE_VALUES.map((m) => (
                 <option key={m} value={m}>
                   {m}
                 </option>
@@ -250,7 +259,7 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
           </div>
         </div>
         <div className="quick-actions__buttons">
-          <button type="button" title="Zap the GFNs [Start, End) by Mode" onClick={zapRange}>
+          <button type="button" title={tip('zap_gfn_range')} onClick={zapRange}>
             Zap range
           </button>
         </div>
@@ -261,21 +270,21 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
         <div className="quick-actions__buttons">
           <button
             type="button"
-            title="kvm_tdp_mmu_invalidate_all_roots(): mark every root invalid, zap nothing"
+            title={tip('invalidate_roots')}
             onClick={() => emit({ kind: 'invalidate_roots', ...AT })}
           >
             Invalidate roots
           </button>
           <button
             type="button"
-            title="kvm_tdp_mmu_zap_invalidated_roots(): tear down the invalidated roots"
+            title={tip('zap_invalidated_roots')}
             onClick={() => emit({ kind: 'zap_invalidated_roots', ...AT })}
           >
             Zap invalid roots
           </button>
           <button
             type="button"
-            title="One run of the NX recovery worker, zapping by Strategy"
+            title={tip('recover_nx')}
             onClick={() => emit({ kind: 'recover_nx', ...AT, ...strategyKey })}
           >
             Recover NX
@@ -339,20 +348,18 @@ export function QuickActions({ config, locked, onAppend }: QuickActionsProps): J
   );
 }
 
-/** A number as the scenario language writes it: decimal or 0x hex, optional K/M/G suffix. */
+/** A number as the scenario language writes it (the schema's reader). */
 function readNumber(field: Field, label: string, text: string): Read {
-  const m = NUMBER.exec(text.trim());
-  const digits = m?.[1];
-  if (m === null || digits === undefined) {
+  const value = readValue(text.trim());
+  if (value === 'malformed') {
     return {
       problem: { field, message: `${label}: enter a number such as 0x100000, 4096 or 2M` },
     };
   }
-  const value = BigInt(digits) << (SHIFTS[m[2]?.toLowerCase() ?? ''] ?? 0n);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (value === 'too-large') {
     return { problem: { field, message: `${label}: ${text.trim()} is too large` } };
   }
-  return { value: Number(value) };
+  return { value };
 }
 
 /** The parser's complaint about `st` under `config`, or null when it would be accepted. */

@@ -1,14 +1,7 @@
 // The .tdp scenario language: one `word key=value ...` statement per line, `#` comments.
 // Values are checked against the VM config in effect at each line, so a script that parses runs.
 import { hex } from '../geometry.ts';
-import {
-  DEFAULT_CONFIG,
-  EXPECT_NAMES,
-  type FaultType,
-  type VmConfig,
-  type ZapMode,
-  type ZapStrategy,
-} from '../names.ts';
+import { DEFAULT_CONFIG, EXPECT_NAMES, type VmConfig } from '../names.ts';
 import { isKernel, KERNELS, type KernelId } from '../profile.ts';
 import type {
   ExpectCheck,
@@ -21,49 +14,29 @@ import type {
   Statement,
   VmStatement,
 } from './ast.ts';
+import {
+  BACKING_VALUES,
+  BOOLEANS,
+  intRange,
+  isStatementWord,
+  keySpec,
+  LEVELS_VALUES,
+  MODE_VALUES,
+  PHYS_BITS,
+  readNumber,
+  specOf,
+  STATEMENT_WORDS,
+  STRATEGY_VALUES,
+  TYPE_VALUES,
+  type StatementWord,
+} from './schema.ts';
 
-type Kind = Statement['kind'];
-
-/** The keys each statement takes, in canonical order (expect takes counter names instead). */
-const KEYS: Record<Kind, readonly string[]> = {
-  vm: ['kernel', 'levels', 'nx_huge_pages', 'recovery_ratio', 'phys_bits'],
-  memslot: ['gpa', 'gfn', 'size', 'backing'],
-  access: ['gpa', 'gfn', 'type'],
-  fault: ['gpa', 'gfn', 'type'],
-  access_range: ['gpa', 'gfn', 'size', 'type'],
-  shatter: ['gpa', 'gfn', 'level'],
-  zap_sp: ['gpa', 'gfn', 'level', 'strategy'],
-  zap_gfn_range: ['start', 'end', 'mode'],
-  invalidate_roots: [],
-  zap_invalidated_roots: [],
-  recover_nx: ['strategy'],
-  expect: [],
-};
-const KINDS = Object.keys(KEYS);
+type Kind = StatementWord;
 
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 2 ** PAGE_SHIFT;
 /** 4-level EPT translates 48 bits of guest physical address; 5-level translates 57. */
 const MAX_PHYS_BITS_4LEVEL = 48;
-const MIN_PHYS_BITS = 32;
-const MAX_PHYS_BITS = 52;
-
-const FAULT_TYPES: readonly FaultType[] = ['read', 'write', 'exec'];
-const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct', 'atomic'];
-const MODES: readonly ZapMode[] = ['leafs', 'subtrees'];
-/** Host backing page sizes; level = index + 1. */
-const BACKINGS = ['4K', '2M', '1G'];
-// A Map, not an object literal, so `nx_huge_pages=constructor` finds nothing.
-const BOOLEANS = new Map([
-  ['on', true],
-  ['off', false],
-  ['true', true],
-  ['false', false],
-  ['1', true],
-  ['0', false],
-]);
-const SUFFIXES: Record<string, bigint> = { k: 1n << 10n, m: 1n << 20n, g: 1n << 30n };
-const DIGITS = /^(?:0x[0-9a-f]+|[0-9]+)$/i;
 
 interface Token {
   text: string;
@@ -122,11 +95,11 @@ function tokenize(raw: string): Token[] {
 function parseLine(line: number, first: Token, rest: Token[], state: State): Statement {
   const word = first.text;
   if (!isKind(word)) {
-    const near = closest(word, KINDS);
+    const near = closest(word, STATEMENT_WORDS);
     throw new LineError(
       first.col,
       near === undefined
-        ? `unknown statement '${word}' (statements: ${KINDS.join(', ')})`
+        ? `unknown statement '${word}' (statements: ${STATEMENT_WORDS.join(', ')})`
         : `unknown statement '${word}'; did you mean '${near}'?`,
     );
   }
@@ -146,7 +119,7 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
         kind: word,
         ...pos,
         gfn: fields.gfn(state.config),
-        type: fields.choice('type', FAULT_TYPES, 'read'),
+        type: fields.choice('type', TYPE_VALUES),
       };
     case 'access_range':
       return parseAccessRange(pos, fields, state.config);
@@ -158,14 +131,14 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
         ...pos,
         gfn: fields.gfn(state.config),
         level: zapSpLevel(fields, state.config),
-        ...optionalKey('strategy', fields.optional('strategy', STRATEGIES)),
+        ...optionalKey('strategy', fields.optional('strategy', STRATEGY_VALUES)),
       };
     case 'zap_gfn_range':
       return {
         kind: word,
         ...pos,
         ...gfnRange(fields, state.config),
-        ...optionalKey('mode', fields.optional('mode', MODES)),
+        ...optionalKey('mode', fields.optional('mode', MODE_VALUES)),
       };
     case 'invalidate_roots':
     case 'zap_invalidated_roots':
@@ -174,7 +147,7 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
       return {
         kind: word,
         ...pos,
-        ...optionalKey('strategy', fields.optional('strategy', STRATEGIES)),
+        ...optionalKey('strategy', fields.optional('strategy', STRATEGY_VALUES)),
       };
   }
 }
@@ -185,7 +158,7 @@ function optionalKey<K extends string, V>(key: K, value: V | undefined): { [k in
 }
 
 function isKind(word: string): word is Kind {
-  return Object.hasOwn(KEYS, word);
+  return isStatementWord(word);
 }
 
 function splitPairs(tokens: Token[]): Pair[] {
@@ -209,7 +182,7 @@ function splitPairs(tokens: Token[]): Pair[] {
 
 /** Checks every key belongs to the statement and appears once. */
 function keyed(word: Kind, pairs: Pair[]): Map<string, Pair> {
-  const keys = KEYS[word];
+  const keys = specOf(word).keys.map((k) => k.name);
   const map = new Map<string, Pair>();
   for (const p of pairs) {
     if (!keys.includes(p.key)) {
@@ -225,11 +198,13 @@ function keyed(word: Kind, pairs: Pair[]): Map<string, Pair> {
     if (prev !== undefined) {
       throw new LineError(p.col, `duplicate key '${p.key}' (already given at column ${prev.col})`);
     }
-    const other = p.key === 'gpa' ? map.get('gfn') : p.key === 'gfn' ? map.get('gpa') : undefined;
-    if (other !== undefined) {
+    const alt = keySpec(word, p.key)?.or;
+    const other = alt === undefined ? undefined : map.get(alt);
+    if (alt !== undefined && other !== undefined) {
+      const [a, b] = [alt, p.key].sort((x, y) => keys.indexOf(x) - keys.indexOf(y));
       throw new LineError(
         p.col,
-        `give either gpa= or gfn=, not both (${other.key}= is at column ${other.col})`,
+        `give either ${a}= or ${b}=, not both (${other.key}= is at column ${other.col})`,
       );
     }
     map.set(p.key, p);
@@ -260,8 +235,13 @@ class Fields {
     return p === undefined ? undefined : parseNumber(p);
   }
 
-  choice<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
-    return this.optional(key, allowed) ?? fallback;
+  /** The value if given, else the schema's default for the key. */
+  choice<T extends string>(key: string, allowed: readonly T[]): T {
+    const given = this.optional(key, allowed);
+    if (given !== undefined) return given;
+    const fallback = allowed.find((a) => a === keySpec(this.word, key)?.default);
+    if (fallback === undefined) throw new RangeError(`${this.word} ${key}= has no default`);
+    return fallback;
   }
 
   /** The value if given (one of `allowed`), else undefined. */
@@ -300,23 +280,21 @@ class Fields {
 }
 
 function parseNumber(p: Pair): number {
-  const mult = SUFFIXES[p.value.slice(-1).toLowerCase()];
-  const digits = mult === undefined ? p.value : p.value.slice(0, -1);
-  if (!DIGITS.test(digits)) {
+  const v = readNumber(p.value);
+  if (v === 'malformed') {
     throw new LineError(
       p.col,
       `${p.key}=${p.value}: expected a non-negative integer ` +
         `(decimal or 0x hex, optionally followed by K, M or G, e.g. 4096, 0x1000, 2M)`,
     );
   }
-  const v = BigInt(digits) * (mult ?? 1n);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (v === 'too-large') {
     throw new LineError(
       p.col,
       `${p.key}=${p.value} is too large: values must be at most 2^53-1 (${hex(Number.MAX_SAFE_INTEGER)})`,
     );
   }
-  return Number(v);
+  return v;
 }
 
 function maxGfn(config: VmConfig): number {
@@ -348,14 +326,14 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
   }
   const levels = f.get('levels');
   if (levels !== undefined) {
-    const v = parseNumber(levels);
-    if (v !== 4 && v !== 5) {
+    const v = readNumber(levels.value);
+    if (!LEVELS_VALUES.includes(String(v))) {
       throw new LineError(
         levels.col,
-        `levels must be 4 or 5 (4- or 5-level EPT), not ${levels.value}`,
+        `levels must be ${orList(LEVELS_VALUES)} (4- or 5-level EPT), not ${levels.value}`,
       );
     }
-    st.levels = v;
+    st.levels = v === 5 ? 5 : 4;
   }
   const nx = f.get('nx_huge_pages');
   if (nx !== undefined) {
@@ -373,10 +351,10 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
   const phys = f.get('phys_bits');
   if (phys !== undefined) {
     const v = parseNumber(phys);
-    if (v < MIN_PHYS_BITS || v > MAX_PHYS_BITS) {
+    if (v < PHYS_BITS.min || v > PHYS_BITS.max) {
       throw new LineError(
         phys.col,
-        `phys_bits must be ${MIN_PHYS_BITS} to ${MAX_PHYS_BITS} (the x86 MAXPHYADDR range), not ${phys.value}`,
+        `phys_bits must be ${PHYS_BITS.min} to ${PHYS_BITS.max} (the x86 MAXPHYADDR range), not ${phys.value}`,
       );
     }
     st.physBits = v;
@@ -398,7 +376,7 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     physBits:
       st.physBits ??
       (st.levels === 5 && state.config.physBits <= MAX_PHYS_BITS_4LEVEL
-        ? MAX_PHYS_BITS
+        ? PHYS_BITS.max
         : state.config.physBits),
   };
   // The config before this line was valid, so a clash comes from a key written here.
@@ -471,12 +449,12 @@ function parseAccessRange(pos: Pos, f: Fields, config: VmConfig): AccessRangeSta
         `(phys_bits=${config.physBits}: GPAs below ${hex(2 ** config.physBits)})`,
     );
   }
-  return { kind: 'access_range', ...pos, gfn, npages, type: f.choice('type', FAULT_TYPES, 'read') };
+  return { kind: 'access_range', ...pos, gfn, npages, type: f.choice('type', TYPE_VALUES) };
 }
 
 function parseBacking(p: Pair | undefined): number {
   if (p === undefined) return 1;
-  const level = BACKINGS.indexOf(p.value.toUpperCase()) + 1;
+  const level = BACKING_VALUES.indexOf(p.value.toUpperCase()) + 1;
   if (level === 0) {
     throw new LineError(
       p.col,
@@ -494,10 +472,11 @@ function gpaRange(gfn: number, end: number): string {
 function shatterLevel(f: Fields): number {
   const p = f.need('level');
   const v = parseNumber(p);
-  if (v !== 2 && v !== 3) {
+  const { min, max = min } = intRange('shatter', 'level');
+  if (v < min || v > max) {
     throw new LineError(
       p.col,
-      `shatter level must be 2 or 3, not ${p.value}: only 2M (level 2) and 1G (level 3) leaves are huge; ` +
+      `shatter level must be ${min} or ${max}, not ${p.value}: only 2M (level 2) and 1G (level 3) leaves are huge; ` +
         `a 4K leaf cannot be split and L4/L5 SPTEs are never leaves`,
     );
   }
@@ -646,7 +625,7 @@ export function formatStatement(st: Statement): string {
       return parts.join(' ');
     }
     case 'memslot': {
-      const backing = BACKINGS[st.backingLevel - 1];
+      const backing = BACKING_VALUES[st.backingLevel - 1];
       if (backing === undefined) {
         throw new RangeError(`no backing page size for level ${st.backingLevel}`);
       }
