@@ -12,6 +12,8 @@ export interface Selection {
 }
 
 export type Theme = 'light' | 'dark';
+/** How the paging structure is drawn: the tree of tables, or the guest's address space by level. */
+export type Picture = 'tree' | 'address';
 /** loading: no script yet; idle: nothing to run (the script does not parse). */
 export type RunStatus = 'loading' | 'idle' | 'running' | 'done';
 
@@ -58,6 +60,7 @@ export interface AppState {
   theme: Theme;
   /** Presentation mode: large type, the essentials only, the step's words beside the picture. */
   presentation: boolean;
+  picture: Picture;
   motion: boolean;
   helpOpen: boolean;
   notice: string | null;
@@ -82,6 +85,7 @@ export const initialState: AppState = {
   logFilter: { text: '', matches: null, truncated: false, problem: null },
   theme: 'light',
   presentation: false,
+  picture: 'tree',
   motion: true,
   helpOpen: false,
   notice: null,

@@ -1,7 +1,7 @@
 // The whole workspace in a URL fragment: JSON, deflated, base64url. Decoding checks every field and
 // says what is wrong, so a damaged link changes nothing.
 import { kernelOfScript } from '../sim/scenario/parse.ts';
-import type { Selection, Theme } from './app-store.ts';
+import type { Picture, Selection, Theme } from './app-store.ts';
 
 export type Mode = 'explore' | 'compare' | 'tour';
 
@@ -17,6 +17,8 @@ export interface LinkState {
   theme?: Theme;
   /** Presentation mode on. */
   present?: boolean;
+  /** The address-space view instead of the tree (absent: the tree). */
+  picture?: Picture;
   selection?: Selection | null;
   /** The paging-structure camera of each pane: translate (x, y), then scale k. */
   view?: CameraView;
@@ -133,6 +135,11 @@ export function checkLinkState(raw: unknown): LinkState {
   if (o.present !== undefined) {
     if (typeof o.present !== 'boolean') throw new LinkError('present must be true or false');
     state.present = o.present;
+  }
+  if (o.picture !== undefined) {
+    if (o.picture !== 'tree' && o.picture !== 'address')
+      throw new LinkError('picture must be tree or address');
+    state.picture = o.picture;
   }
   for (const key of ['view', 'viewB'] as const) {
     const v = o[key] as Record<string, unknown> | undefined;

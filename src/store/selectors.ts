@@ -18,6 +18,7 @@ export const selectLogFilter = (s: AppState) => s.logFilter;
 export const selectTheme = (s: AppState) => s.theme;
 export const selectPresentation = (s: AppState) => s.presentation;
 export const selectMotion = (s: AppState) => s.motion;
+export const selectPicture = (s: AppState) => s.picture;
 export const selectHelpOpen = (s: AppState) => s.helpOpen;
 export const selectNotice = (s: AppState) => s.notice;
 export const selectRunMs = (s: AppState) => s.runMs;

@@ -20,6 +20,7 @@ import {
   type AppState,
   type AppStore,
   type Selection,
+  type Picture,
   type Theme,
 } from './app-store.ts';
 import { EventStore } from './event-store.ts';
@@ -68,6 +69,7 @@ interface Persisted {
   theme: Theme;
   speed: number;
   presentation: boolean;
+  picture: Picture;
 }
 
 export class Session {
@@ -134,6 +136,7 @@ export class Session {
         theme: saved.theme,
         speed: saved.speed,
         presentation: saved.presentation,
+        picture: saved.picture,
       });
       this.setScript(saved.script, saved.cursor);
     } else {
@@ -153,6 +156,7 @@ export class Session {
         theme: v.theme === 'dark' ? 'dark' : 'light',
         speed: SPEEDS.includes(v.speed as (typeof SPEEDS)[number]) ? (v.speed as number) : 1,
         presentation: v.presentation === true,
+        picture: v.picture === 'address' ? 'address' : 'tree',
       };
     } catch {
       return null;
@@ -182,6 +186,7 @@ export class Session {
       theme: s.theme,
       speed: Number.isFinite(s.speed) ? s.speed : 1,
       presentation: s.presentation,
+      picture: s.picture,
     };
     try {
       this.storage?.setItem(STORAGE_KEY, JSON.stringify(v));
@@ -489,6 +494,11 @@ export class Session {
 
   setTheme(theme: Theme): void {
     this.store.setState({ theme });
+    this.persistSoon();
+  }
+
+  setPicture(picture: Picture): void {
+    this.store.setState({ picture });
     this.persistSoon();
   }
 

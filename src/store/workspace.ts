@@ -423,6 +423,7 @@ export class Workspace {
       selection: a.selection,
     };
     if (a.presentation) state.present = true;
+    if (a.picture === 'address') state.picture = 'address';
     const view = this.hooks.getView(this.main);
     if (view) state.view = view;
     if (this.compare) {
@@ -440,6 +441,7 @@ export class Workspace {
   async apply(state: LinkState): Promise<void> {
     if (state.theme) this.main.setTheme(state.theme);
     this.main.setPresentation(state.present === true);
+    this.main.setPicture(state.picture ?? 'tree');
     if (state.mode === 'compare' && state.scriptB !== undefined) {
       await this.enterCompare({
         a: state.script,

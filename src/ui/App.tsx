@@ -134,12 +134,17 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
     () => ({
       openHelp: () => session.store.setState({ helpOpen: true }),
       toggleFollow: () => loop.setFollowing(!loop.isFollowing()),
+      togglePicture: () => {
+        const next = session.store.getState().picture === 'tree' ? 'address' : 'tree';
+        session.setPicture(next);
+        b?.setPicture(next);
+      },
       seekChange: (dir: 1 | -1) => {
         const sel = session.store.getState().selection;
         if (sel && sel.index !== null) session.seekChange(sel.sp, sel.index, dir);
       },
     }),
-    [session, loop],
+    [session, loop, b],
   );
   useKeyboard(target, actions);
 

@@ -1,19 +1,31 @@
 import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
-import { selectSelection, selectTheme, selectMotion, selectVersion } from '../store/selectors.ts';
+import {
+  selectMotion,
+  selectPicture,
+  selectSelection,
+  selectTheme,
+  selectVersion,
+} from '../store/selectors.ts';
+import { AddressRenderer } from '../viz/AddressRenderer.ts';
 import type { FrameLoop } from '../viz/FrameLoop.ts';
+import type { PictureRenderer } from '../viz/picture.ts';
 import { TreeRenderer } from '../viz/TreeRenderer.ts';
 import { useApp, useSession } from './session-context.ts';
 import { TablesSummary } from './TablesSummary.tsx';
 import './TreeView.css';
 
-/** Mounts the D3/canvas renderer and keeps its selection, theme and motion in step with the store. */
+/**
+ * Mounts the picture (the tree, or the address-space view) and keeps its selection, theme and
+ * motion in step with the store; switching views keeps the selection.
+ */
 export function TreeView({ loop, prompt = false }: { loop: FrameLoop; prompt?: boolean }) {
   const session = useSession();
   const host = useRef<HTMLDivElement>(null);
-  const renderer = useRef<TreeRenderer | null>(null);
+  const renderer = useRef<PictureRenderer | null>(null);
   const selection = useApp(selectSelection);
   const theme = useApp(selectTheme);
   const motion = useApp(selectMotion);
+  const picture = useApp(selectPicture);
   useApp(selectVersion);
   // The opening screen: a run is ready and nothing has happened yet.
   const start =
@@ -33,11 +45,15 @@ export function TreeView({ loop, prompt = false }: { loop: FrameLoop; prompt?: b
   useEffect(() => {
     const el = host.current;
     if (!el) return;
-    const r = new TreeRenderer(el, {
-      onSelect: (sel) => session.select(sel),
+    const opts = {
+      onSelect: (sel: Parameters<typeof session.select>[0]) => session.select(sel),
       requestFrame: () => loop.request(),
       onUserCamera: () => loop.setFollowing(false),
-    });
+    };
+    const r = picture === 'address' ? new AddressRenderer(el, opts) : new TreeRenderer(el, opts);
+    const st = session.store.getState();
+    r.setSelection(st.selection);
+    r.setMotion(st.motion);
     renderer.current = r;
     loop.attach(session, r);
     return () => {
@@ -45,28 +61,28 @@ export function TreeView({ loop, prompt = false }: { loop: FrameLoop; prompt?: b
       r.destroy();
       renderer.current = null;
     };
-  }, [loop, session]);
+  }, [loop, session, picture]);
 
   useEffect(() => {
     renderer.current?.setSelection(selection);
     loop.request();
-  }, [selection, loop]);
+  }, [selection, loop, picture]);
 
   useEffect(() => {
     renderer.current?.setTheme();
     loop.request();
-  }, [theme, loop]);
+  }, [theme, loop, picture]);
 
   useEffect(() => {
     renderer.current?.setMotion(motion);
-  }, [motion]);
+  }, [motion, picture]);
 
   // Read each render (the version above re-renders on every move of the cursor).
   const lock = session.mirror.lock;
 
   return (
-    <section className="tree-view" aria-label="Paging structure">
-      <div className="tree-canvas" ref={host} data-testid="tree-canvas" />
+    <section className="tree-view" aria-label="Paging structure" data-picture={picture}>
+      <div className="tree-canvas" ref={host} data-testid="tree-canvas" key={picture} />
       {lock !== 'none' && (
         <div
           className="tree-lock"
@@ -83,15 +99,33 @@ export function TreeView({ loop, prompt = false }: { loop: FrameLoop; prompt?: b
         </div>
       )}
       <div className="tree-zoom" role="toolbar" aria-label="Zoom">
+        <div className="tree-picture" role="radiogroup" aria-label="Picture (key v)">
+          {(['tree', 'address'] as const).map((p) => (
+            <button
+              key={p}
+              type="button"
+              role="radio"
+              aria-checked={picture === p}
+              onClick={() => session.setPicture(p)}
+              title={
+                p === 'tree'
+                  ? 'The tables as a tree, each under the entry that points to it (key v)'
+                  : 'The guest address space: one row per level, GFNs left to right (key v)'
+              }
+            >
+              {p === 'tree' ? 'Tree' : 'Address space'}
+            </button>
+          ))}
+        </div>
         <button
           type="button"
           aria-pressed={following}
           onClick={() => loop.setFollowing(!following)}
-          title="Follow the action: re-fit as the tree grows, pan to each change (key f)"
+          title="Follow the action: re-fit as the picture grows, pan to each change (key f)"
         >
           Follow
         </button>
-        <button type="button" onClick={() => renderer.current?.fit()} title="Fit the whole tree">
+        <button type="button" onClick={() => renderer.current?.fit()} title="Fit the whole picture">
           Fit
         </button>
         <button type="button" onClick={() => renderer.current?.zoomBy(1.4)} aria-label="Zoom in">

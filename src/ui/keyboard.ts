@@ -14,11 +14,13 @@ export interface KeyActions {
   toggleFollow: () => void;
   /** The selected entry's previous (-1) or next (1) change. */
   seekChange: (dir: 1 | -1) => void;
+  /** Switch between the tree and the address-space view. */
+  togglePicture: () => void;
 }
 
 /**
  * The timeline's keys: space, ← →, shift+← →, Home / End; f follows, , and . jump between the
- * selected entry's changes, ? lists the keys.
+ * selected entry's changes, v switches the tree and the address view, ? lists the keys.
  */
 export function useKeyboard(target: TimelineTarget, actions: KeyActions): void {
   useEffect(() => {
@@ -49,6 +51,9 @@ export function useKeyboard(target: TimelineTarget, actions: KeyActions): void {
           break;
         case 'f':
           actions.toggleFollow();
+          break;
+        case 'v':
+          actions.togglePicture();
           break;
         case ',':
           actions.seekChange(-1);

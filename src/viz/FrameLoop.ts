@@ -1,19 +1,22 @@
 // The one requestAnimationFrame owner: each frame moves every watched session's cursor, hands what
 // changed to that session's renderer, lets the renderers draw, and publishes whether the app is
 // idle (e2e tests wait on that).
-import { lastChangeInOp } from '../sim/events.ts';
+import { decodeEvent, lastChangeInOp } from '../sim/events.ts';
+import { opCover } from './address-layout.ts';
 import type { Session } from '../store/session.ts';
 import type { View } from './PanZoom.ts';
-import type { TreeRenderer } from './TreeRenderer.ts';
+import type { PictureRenderer } from './picture.ts';
 
 interface Watched {
-  renderer: TreeRenderer | null;
+  renderer: PictureRenderer | null;
   /** A view to show once a renderer is attached (a link opened before the canvas exists). */
   view: View | null;
   tablesShown: number;
   mirrorShown: unknown;
   /** The cursor the callout was last computed for. */
   focusAt: number;
+  /** The statement whose operation the picture was last told about. */
+  opFirst: number;
 }
 
 export class FrameLoop {
@@ -33,6 +36,7 @@ export class FrameLoop {
       tablesShown: -1,
       mirrorShown: null,
       focusAt: -1,
+      opFirst: -2,
     });
     session.onWake = () => this.request();
     this.request();
@@ -45,7 +49,7 @@ export class FrameLoop {
   }
 
   /** The renderer showing `session` (null when its view unmounts). */
-  attach(session: Session, renderer: TreeRenderer | null): void {
+  attach(session: Session, renderer: PictureRenderer | null): void {
     this.watch(session);
     const w = this.watched.get(session);
     if (!w) return;
@@ -53,6 +57,7 @@ export class FrameLoop {
     w.tablesShown = -1;
     w.mirrorShown = null;
     w.focusAt = -1;
+    w.opFirst = -2;
     renderer?.setFollowing(this.following);
     if (renderer && w.view) renderer.setView(w.view);
     w.view = null;
@@ -112,6 +117,30 @@ export class FrameLoop {
     if (!idle) this.request();
   };
 
+  /** The operation whose events the cursor is in (or just finished), for the views that draw it. */
+  private tellOp(s: Session, w: Watched, setOp: PictureRenderer['setOp'] & {}, at: number): void {
+    const spans = s.store.getState().statements;
+    // Statements are in event order: the last one starting before the cursor.
+    let lo = 0;
+    let hi = spans.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((spans[mid]?.firstEvent ?? 0) < at) lo = mid + 1;
+      else hi = mid;
+    }
+    const last = spans[lo - 1];
+    const span = last !== undefined && at <= last.endEvent ? last : undefined;
+    const first = span?.firstEvent ?? -1;
+    if (first === w.opFirst) return;
+    w.opFirst = first;
+    if (span === undefined || first >= s.events.length) {
+      setOp(null);
+      return;
+    }
+    const e = decodeEvent(s.events, first, s.events.spOf);
+    setOp(e.type === 'opBegin' ? opCover(e, (id) => s.mirror.sps[id]) : null);
+  }
+
   /** One frame for one session; true when it has nothing left to do. */
   private step(s: Session, w: Watched, now: number): boolean {
     const applied = s.advance(now);
@@ -141,6 +170,7 @@ export class FrameLoop {
         // A change inside a table freed since is not on the picture: point at the last one that is.
         const shown = (sp: number) => s.mirror.sps[sp]?.freed === false;
         r.setFocus(at > 0 ? lastChangeInOp(s.events, s.events.spOf, at - 1, shown) : null);
+        if (r.setOp) this.tellOp(s, w, r.setOp.bind(r), at);
       }
     }
     const animating = r ? r.frame(now) : false;

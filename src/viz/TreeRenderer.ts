@@ -33,26 +33,7 @@ import {
 } from './overlays.ts';
 import { centreOn, fitView, PanZoom, zoomAbout, type View } from './PanZoom.ts';
 import { codeColor, entryCode, hasNxGlyph, readPalette, type Palette } from './palette.ts';
-
-export interface Selection {
-  sp: number;
-  index: number | null;
-}
-
-export interface RendererOptions {
-  onSelect: (sel: Selection | null) => void;
-  /**
-   * Asks the app's frame loop for a frame() when the renderer changed on its own (pan, zoom,
-   * collapse, an animated fit/focus). Without it, those changes are drawn at once and camera moves
-   * do not animate.
-   */
-  requestFrame?: () => void;
-  /** The user panned or zoomed: the camera stops following the action. */
-  onUserCamera?: () => void;
-}
-
-/** The SPTE change the cursor rests on (or the last one of its operation). */
-export type FocusChange = Extract<SimEvent, { type: 'spteChanged' }>;
+import type { FocusChange, PictureRenderer, RendererOptions, Selection } from './picture.ts';
 
 const MAX_K = 8;
 const MIN_K = 0.05;
@@ -71,7 +52,7 @@ const MAX_ANIMATED_EVENTS = 4096;
 /** Tables recoloured per frame after a full sync (512 entries each). */
 const RELOAD_TABLES_PER_FRAME = 256;
 
-export class TreeRenderer {
+export class TreeRenderer implements PictureRenderer {
   private readonly canvas: HTMLCanvasElement;
   private readonly ctx: CanvasRenderingContext2D;
   private readonly atlas = new EntryAtlas();
