@@ -46,13 +46,13 @@ export class TdpvizPage {
     await this.idle();
   }
 
-  /** Replaces the whole script as one edit, as a paste over a select-all would. */
-  async setScript(text: string): Promise<void> {
+  /** Replaces the whole script as one edit, as a paste over a select-all would; then waits for the run unless told not to. */
+  async setScript(text: string, opts: { wait?: boolean } = {}): Promise<void> {
     await this.editor.focus();
     await this.page.keyboard.press('ControlOrMeta+a');
     if (text === '') await this.page.keyboard.press('Delete');
     else await this.page.keyboard.insertText(text);
-    await this.idle();
+    if (opts.wait !== false) await this.idle();
   }
 
   /** The script's text as the editor holds it (CodeMirror keeps it in its state, not the DOM). */

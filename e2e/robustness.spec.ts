@@ -23,6 +23,7 @@ test('a 1M-fault run streams from the worker while the controls answer', async (
   await app.open();
   await app.setScript(
     'memslot gpa=0x100000000 size=4G backing=4K\naccess_range gpa=0x100000000 size=4G type=read\n',
+    { wait: false },
   );
   await expect(page.getByTestId('run-status')).toContainText('running', { timeout: 10_000 });
   // The controls answer while the worker runs.

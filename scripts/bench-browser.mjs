@@ -1,8 +1,9 @@
 // The browser benchmark: the production build in Debian's chromium, a 4 GiB guest faulted in at
-// 4K (1,048,576 faults) streamed from the worker, then End and Home. Prints the main thread's long
-// tasks (over 50 ms) in each phase, and the time each phase took. Figures, not a pass/fail test.
+// 4K (1,048,576 faults) streamed from the worker, then End and Home, then both pictures zoomed and
+// panned a step a frame. Prints the main thread's long tasks (over 50 ms) in each phase, the time
+// each phase took and the frame times while panning. Figures, not a pass/fail test.
 // Usage: npm run build && npm run bench:browser   (serves dist/ with vite preview on port 4174)
-/* global window, document */
+/* global window, document, requestAnimationFrame, WheelEvent */
 import { spawn } from 'node:child_process';
 import { chromium } from '@playwright/test';
 
@@ -80,6 +81,37 @@ try {
     await page.keyboard.press('Home');
     await cursorAt('0 /');
   });
+  await page.keyboard.press('End');
+  await cursorAt(`${total} /`);
+  // Both pictures of the 4 GiB guest (2,054 tables), zoomed in and out and panned one step a frame.
+  for (const picture of ['tree', 'address']) {
+    if (picture === 'address') await page.keyboard.press('v');
+    await idle();
+    const frames = await page.evaluate(async () => {
+      const canvas = document.querySelector('[data-testid="tree-canvas"] canvas');
+      const box = canvas.getBoundingClientRect();
+      const at = { clientX: box.left + box.width * 0.3, clientY: box.top + box.height * 0.6 };
+      const gaps = [];
+      let last = performance.now();
+      for (let i = 0; i < 240; i++) {
+        const phase = Math.floor(i / 60);
+        // Zoom in, pan right, pan left, zoom out: wheel events as a trackpad sends them.
+        const deltaY = phase === 0 ? -60 : phase === 3 ? 60 : 0;
+        const deltaX = phase === 1 ? 40 : phase === 2 ? -40 : 0;
+        canvas.dispatchEvent(new WheelEvent('wheel', { ...at, deltaX, deltaY, bubbles: true }));
+        await new Promise((r) => requestAnimationFrame(r));
+        const now = performance.now();
+        gaps.push(now - last);
+        last = now;
+      }
+      return gaps;
+    });
+    frames.sort((a, b) => a - b);
+    const q = (p) => frames[Math.min(frames.length - 1, Math.floor(p * frames.length))].toFixed(1);
+    console.log(
+      `${`${picture} pan+zoom`.padEnd(22)} frame median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms (${frames.length} frames)`,
+    );
+  }
   const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
   console.log(`JS heap                ${(heap / 2 ** 20).toFixed(0)} MB`);
 } finally {

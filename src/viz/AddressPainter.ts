@@ -52,8 +52,15 @@ export function cellsHeight(rows: Rows): number {
   return rows.height - NAME_H - ROW_GAP;
 }
 
+interface Summary {
+  kind: EntryKind;
+  present: number;
+}
+
 export class AddressPainter {
   private palette: Palette;
+  /** Per table: its commonest present kind and how many are present (a zoomed-out 4 GiB guest has 2,048 of them). */
+  private readonly summaries = new Map<number, Summary>();
 
   constructor(
     private readonly ctx: CanvasRenderingContext2D,
@@ -64,6 +71,12 @@ export class AddressPainter {
 
   setPalette(p: Palette): void {
     this.palette = p;
+  }
+
+  /** A table's entries changed (none given: every table's). */
+  forget(sp?: number): void {
+    if (sp === undefined) this.summaries.clear();
+    else this.summaries.delete(sp);
   }
 
   paint(scene: AddressScene): OverlayGeometry {
@@ -203,8 +216,9 @@ export class AddressPainter {
     const y = cellsTop(scene.rows, sp.level);
     const h = cellsHeight(scene.rows);
     const spt = sp.spt;
-    // Entries shown to scale are span GFNs wide: below a pixel or so the table is one cell.
-    if (span * scene.view.k < MIN_ENTRY_PX) {
+    // Entries are span GFNs wide at the axis's scale there: below a pixel or so the table is one cell.
+    const scale = scene.axis.scaleIn(sp.gfn, sp.gfn + 512 * span);
+    if (span * scale * scene.view.k < MIN_ENTRY_PX) {
       this.paintSummary(sp, x0, x1, y, h);
     } else {
       // Only the entries on screen, found through the axis.
@@ -229,15 +243,23 @@ export class AddressPainter {
         if (wide >= LABEL_PX) this.entryLabel(sp, i, kind, ex0, y, wide - 1, h);
       }
     }
-    ctx.strokeStyle = sp.id === scene.vcpuRoot || sp.invalid ? p.fg : p.muted;
-    ctx.lineWidth = 1;
-    ctx.setLineDash(sp.invalid ? [4, 3] : []);
+    // Cut out of the structure, waiting for its RCU free: drawn over its old place, dashed red.
+    const removed = !sp.linked && sp.parent !== null;
+    ctx.strokeStyle = removed ? p.error : sp.id === scene.vcpuRoot || sp.invalid ? p.fg : p.muted;
+    ctx.lineWidth = removed ? 2 : 1;
+    ctx.setLineDash(sp.invalid || removed ? [4, 3] : []);
     ctx.strokeRect(x0 + 0.5, y + 0.5, Math.max(x1 - x0 - 1, 1), h - 1);
     ctx.setLineDash([]);
     if (x1 - x0 >= 40) {
       const left = Math.max(x0, 0) + 3;
       const name = sp.parent === null ? `root sp ${sp.id}` : `sp ${sp.id}`;
-      const extra = sp.invalid ? ' · invalid' : sp.nxDisallowed ? ' · NX' : '';
+      const extra = removed
+        ? ' · removed, awaiting RCU free'
+        : sp.invalid
+          ? ' · invalid'
+          : sp.nxDisallowed
+            ? ' · NX'
+            : '';
       this.text(`${name}${extra}`, left, y - 4, p.fg, 12, Math.min(x1, scene.w) - left - 2, 600);
     }
   }
@@ -246,6 +268,19 @@ export class AddressPainter {
   private paintSummary(sp: MirrorSp, x0: number, x1: number, y: number, h: number): void {
     const { ctx } = this;
     const p = this.palette;
+    const { kind, present } = this.summary(sp);
+    ctx.fillStyle = p.entries.none;
+    ctx.fillRect(x0, y, Math.max(x1 - x0, 1), h);
+    if (present === 0) return;
+    ctx.fillStyle = p.entries[kind];
+    // Filled from the bottom by the share present: a full table is a full bar.
+    const fill = Math.max(2, (h * present) / 512);
+    ctx.fillRect(x0, y + h - fill, Math.max(x1 - x0, 1), fill);
+  }
+
+  private summary(sp: MirrorSp): Summary {
+    const known = this.summaries.get(sp.id);
+    if (known) return known;
     const counts = new Map<EntryKind, number>();
     let present = 0;
     for (let i = 0; i < 512; i++) {
@@ -254,15 +289,11 @@ export class AddressPainter {
       present++;
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
-    ctx.fillStyle = p.entries.none;
-    ctx.fillRect(x0, y, Math.max(x1 - x0, 1), h);
-    if (present === 0) return;
-    let top: EntryKind = 'none';
-    for (const [k, n] of counts) if (top === 'none' || n > (counts.get(top) ?? 0)) top = k;
-    ctx.fillStyle = p.entries[top];
-    // Filled from the bottom by the share present: a full table is a full bar.
-    const fill = Math.max(2, (h * present) / 512);
-    ctx.fillRect(x0, y + h - fill, Math.max(x1 - x0, 1), fill);
+    let kind: EntryKind = 'none';
+    for (const [k, n] of counts) if (kind === 'none' || n > (counts.get(kind) ?? 0)) kind = k;
+    const s = { kind, present };
+    this.summaries.set(sp.id, s);
+    return s;
   }
 
   private entryLabel(

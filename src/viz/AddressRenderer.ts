@@ -126,6 +126,7 @@ export class AddressRenderer implements PictureRenderer {
     this.anims = [];
     this.flushes = [];
     this.iter = iterCell(mirror);
+    this.painter.forget();
     this.rebuildAxis();
     this.invalidate();
   }
@@ -140,6 +141,8 @@ export class AddressRenderer implements PictureRenderer {
       colorOf: (spte, level) => codeColor(this.palette, spteCode(spte, level)),
       hasParent: (sp) => mirror.sps[sp]?.parent != null,
     });
+    for (const e of plan.entries) this.painter.forget(e.sp);
+    for (const sp of plan.reload) this.painter.forget(sp);
     for (const a of plan.anims) if (a.kind !== 'tlb' && a.kind !== 'tlbFull') this.queue(a);
     if (animate) {
       for (const f of plan.flushes) {
@@ -411,9 +414,9 @@ export class AddressRenderer implements PictureRenderer {
     const m = this.mirror;
     const root = this.shownRoot();
     if (!m || root === null) return [];
-    return m.sps.filter(
-      (sp) => sp.rootId === root && !sp.freed && (sp.linked || sp.parent === null),
-    );
+    // A table cut out but not yet freed stays on the picture (drawn last), as it drains.
+    const live = m.sps.filter((sp) => sp.rootId === root && !sp.freed);
+    return [...live.filter((sp) => !isRemoved(sp)), ...live.filter(isRemoved)];
   }
 
   // ---- Drawing ---------------------------------------------------------------------------------
@@ -610,6 +613,10 @@ export class AddressRenderer implements PictureRenderer {
     }
     return undefined;
   }
+}
+
+function isRemoved(sp: MirrorSp): boolean {
+  return !sp.linked && sp.parent !== null;
 }
 
 function iterCell(mirror: Mirror): number {

@@ -28,6 +28,24 @@ describe('the GFN axis', () => {
     // One GFN is one unit inside the range; x and gfnAt are inverses there.
     expect(axis.x(0x100201) - axis.x(0x100200)).toBeCloseTo(1);
     expect(axis.gfnAt(axis.x(0x100234))).toBeCloseTo(0x100234);
+    expect(axis.scaleIn(0, 0x100000)).toBe(0);
+    expect(axis.scaleIn(0, ROOT_SPAN)).toBeCloseTo(1);
+  });
+
+  it('widens a small range to a share of the largest, to scale within itself', () => {
+    // A 1G slot at 1 GiB and a 6M slot at 4 GiB: the 6M one is drawn 0.3 of the 1G one wide.
+    const axis = buildAxis(
+      [
+        [0x40000, 0x80000],
+        [0x100000, 0x100600],
+      ],
+      ROOT_SPAN,
+    );
+    const w = (a: number, b: number) => axis.x(b) - axis.x(a);
+    expect(w(0x40000, 0x80000)).toBeCloseTo(0x40000);
+    expect(w(0x100000, 0x100600)).toBeCloseTo(0x40000 * 0.3);
+    expect(w(0x100000, 0x100200)).toBeCloseTo(w(0x100200, 0x100400));
+    expect(axis.scaleIn(0x100000, 0x100600)).toBeCloseTo((0x40000 * 0.3) / 0x600);
   });
 
   it('keeps a short stretch between two ranges to scale and merges overlapping ranges', () => {

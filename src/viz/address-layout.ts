@@ -12,8 +12,10 @@ export interface AxisSegment {
   skipped: boolean;
 }
 
-/** World units per GFN in the stretches shown to scale. */
+/** World units per GFN in the largest range shown; smaller ranges may be drawn wider. */
 export const UNIT = 1;
+/** No range is drawn narrower than this share of the largest, so a 6M slot beside a 1G one shows. */
+const MIN_RANGE_SHARE = 0.3;
 /** A collapsed stretch is drawn this wide, as a share of the width shown to scale (at least 8). */
 const GAP_SHARE = 0.06;
 const MIN_GAP = 8;
@@ -32,6 +34,19 @@ export class GfnAxis {
     if (gfn >= s.g1) return this.width;
     const t = s.g1 === s.g0 ? 0 : (gfn - s.g0) / (s.g1 - s.g0);
     return s.x0 + t * (s.x1 - s.x0);
+  }
+
+  /**
+   * World units per GFN where [g0, g1) is drawn widest (UNIT in the largest range, more in a
+   * small one widened); 0 when all of it is cut.
+   */
+  scaleIn(g0: number, g1: number): number {
+    let best = 0;
+    for (const s of this.segments) {
+      if (s.skipped || s.g1 <= g0 || s.g0 >= g1) continue;
+      best = Math.max(best, (s.x1 - s.x0) / (s.g1 - s.g0));
+    }
+    return best;
   }
 
   /** The GFN at world x (the inverse of x()). */
@@ -58,8 +73,9 @@ export class GfnAxis {
 }
 
 /**
- * The axis over GFNs [0, maxGfn) showing `interest` (half-open GFN ranges, any order) to scale
- * and collapsing each stretch between them that would be wider than a gap.
+ * The axis over GFNs [0, maxGfn) showing `interest` (half-open GFN ranges, any order), each to
+ * scale within itself and at least a share of the largest wide, and collapsing each stretch
+ * between them that would be wider than a gap.
  */
 export function buildAxis(
   interest: readonly (readonly [number, number])[],
@@ -70,24 +86,30 @@ export function buildAxis(
       .map(([a, b]) => [Math.max(0, a), Math.min(maxGfn, b)] as const)
       .filter(([a, b]) => b > a),
   );
-  const shown = merged.reduce((n, [a, b]) => n + (b - a), 0);
-  const gap = Math.max(MIN_GAP, shown * UNIT * GAP_SHARE);
+  const largest = merged.reduce((n, [a, b]) => Math.max(n, b - a), 0);
+  const widthOf = (len: number): number => Math.max(len, largest * MIN_RANGE_SHARE) * UNIT;
+  const shown = merged.reduce((n, [a, b]) => n + widthOf(b - a), 0);
+  const gap = Math.max(MIN_GAP, shown * GAP_SHARE);
   const segments: AxisSegment[] = [];
   let x = 0;
   let g = 0;
-  const stretch = (g1: number, skipped: boolean): void => {
+  /** Up to g1: a cut `gap` wide, or `w` wide. */
+  const stretch = (g1: number, skipped: boolean, w: number): void => {
     if (g1 <= g) return;
-    const w = skipped ? gap : (g1 - g) * UNIT;
     segments.push({ g0: g, g1, x0: x, x1: x + w, skipped });
     x += w;
     g = g1;
   };
+  // A short stretch between two ranges is shown to scale: collapsing it would hide nothing.
+  const between = (g1: number): void => {
+    const linear = (g1 - g) * UNIT;
+    stretch(g1, linear > gap, linear > gap ? gap : linear);
+  };
   for (const [a, b] of merged) {
-    // A short stretch between two ranges is shown to scale: collapsing it would hide nothing.
-    stretch(a, (a - g) * UNIT > gap);
-    stretch(b, false);
+    between(a);
+    stretch(b, false, widthOf(b - a));
   }
-  stretch(maxGfn, (maxGfn - g) * UNIT > gap);
+  between(maxGfn);
   if (segments.length === 0) segments.push({ g0: 0, g1: maxGfn, x0: 0, x1: gap, skipped: true });
   return new GfnAxis(segments);
 }
