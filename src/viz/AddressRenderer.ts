@@ -2,10 +2,8 @@
 // and one row per level. It keeps a 1-D camera (zoom and pan along the GFNs; rows keep their
 // height, as a timeline's tracks do), turns events into the same animations as the tree, and
 // takes pointer and keyboard input. The frame loop drives it like the tree.
-import { changeCallout } from '../sim/explain.ts';
 import type { SimEvent } from '../sim/events.ts';
 import type { Mirror, MirrorSp } from '../sim/replay.ts';
-import { fromBig } from '../sim/spte.ts';
 import { AddressPainter, cellsHeight, cellsTop, GUTTER_W, type OpMark } from './AddressPainter.ts';
 import {
   buildAxis,
@@ -16,10 +14,9 @@ import {
   type GfnAxis,
   type Rows,
 } from './address-layout.ts';
-import { drawCallout, type CalloutContent } from './callout.ts';
+import { drawChangeCallout, fitCanvas, iterCell, mountCanvas, spteCode } from './canvas.ts';
 import { choreograph } from './choreography.ts';
 import {
-  cellKey,
   drawOverlays,
   NO_CELL,
   type Anim,
@@ -83,17 +80,8 @@ export class AddressRenderer implements PictureRenderer {
     private readonly host: HTMLElement,
     private readonly opts: RendererOptions,
   ) {
-    this.canvas = document.createElement('canvas');
-    Object.assign(this.canvas.style, {
-      display: 'block',
-      width: '100%',
-      height: '100%',
-      touchAction: 'none',
-      cursor: 'default',
-    });
-    host.appendChild(this.canvas);
-    const ctx = this.canvas.getContext('2d');
-    if (!ctx) throw new Error('canvas 2D is not available');
+    const { canvas, ctx } = mountCanvas(host);
+    this.canvas = canvas;
     this.ctx = ctx;
     this.palette = readPalette();
     this.painter = new AddressPainter(ctx, this.palette);
@@ -382,16 +370,12 @@ export class AddressRenderer implements PictureRenderer {
   }
 
   private resize(): void {
-    const w = this.canvas.clientWidth;
-    const h = this.canvas.clientHeight;
-    const dpr = window.devicePixelRatio || 1;
-    if (w === this.cssW && h === this.cssH && dpr === this.dpr) return;
+    const size = fitCanvas(this.canvas, { w: this.cssW, h: this.cssH, dpr: this.dpr });
+    if (size === null) return;
     const firstSize = this.cssW === 0;
-    this.cssW = w;
-    this.cssH = h;
-    this.dpr = dpr;
-    this.canvas.width = Math.max(1, Math.round(w * dpr));
-    this.canvas.height = Math.max(1, Math.round(h * dpr));
+    this.cssW = size.w;
+    this.cssH = size.h;
+    this.dpr = size.dpr;
     if (firstSize || this.following) this.fitNow();
     this.draw(performance.now());
     this.invalidate();
@@ -476,13 +460,7 @@ export class AddressRenderer implements PictureRenderer {
     const f = this.focusChange;
     const cell = f && at.cell(f.sp, f.index);
     if (!f || !cell || cell.x + cell.w < 0 || cell.x > this.cssW) return;
-    const p = this.palette;
-    const content: CalloutContent = {
-      ...changeCallout(f),
-      from: codeColor(p, spteCode(f.old, f.level)),
-      to: codeColor(p, spteCode(f.new, f.level)),
-    };
-    drawCallout(this.ctx, cell, content, { ...p, sans: p.font }, { w: this.cssW, h: this.cssH });
+    drawChangeCallout(this.ctx, f, cell, this.palette, { w: this.cssW, h: this.cssH });
   }
 
   private queue(a: NewAnim): void {
@@ -617,13 +595,4 @@ export class AddressRenderer implements PictureRenderer {
 
 function isRemoved(sp: MirrorSp): boolean {
   return !sp.linked && sp.parent !== null;
-}
-
-function iterCell(mirror: Mirror): number {
-  return mirror.iter ? cellKey(mirror.iter.sp, mirror.iter.index) : NO_CELL;
-}
-
-function spteCode(v: bigint, level: number): number {
-  const { lo, hi } = fromBig(v);
-  return entryCode(lo, hi, level);
 }

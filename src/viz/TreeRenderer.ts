@@ -2,8 +2,6 @@
 // step with the event stream, turns events into animations, follows the action with the camera
 // (PanZoom), takes pointer and keyboard input, and each frame has the tree view (TreePainter)
 // paint, then the overlays and the callout on top. The frame loop drives it.
-import { changeCallout } from '../sim/explain.ts';
-import { fromBig } from '../sim/spte.ts';
 import type { SimEvent } from '../sim/events.ts';
 import { pagesPerHpage } from '../sim/geometry.ts';
 import type { Mirror, MirrorSp } from '../sim/replay.ts';
@@ -18,12 +16,11 @@ import {
   type LayoutTable,
   type Rect,
 } from './layout.ts';
-import { drawCallout, type CalloutContent } from './callout.ts';
+import { drawChangeCallout, fitCanvas, iterCell, mountCanvas, spteCode } from './canvas.ts';
 import { choreograph } from './choreography.ts';
 import { EntryAtlas } from './EntryAtlas.ts';
 import { isShown, TableView, TreePainter } from './TreePainter.ts';
 import {
-  cellKey,
   drawOverlays,
   NO_CELL,
   progress,
@@ -96,16 +93,9 @@ export class TreeRenderer implements PictureRenderer {
     private readonly host: HTMLElement,
     private readonly opts: RendererOptions,
   ) {
-    this.canvas = document.createElement('canvas');
-    Object.assign(this.canvas.style, {
-      display: 'block',
-      width: '100%',
-      height: '100%',
-      touchAction: 'none',
-      cursor: 'default',
-    });
-    host.appendChild(this.canvas);
-    this.ctx = context2d(this.canvas);
+    const { canvas, ctx } = mountCanvas(host);
+    this.canvas = canvas;
+    this.ctx = ctx;
     this.palette = readPalette();
     this.painter = new TreePainter(this.ctx, this.palette);
 
@@ -529,15 +519,12 @@ export class TreeRenderer implements PictureRenderer {
   }
 
   private resize(): void {
-    const w = this.canvas.clientWidth;
-    const h = this.canvas.clientHeight;
-    const dpr = window.devicePixelRatio || 1;
-    if (w === this.cssW && h === this.cssH && dpr === this.dpr) return;
+    const size = fitCanvas(this.canvas, { w: this.cssW, h: this.cssH, dpr: this.dpr });
+    if (size === null) return;
+    const { w, h } = size;
     this.cssW = w;
     this.cssH = h;
-    this.dpr = dpr;
-    this.canvas.width = Math.max(1, Math.round(w * dpr));
-    this.canvas.height = Math.max(1, Math.round(h * dpr));
+    this.dpr = size.dpr;
     this.updateScaleExtent();
     if (this.pendingFit && w > 0 && h > 0) {
       this.pendingFit = false;
@@ -709,31 +696,9 @@ export class TreeRenderer implements PictureRenderer {
     const cell = { x: c.x * k + x, y: c.y * k + y, w: c.w * k, h: c.h * k };
     if (cell.x + cell.w < 0 || cell.y + cell.h < 0 || cell.x > this.cssW || cell.y > this.cssH)
       return;
-    const p = this.palette;
-    const content: CalloutContent = {
-      ...changeCallout(f),
-      from: codeColor(p, spteCode(f.old, f.level)),
-      to: codeColor(p, spteCode(f.new, f.level)),
-    };
     this.ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    drawCallout(this.ctx, cell, content, { ...p, sans: p.font }, { w: this.cssW, h: this.cssH });
+    drawChangeCallout(this.ctx, f, cell, this.palette, { w: this.cssW, h: this.cssH });
   }
-}
-
-function iterCell(mirror: Mirror): number {
-  return mirror.iter ? cellKey(mirror.iter.sp, mirror.iter.index) : NO_CELL;
-}
-
-function context2d(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
-  const ctx = canvas.getContext('2d');
-  if (!ctx) throw new Error('canvas 2D is not available');
-  return ctx;
-}
-
-/** The entry code of an SPTE value as events carry it. */
-function spteCode(v: bigint, level: number): number {
-  const { lo, hi } = fromBig(v);
-  return entryCode(lo, hi, level);
 }
 
 function centre(r: Rect): { x: number; y: number } {
