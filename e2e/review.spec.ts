@@ -140,6 +140,19 @@ test('Compare lists what differs between the panes when the tables are not the s
   await expect(diff.getByTestId('pane-diff-only')).toContainText(['only in pane A']);
 });
 
+test('Compare on the default NX recovery: no A/B difference, and the sentence says so', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
+  await app.idle();
+  await app.press('End');
+  // Walk and direct on one valid root leave the same tables: no list, the sentence says so.
+  await expect(page.getByTestId('compare-sentence')).toContainText('Both leave identical tables.');
+  await expect(page.getByTestId('pane-diff')).toHaveCount(0);
+});
+
 test('the event log filters to one entry, to flushes only, and marks the matches on the scrubber', async ({
   app,
   page,
