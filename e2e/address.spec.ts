@@ -57,7 +57,7 @@ test('a click in the address view selects the entry under the pointer', async ({
   // Fitted, the 6M slot fills the axis right of the row names: its first third is the first
   // 2M page. The L2 row is the third of four below the top band.
   const x = box.x + 112 + 12 + (box.width - 112 - 36) * 0.2;
-  const levelH = Math.min(110, Math.max(44, (box.height - 92 - 24) / 4));
+  const levelH = Math.min(140, Math.max(44, (box.height - 92 - 24) / 4));
   const y = box.y + 92 + 2 * levelH + 40;
   await page.mouse.click(x, y);
   await expect(page.getByRole('heading', { name: /Entry sp 2\s*\[0\]/ })).toBeVisible();

@@ -39,6 +39,8 @@ const ROW_GAP = 8;
 /** Below this many pixels an entry is not drawn on its own: the table becomes one cell. */
 const MIN_ENTRY_PX = 1.5;
 const SEPARATOR_PX = 5;
+/** A table at least this wide, with entries too narrow to draw, shows each present entry as a tick. */
+const TICKS_PX = 48;
 const LABEL_PX = 54;
 const LEVEL_NAMES = ['', '4K', '2M', '1G', '512G', '256T'];
 /** The row names' column at the left; the axis starts right of it. */
@@ -219,7 +221,8 @@ export class AddressPainter {
     // Entries are span GFNs wide at the axis's scale there: below a pixel or so the table is one cell.
     const scale = scene.axis.scaleIn(sp.gfn, sp.gfn + 512 * span);
     if (span * scale * scene.view.k < MIN_ENTRY_PX) {
-      this.paintSummary(sp, x0, x1, y, h);
+      if (x1 - x0 >= TICKS_PX) this.paintTicks(sp, sx, scene.w, y, h);
+      else this.paintSummary(sp, x0, x1, y, h);
     } else {
       // Only the entries on screen, found through the axis.
       const first = Math.max(0, Math.floor((scene.axis.gfnAt(scene.view.x) - sp.gfn) / span));
@@ -243,18 +246,18 @@ export class AddressPainter {
         if (wide >= LABEL_PX) this.entryLabel(sp, i, kind, ex0, y, wide - 1, h);
       }
     }
-    // Cut out of the structure, waiting for its RCU free: drawn over its old place, dashed red.
-    const removed = !sp.linked && sp.parent !== null;
-    ctx.strokeStyle = removed ? p.error : sp.id === scene.vcpuRoot || sp.invalid ? p.fg : p.muted;
-    ctx.lineWidth = removed ? 2 : 1;
-    ctx.setLineDash(sp.invalid || removed ? [4, 3] : []);
+    // Not linked (being built, or cut out and not yet freed): dashed, as the tree draws it.
+    const unlinked = !sp.linked && sp.parent !== null;
+    ctx.strokeStyle = sp.id === scene.vcpuRoot || sp.invalid || unlinked ? p.fg : p.muted;
+    ctx.lineWidth = unlinked ? 2 : 1;
+    ctx.setLineDash(sp.invalid || unlinked ? [4, 3] : []);
     ctx.strokeRect(x0 + 0.5, y + 0.5, Math.max(x1 - x0 - 1, 1), h - 1);
     ctx.setLineDash([]);
     if (x1 - x0 >= 40) {
       const left = Math.max(x0, 0) + 3;
       const name = sp.parent === null ? `root sp ${sp.id}` : `sp ${sp.id}`;
-      const extra = removed
-        ? ' · removed, awaiting RCU free'
+      const extra = unlinked
+        ? ' · unlinked'
         : sp.invalid
           ? ' · invalid'
           : sp.nxDisallowed
@@ -276,6 +279,31 @@ export class AddressPainter {
     // Filled from the bottom by the share present: a full table is a full bar.
     const fill = Math.max(2, (h * present) / 512);
     ctx.fillRect(x0, y + h - fill, Math.max(x1 - x0, 1), fill);
+  }
+
+  /** Each present entry as a mark at least a pixel wide where it lies, in its kind's colour. */
+  private paintTicks(
+    sp: MirrorSp,
+    sx: (g: number) => number,
+    w: number,
+    y: number,
+    h: number,
+  ): void {
+    const { ctx } = this;
+    const p = this.palette;
+    const span = entrySpan(sp.level);
+    const x0 = sx(sp.gfn);
+    ctx.fillStyle = p.entries.none;
+    ctx.fillRect(x0, y, sx(sp.gfn + 512 * span) - x0, h);
+    for (let i = 0; i < 512; i++) {
+      const kind = codeKind(entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level));
+      if (kind === 'none') continue;
+      const ex = sx(sp.gfn + i * span);
+      if (ex > w) break;
+      if (ex < -2) continue;
+      ctx.fillStyle = p.entries[kind];
+      ctx.fillRect(ex, y, Math.max(1.5, sx(sp.gfn + (i + 1) * span) - ex), h);
+    }
   }
 
   private summary(sp: MirrorSp): Summary {

@@ -31,7 +31,7 @@ const FIT_MARGIN = 24;
 const TOP = 92;
 const BOTTOM = 24;
 const MIN_ROW = 44;
-const MAX_ROW = 110;
+const MAX_ROW = 140;
 /** Deepest zoom: one GFN this many pixels wide. */
 const MAX_PX_PER_GFN = 400;
 const GLIDE_MS = 320;
@@ -398,9 +398,9 @@ export class AddressRenderer implements PictureRenderer {
     const m = this.mirror;
     const root = this.shownRoot();
     if (!m || root === null) return [];
-    // A table cut out but not yet freed stays on the picture (drawn last), as it drains.
+    // An unlinked table (being built, or cut out and draining) is drawn last, over its place.
     const live = m.sps.filter((sp) => sp.rootId === root && !sp.freed);
-    return [...live.filter((sp) => !isRemoved(sp)), ...live.filter(isRemoved)];
+    return [...live.filter((sp) => !isUnlinked(sp)), ...live.filter(isUnlinked)];
   }
 
   // ---- Drawing ---------------------------------------------------------------------------------
@@ -593,6 +593,6 @@ export class AddressRenderer implements PictureRenderer {
   }
 }
 
-function isRemoved(sp: MirrorSp): boolean {
+function isUnlinked(sp: MirrorSp): boolean {
   return !sp.linked && sp.parent !== null;
 }
