@@ -98,7 +98,7 @@ export type SimEvent = { reads: number } & (
   | { type: 'tlbFlush'; ranged: boolean; gfn: number; pages: number }
   | { type: 'warn'; code: number; message: string; sp: number | null }
   | { type: 'rootRefcount'; sp: number; old: number; new: number }
-  | { type: 'vcpuRoot'; old: number | null; new: number }
+  | { type: 'vcpuRoot'; old: number | null; new: number; vcpu: number }
   | { type: 'fault'; gfn: number; access: FaultType }
   | {
       type: 'faultDone';
@@ -223,7 +223,7 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
     case EV.rootRefcount:
       return { reads, type: 'rootRefcount', sp: w(1), old: w(2), new: w(3) };
     case EV.vcpuRoot:
-      return { reads, type: 'vcpuRoot', old: orNull(w(1)), new: w(2) };
+      return { reads, type: 'vcpuRoot', old: orNull(w(1)), new: w(2), vcpu: w(3) };
     case EV.fault:
       return { reads, type: 'fault', gfn: join32(w(3), w(4)), access: FAULT_TYPES[w(1)] ?? 'read' };
     case EV.faultDone:
@@ -269,11 +269,11 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
 export function opArgs(
   op: OpName,
   c: number,
-): { type?: FaultType; level?: number; strategy?: ZapStrategy; mode?: ZapMode } {
+): { type?: FaultType; vcpu?: number; level?: number; strategy?: ZapStrategy; mode?: ZapMode } {
   switch (op) {
     case 'access':
     case 'fault':
-      return { type: FAULT_TYPES[c] ?? 'read' };
+      return { type: FAULT_TYPES[c & 0xff] ?? 'read', vcpu: (c >>> 8) & 0xff };
     case 'shatter':
       return { level: c };
     case 'zap_sp':

@@ -14,13 +14,13 @@ export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
   const six = k === '6.18';
   switch (ev.op) {
     case 'vm':
-      return `vm: kernel ${k}, ${ev.a}-level TDP, nx_huge_pages=${ev.c & 1 ? 'on' : 'off'}, recovery_ratio=${ev.b}, phys_bits=${(ev.c >>> 8) & 0xff}`;
+      return `vm: kernel ${k}, ${ev.a}-level TDP, nx_huge_pages=${ev.c & 1 ? 'on' : 'off'}, recovery_ratio=${ev.b}, phys_bits=${(ev.c >>> 8) & 0xff}, vcpus=${Math.max(1, (ev.c >>> 16) & 0xff)}`;
     case 'memslot':
       return `kvm_set_memory_region(): memslot at gfn ${hex(ev.a)}, ${ev.b} pages, host backing ${levelName(ev.c)}`;
     case 'access':
-      return `guest ${x.type} at gfn ${hex(ev.a)}: the CPU walks the EPT from the vCPU's root`;
+      return `vCPU ${x.vcpu ?? 0}: guest ${x.type} at gfn ${hex(ev.a)}: the CPU walks the EPT from its root`;
     case 'fault':
-      return `kvm_tdp_page_fault() (${k}): ${x.type} fault at gfn ${hex(ev.a)} -> kvm_mmu_hugepage_adjust() -> kvm_tdp_mmu_map(), mmu_lock held for read`;
+      return `kvm_tdp_page_fault() (${k}) on vCPU ${x.vcpu ?? 0}: ${x.type} fault at gfn ${hex(ev.a)} -> kvm_mmu_hugepage_adjust() -> kvm_tdp_mmu_map(), mmu_lock held for read`;
     case 'shatter':
       return `tdp_mmu_split_huge_page(): split the ${levelName(x.level ?? 2)} leaf mapping gfn ${hex(ev.a)} into 512 children`;
     case 'zap_sp':
@@ -129,7 +129,7 @@ export function explainEvent(ev: SimEvent): string {
     case 'rootRefcount':
       return `root sp ${ev.sp}: tdp_mmu_root_count ${ev.old} -> ${ev.new}`;
     case 'vcpuRoot':
-      return `vCPU loads root sp ${ev.new}${ev.old === null ? '' : ` (drops obsolete root sp ${ev.old})`}`;
+      return `vCPU ${ev.vcpu} loads root sp ${ev.new}${ev.old === null ? '' : ` (drops obsolete root sp ${ev.old})`}`;
     case 'fault':
       return `page fault: ${ev.access} at gfn ${hex(ev.gfn)}; read_lock(&kvm->mmu_lock)`;
     case 'faultDone':

@@ -2,7 +2,7 @@
 // statement checks the invariants and that a mirror rebuilt from the event log agrees with the model.
 import { decodeEvent, type SimEvent } from './events.ts';
 import { checkInvariants } from './invariants.ts';
-import type { Counters, Stats, VmConfig } from './names.ts';
+import { MAX_VCPUS, type Counters, type Stats, type VmConfig } from './names.ts';
 import { Mirror } from './replay.ts';
 import { parseScenario } from './scenario/parse.ts';
 import type { ExpectFailure } from './scenario/ast.ts';
@@ -112,6 +112,10 @@ export function mirrorDiff(sim: Simulator, mirror: Mirror): string | null {
     .map((s) => s.id)
     .join();
   if (nx !== kvm.nxList.map((s) => s.id).join()) return `NX list ${nx}`;
-  if (mirror.vcpuRoot !== (kvm.vcpuRoot ? kvm.vcpuRoot.id : null)) return 'vCPU root differs';
+  for (let v = 0; v < MAX_VCPUS; v++) {
+    if ((mirror.vcpuRoots[v] ?? null) !== (kvm.vcpuRoots[v]?.id ?? null)) {
+      return `vCPU ${v}'s root differs`;
+    }
+  }
   return null;
 }

@@ -54,8 +54,9 @@ export function checkInvariants(kvm: Kvm): string[] {
     if (!root.isRoot || root.parent) bad.push(`sp ${root.id} on tdp_mmu_roots is not a root`);
     visit(root, `root list`);
   }
-  if (kvm.vcpuRoot && !kvm.roots.includes(kvm.vcpuRoot))
-    bad.push('the vCPU root is not on the list');
+  kvm.vcpuRoots.forEach((r, v) => {
+    if (r && !kvm.roots.includes(r)) bad.push(`vCPU ${v}'s root sp ${r.id} is not on the list`);
+  });
 
   for (const sp of kvm.sps) {
     if (sp.linked && !seen.has(sp.id)) bad.push(`sp ${sp.id} is on tdp_mmu_pages but unreachable`);

@@ -91,7 +91,8 @@ export class Kvm {
   /** kvm->arch.tdp_mmu_roots: newest first, as list_add_rcu() puts them. */
   roots: Sp[] = [];
   /** The vCPU's current root (mmu->root.hpa). */
-  vcpuRoot: Sp | null = null;
+  /** The root each vCPU runs on, by vCPU index (kvm_mmu_load() fills it). */
+  vcpuRoots: (Sp | null)[] = [];
   /** kvm->arch.lpage_disallowed_mmu_pages: accounted at the tail, recovered from the head. */
   nxList: Sp[] = [];
   readonly memslots: Memslot[] = [];

@@ -15,7 +15,12 @@ export interface VmConfig {
   recoveryRatio: number;
   /** Guest (and host) MAXPHYADDR: GPAs at or above 2^physBits do not exist. */
   physBits: number;
+  /** vCPUs; each loads its own root reference (kvm_mmu_load()). */
+  vcpus: number;
 }
+
+/** The most vCPUs a script may create (the picture and the log name each). */
+export const MAX_VCPUS = 8;
 
 export const DEFAULT_CONFIG: VmConfig = {
   kernel: DEFAULT_KERNEL,
@@ -23,6 +28,7 @@ export const DEFAULT_CONFIG: VmConfig = {
   nxHugePages: true,
   recoveryRatio: 60,
   physBits: 46,
+  vcpus: 1,
 };
 
 export interface Stats {

@@ -163,7 +163,7 @@ describe.each(KERNELS)('random operation sequences under kernel %s (fast-check)'
         stats: m.stats(),
         counters: m.counters,
         iter: m.iter,
-        vcpuRoot: m.vcpuRoot,
+        vcpuRoots: Array.from({ length: 8 }, (_, v) => m.vcpuRoots[v] ?? null),
         config: m.config,
         memslots: m.memslots,
         // nxSeq orders the NX list; off the list it means nothing.

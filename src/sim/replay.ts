@@ -70,7 +70,8 @@ const NONE = 0xffffffff;
 
 export class Mirror {
   readonly sps: MirrorSp[] = [];
-  vcpuRoot: number | null = null;
+  /** The root each vCPU runs on (null before its first entry), by vCPU index. */
+  readonly vcpuRoots: (number | null)[] = [];
   readonly memslots: MirrorMemslot[] = [];
   config: VmConfig;
   readonly pages = [0, 0, 0, 0];
@@ -93,6 +94,20 @@ export class Mirror {
     if (!sp) throw new RangeError(`mirror has no shadow page ${id}`);
     return sp;
   };
+
+  /** vCPU 0's root: the one the pictures mark. */
+  get vcpuRoot(): number | null {
+    return this.vcpuRoots[0] ?? null;
+  }
+
+  /** The vCPUs running on root `id`. */
+  vcpusOn(id: number): number[] {
+    const on: number[] = [];
+    this.vcpuRoots.forEach((r, v) => {
+      if (r === id) on.push(v);
+    });
+    return on;
+  }
 
   stats(): Stats {
     return statsOf(this.pages, this.nxLpageSplits);
@@ -161,6 +176,8 @@ export class Mirror {
               recoveryRatio: w(5),
               nxHugePages: (w(7) & 1) === 1,
               physBits: (w(7) >>> 8) & 0xff,
+              // Logs from before vcpus= carry 0 here: one vCPU.
+              vcpus: Math.max(1, (w(7) >>> 16) & 0xff),
               kernel: KERNELS[w(7) >>> OP_KERNEL_SHIFT] ?? DEFAULT_CONFIG.kernel,
             };
           } else {
@@ -251,7 +268,7 @@ export class Mirror {
         break;
       case EV.vcpuRoot: {
         const v = fwd ? w(2) : w(1);
-        this.vcpuRoot = v === NONE ? null : v;
+        this.vcpuRoots[w(3)] = v === NONE ? null : v;
         break;
       }
       case EV.tlbFlush:

@@ -6,6 +6,7 @@ import { Kvm, type Sp } from './kvm.ts';
 import {
   ACCESS_RESULTS,
   FAULT_TYPES,
+  MAX_VCPUS,
   OPS,
   STRATEGIES,
   VCPU_STATS_6,
@@ -105,13 +106,28 @@ export class Simulator {
     }
   }
 
+  private checkVcpu(vcpu: number): void {
+    if (!Number.isSafeInteger(vcpu) || vcpu < 0 || vcpu >= this.config.vcpus) {
+      throw new SimError(`vcpu ${vcpu}: the VM has vCPUs 0 to ${this.config.vcpus - 1}`);
+    }
+  }
+
   vm(config: Partial<VmConfig>): void {
     const shape =
-      config.levels !== undefined || config.physBits !== undefined || config.kernel !== undefined;
+      config.levels !== undefined ||
+      config.physBits !== undefined ||
+      config.kernel !== undefined ||
+      config.vcpus !== undefined;
     if (this.started && shape) {
       throw new SimError(
-        'kernel, levels and phys_bits can only be set before the paging structure exists',
+        'kernel, levels, phys_bits and vcpus can only be set before the paging structure exists',
       );
+    }
+    if (
+      config.vcpus !== undefined &&
+      (!Number.isSafeInteger(config.vcpus) || config.vcpus < 1 || config.vcpus > MAX_VCPUS)
+    ) {
+      throw new SimError(`vcpus=${config.vcpus}: a VM has 1 to ${MAX_VCPUS} vCPUs here`);
     }
     const next = { ...this.config, ...config };
     // kvm_mmu_get_tdp_level(): 5 levels only when the guest needs more than 48 bits.
@@ -132,7 +148,7 @@ export class Simulator {
       'vm',
       next.levels,
       next.recoveryRatio,
-      (next.nxHugePages ? 1 : 0) | (next.physBits << 8),
+      (next.nxHugePages ? 1 : 0) | (next.physBits << 8) | (next.vcpus << 16),
       next.kernel,
     );
     this.kvm.setConfig(next);
@@ -164,10 +180,11 @@ export class Simulator {
   }
 
   /** The guest touches `gfn`; a page fault happens only if the SPTEs do not permit the access. */
-  access(gfn: number, type: FaultType): (typeof ACCESS_RESULTS)[number] {
+  access(gfn: number, type: FaultType, vcpu = 0): (typeof ACCESS_RESULTS)[number] {
     this.checkGfn(gfn);
-    this.begin('access', gfn, 0, FAULT_TYPES.indexOf(type));
-    const walk = guestAccess(this.kvm, this.profile, gfn, type);
+    this.checkVcpu(vcpu);
+    this.begin('access', gfn, 0, FAULT_TYPES.indexOf(type) | (vcpu << 8));
+    const walk = guestAccess(this.kvm, this.profile, gfn, type, vcpu);
     // The entry that ended the CPU's walk, so the outcome can name it.
     const where = walk.sp ? walk.sp.id : NONE;
     this.end('access', ACCESS_RESULTS.indexOf(walk.result), where, walk.index);
@@ -175,10 +192,11 @@ export class Simulator {
   }
 
   /** Force the page-fault path for `gfn`; returns RET_PF_*. */
-  fault(gfn: number, type: FaultType): number {
+  fault(gfn: number, type: FaultType, vcpu = 0): number {
     this.checkGfn(gfn);
-    this.begin('fault', gfn, 0, FAULT_TYPES.indexOf(type));
-    const ret = kvmTdpPageFault(this.kvm, this.profile, gfn, type);
+    this.checkVcpu(vcpu);
+    this.begin('fault', gfn, 0, FAULT_TYPES.indexOf(type) | (vcpu << 8));
+    const ret = kvmTdpPageFault(this.kvm, this.profile, gfn, type, vcpu);
     this.end('fault', ret);
     return ret;
   }
@@ -275,7 +293,7 @@ export class Simulator {
 
   /** The SPTE at `level` on the path to `gfn` in the vCPU's root, for tests and the inspector. */
   spteAt(gfn: number, level: number): bigint | null {
-    const root = this.kvm.vcpuRoot ?? this.kvm.roots[0];
+    const root = this.kvm.vcpuRoots[0] ?? this.kvm.roots[0];
     const sp = root ? this.kvm.tableAt(root, gfn, level) : null;
     if (!sp) return null;
     const i = sptIndex(gfn, level);

@@ -93,6 +93,7 @@ function scriptConfig(script: string): { config: VmConfig; locked: boolean } {
         levels: st.levels ?? config.levels,
         nxHugePages: st.nxHugePages ?? config.nxHugePages,
         recoveryRatio: st.recoveryRatio ?? config.recoveryRatio,
+        vcpus: st.vcpus ?? config.vcpus,
         physBits: st.physBits ?? config.physBits,
       };
     } else {

@@ -259,15 +259,7 @@ function TableDetails({ mirror, sp }: { mirror: Mirror; sp: MirrorSp }) {
             <Row name="tdp_mmu_root_count">
               <code>{sp.rootCount}</code> <Note>references held</Note>
             </Row>
-            <Row name="vCPU root">
-              {mirror.vcpuRoot === sp.id ? (
-                <>
-                  yes <Note>the root the vCPU runs on</Note>
-                </>
-              ) : (
-                'no'
-              )}
-            </Row>
+            <Row name="vCPU root">{vcpusWords(mirror.vcpusOn(sp.id), mirror.config.vcpus)}</Row>
           </>
         )}
       </dl>
@@ -298,3 +290,20 @@ export const Inspector = memo(function Inspector({ mirror, selection }: Inspecto
     </section>
   );
 });
+
+/** Which vCPUs run on a root, as the inspector says it. */
+function vcpusWords(on: readonly number[], vcpus: number): ReactNode {
+  if (on.length === 0) return 'no';
+  if (vcpus === 1) {
+    return (
+      <>
+        yes <Note>the root the vCPU runs on</Note>
+      </>
+    );
+  }
+  return (
+    <>
+      {on.map((v) => `vCPU ${v}`).join(', ')} <Note>run on it</Note>
+    </>
+  );
+}

@@ -363,7 +363,7 @@ export function RootsPanel({
               <th scope="col" title="role.invalid">
                 invalid
               </th>
-              <th scope="col" title="the vCPU's current root">
+              <th scope="col" title="the vCPUs running on it">
                 vCPU
               </th>
               <th scope="col" title="linked tables that hang from it">
@@ -381,7 +381,7 @@ export function RootsPanel({
                 </td>
                 <td>{r.rootCount}</td>
                 <td className={r.invalid ? 'review__note--bad' : undefined}>{r.invalid ? 1 : 0}</td>
-                <td>{mirror.vcpuRoot === r.id ? 'yes' : 'no'}</td>
+                <td>{vcpusOn(mirror.vcpusOn(r.id), mirror.config.vcpus)}</td>
                 <td>{n(tables.get(r.id) ?? 0)}</td>
               </tr>
             ))}
@@ -390,4 +390,10 @@ export function RootsPanel({
       )}
     </Panel>
   );
+}
+
+/** 'yes' / 'no' for a one-vCPU VM; else which vCPUs run on the root. */
+function vcpusOn(on: readonly number[], vcpus: number): string {
+  if (on.length === 0) return 'no';
+  return vcpus === 1 ? 'yes' : on.join(', ');
 }

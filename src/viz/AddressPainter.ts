@@ -27,7 +27,8 @@ export interface AddressScene {
   /** Tables of the root on the picture, any order. */
   tables: readonly MirrorSp[];
   memslots: readonly MirrorMemslot[];
-  vcpuRoot: number | null;
+  /** Roots some vCPU runs on. */
+  vcpuRoots: ReadonlySet<number>;
   op: OpMark | null;
   w: number;
   h: number;
@@ -248,7 +249,7 @@ export class AddressPainter {
     }
     // Not linked (being built, or cut out and not yet freed): dashed, as the tree draws it.
     const unlinked = !sp.linked && sp.parent !== null;
-    ctx.strokeStyle = sp.id === scene.vcpuRoot || sp.invalid || unlinked ? p.fg : p.muted;
+    ctx.strokeStyle = scene.vcpuRoots.has(sp.id) || sp.invalid || unlinked ? p.fg : p.muted;
     ctx.lineWidth = unlinked ? 2 : 1;
     ctx.setLineDash(sp.invalid || unlinked ? [4, 3] : []);
     ctx.strokeRect(x0 + 0.5, y + 0.5, Math.max(x1 - x0 - 1, 1), h - 1);

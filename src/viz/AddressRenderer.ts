@@ -14,7 +14,14 @@ import {
   type GfnAxis,
   type Rows,
 } from './address-layout.ts';
-import { drawChangeCallout, fitCanvas, iterCell, mountCanvas, spteCode } from './canvas.ts';
+import {
+  drawChangeCallout,
+  fitCanvas,
+  iterCell,
+  mountCanvas,
+  spteCode,
+  vcpusByRoot,
+} from './canvas.ts';
 import { choreograph } from './choreography.ts';
 import {
   drawOverlays,
@@ -419,7 +426,7 @@ export class AddressRenderer implements PictureRenderer {
       rows,
       tables: this.shownTables(),
       memslots: m.memslots,
-      vcpuRoot: m.vcpuRoot,
+      vcpuRoots: new Set(vcpusByRoot(m).keys()),
       op: this.op,
       w: this.cssW,
       h: this.cssH,

@@ -117,7 +117,9 @@ export interface TreeScene {
   layout: Layout;
   views: ReadonlyMap<number, TableView>;
   collapsed: ReadonlySet<number>;
-  vcpuRoot: number | null;
+  /** The vCPUs on each root they run on (a root no vCPU runs on is absent). */
+  vcpusOn: ReadonlyMap<number, readonly number[]>;
+  vcpus: number;
   anims: readonly Anim[];
   atlas: EntryAtlas;
 }
@@ -413,8 +415,15 @@ export class TreePainter implements PictureView<TreeScene> {
     const list: Badge[] = [];
     if (v.t.parent === null) {
       list.push({ text: 'root', fill: p.accent, ink: p.panel, outline: false });
-      if (this.scene.vcpuRoot === v.t.id)
-        list.push({ text: 'vCPU', fill: p.accent, ink: p.accent, outline: true });
+      const on = this.scene.vcpusOn.get(v.t.id);
+      // One vCPU: 'vCPU'; several: which ones run here ('vCPU 0,1').
+      if (on)
+        list.push({
+          text: this.scene.vcpus === 1 ? 'vCPU' : `vCPU ${on.join(',')}`,
+          fill: p.accent,
+          ink: p.accent,
+          outline: true,
+        });
     }
     if (v.invalid) list.push({ text: 'invalid', fill: p.error, ink: p.panel, outline: false });
     if (v.nxDisallowed) list.push({ text: 'NX', fill: p.nxMark, ink: p.panel, outline: false });

@@ -16,7 +16,14 @@ import {
   type LayoutTable,
   type Rect,
 } from './layout.ts';
-import { drawChangeCallout, fitCanvas, iterCell, mountCanvas, spteCode } from './canvas.ts';
+import {
+  drawChangeCallout,
+  fitCanvas,
+  iterCell,
+  mountCanvas,
+  spteCode,
+  vcpusByRoot,
+} from './canvas.ts';
 import { choreograph } from './choreography.ts';
 import { EntryAtlas } from './EntryAtlas.ts';
 import { isShown, TableView, TreePainter } from './TreePainter.ts';
@@ -70,7 +77,8 @@ export class TreeRenderer implements PictureRenderer {
   private readonly painter: TreePainter;
 
   private selection: Selection | null = null;
-  private vcpuRoot: number | null = null;
+  private vcpusOn: ReadonlyMap<number, readonly number[]> = new Map();
+  private vcpus = 1;
   private motion = true;
   private anims: Anim[] = [];
   /** The iterator's cell (cellKey), as the mirror has it at the cursor. */
@@ -212,7 +220,8 @@ export class TreeRenderer implements PictureRenderer {
     for (const v of this.views.values()) v.sp = mirror.sps[v.t.id];
     this.pendingReload = [...this.views.values()];
     this.reloadFrom = mirror;
-    this.vcpuRoot = mirror.vcpuRoot;
+    this.vcpusOn = vcpusByRoot(mirror);
+    this.vcpus = mirror.config.vcpus;
     this.anims = [];
     this.iter = iterCell(mirror);
     this.atlas.invalidate();
@@ -247,7 +256,8 @@ export class TreeRenderer implements PictureRenderer {
       const v = this.views.get(id);
       if (v && !reload.has(id)) v.sp = mirror.sps[id];
     }
-    this.vcpuRoot = mirror.vcpuRoot;
+    this.vcpusOn = vcpusByRoot(mirror);
+    this.vcpus = mirror.config.vcpus;
     this.iter = iterCell(mirror);
     // Spans are found after the flags are current, so only tables shown now light up.
     for (const f of plan.flushes) this.queue(this.tlbAnim(f.ranged, f.gfn, f.pages));
@@ -657,7 +667,8 @@ export class TreeRenderer implements PictureRenderer {
         layout: this.layout,
         views: this.views,
         collapsed: this.collapsed,
-        vcpuRoot: this.vcpuRoot,
+        vcpusOn: this.vcpusOn,
+        vcpus: this.vcpus,
         anims: this.anims,
         atlas: this.atlas,
       },

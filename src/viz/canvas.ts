@@ -72,3 +72,12 @@ export function drawChangeCallout(
   };
   drawCallout(ctx, cell, content, { ...p, sans: p.font }, view);
 }
+
+/** Each root some vCPU runs on, with those vCPUs. */
+export function vcpusByRoot(mirror: Mirror): Map<number, number[]> {
+  const on = new Map<number, number[]>();
+  mirror.vcpuRoots.forEach((root, v) => {
+    if (root !== null) on.set(root, [...(on.get(root) ?? []), v]);
+  });
+  return on;
+}

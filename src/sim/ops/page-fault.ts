@@ -41,8 +41,8 @@ export interface Walk {
 }
 
 /** The hardware walk from the vCPU's root: EPT violation, EPT misconfig (MMIO SPTE) or success. */
-export function hardwareWalk(kvm: Kvm, gfn: number, type: FaultType): Walk {
-  let sp = kvm.vcpuRoot;
+export function hardwareWalk(kvm: Kvm, gfn: number, type: FaultType, vcpu = 0): Walk {
+  let sp = kvm.vcpuRoots[vcpu] ?? null;
   while (sp) {
     const i = sptIndex(gfn, sp.level);
     const lo = sp.spt[2 * i] ?? 0;
@@ -98,8 +98,14 @@ function countStats(kvm: Kvm, f: number): void {
  * mirrors kvm_tdp_page_fault() -> direct_page_fault() -> kvm_tdp_mmu_map() under mmu_lock held for
  * read; returns RET_PF_*.
  */
-export function kvmTdpPageFault(kvm: Kvm, p: KernelProfile, gfn: number, type: FaultType): number {
-  const root = kvmMmuReload(kvm, p);
+export function kvmTdpPageFault(
+  kvm: Kvm,
+  p: KernelProfile,
+  gfn: number,
+  type: FaultType,
+  vcpu = 0,
+): number {
+  const root = kvmMmuReload(kvm, p, vcpu);
   kvm.counters.faults++;
   // read_lock(&kvm->mmu_lock) from here to faultDone.
   kvm.emit(EV.fault, FAULT_TYPES.indexOf(type), 0, lo32(gfn), hi32(gfn));
@@ -125,9 +131,15 @@ export function kvmTdpPageFault(kvm: Kvm, p: KernelProfile, gfn: number, type: F
 }
 
 /** The guest touches `gfn`: no exit if the SPTEs permit it, MMIO emulation, or a page fault. */
-export function guestAccess(kvm: Kvm, p: KernelProfile, gfn: number, type: FaultType): Walk {
-  kvmMmuReload(kvm, p);
-  const walk = hardwareWalk(kvm, gfn, type);
-  if (walk.result === 'violation') kvmTdpPageFault(kvm, p, gfn, type);
+export function guestAccess(
+  kvm: Kvm,
+  p: KernelProfile,
+  gfn: number,
+  type: FaultType,
+  vcpu = 0,
+): Walk {
+  kvmMmuReload(kvm, p, vcpu);
+  const walk = hardwareWalk(kvm, gfn, type, vcpu);
+  if (walk.result === 'violation') kvmTdpPageFault(kvm, p, gfn, type, vcpu);
   return walk;
 }

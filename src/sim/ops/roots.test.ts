@@ -21,7 +21,7 @@ describe('roots: invalidation, the window, and zapping invalidated roots', () =>
     const [fresh, old] = h.sim.kvm.roots;
     expect(fresh).toMatchObject({ invalid: false, rootCount: 1 });
     expect(old).toMatchObject({ invalid: true, rootCount: 1 });
-    expect(h.sim.kvm.vcpuRoot).toBe(fresh);
+    expect(h.sim.kvm.vcpuRoots).toEqual([fresh]);
     // Stats count leaves in every root: the old tree's 4K + 2M plus the new root's 2M.
     expect(h.stats()).toEqual({ pages_4k: 1, pages_2m: 2, pages_1g: 0, nx_lpage_splits: 1 });
   });

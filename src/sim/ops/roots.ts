@@ -60,13 +60,13 @@ export function kvmTdpMmuPutRoot(kvm: Kvm, p: KernelProfile, root: Sp, shared: b
  * What a vCPU does before entering the guest (kvm_mmu_free_obsolete_roots() + kvm_mmu_load()): drop
  * an invalidated root and load a valid one.
  */
-export function kvmMmuReload(kvm: Kvm, p: KernelProfile): Sp {
-  const old = kvm.vcpuRoot;
+export function kvmMmuReload(kvm: Kvm, p: KernelProfile, vcpu: number): Sp {
+  const old = kvm.vcpuRoots[vcpu] ?? null;
   if (old && !old.invalid) return old;
   if (old) kvmTdpMmuPutRoot(kvm, p, old, false);
   const root = kvmTdpMmuGetVcpuRoot(kvm, p);
-  kvm.vcpuRoot = root;
-  kvm.emit(EV.vcpuRoot, old ? old.id : NONE, root.id);
+  kvm.vcpuRoots[vcpu] = root;
+  kvm.emit(EV.vcpuRoot, old ? old.id : NONE, root.id, vcpu);
   return root;
 }
 

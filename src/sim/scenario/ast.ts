@@ -15,6 +15,7 @@ export interface VmStatement extends Pos {
   nxHugePages?: boolean;
   recoveryRatio?: number;
   physBits?: number;
+  vcpus?: number;
 }
 export interface MemslotStatement extends Pos {
   kind: 'memslot';
@@ -27,6 +28,8 @@ export interface AccessStatement extends Pos {
   kind: 'access' | 'fault';
   gfn: number;
   type: FaultType;
+  /** Absent: vCPU 0. */
+  vcpu?: number;
 }
 /** The guest touches every 4 KiB page of [gfn, gfn + npages), in order. */
 export interface AccessRangeStatement extends Pos {
@@ -34,6 +37,7 @@ export interface AccessRangeStatement extends Pos {
   gfn: number;
   npages: number;
   type: FaultType;
+  vcpu?: number;
 }
 export interface ShatterStatement extends Pos {
   kind: 'shatter';

@@ -258,7 +258,7 @@ describe('parseScenario: syntax errors', () => {
     const e = errorOf('access gpa=0 tpye=write');
     expect(e).toMatchObject({ line: 1, col: 14 });
     expect(e.message).toBe(
-      "unknown key 'tpye' for access (it takes gpa, gfn, type); did you mean 'type'?",
+      "unknown key 'tpye' for access (it takes gpa, gfn, type, vcpu); did you mean 'type'?",
     );
     const far = errorOf('memslot gpa=0 size=4K flavour=big');
     expect(far.col).toBe(23);

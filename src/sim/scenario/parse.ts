@@ -120,6 +120,7 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
         ...pos,
         gfn: fields.gfn(state.config),
         type: fields.choice('type', TYPE_VALUES),
+        ...optionalKey('vcpu', vcpuOf(fields, state.config)),
       };
     case 'access_range':
       return parseAccessRange(pos, fields, state.config);
@@ -359,7 +360,16 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     }
     st.physBits = v;
   }
-  const shape = kernel ?? levels ?? phys;
+  const vcpus = f.get('vcpus');
+  if (vcpus !== undefined) {
+    const v = parseNumber(vcpus);
+    const { min, max = min } = intRange('vm', 'vcpus');
+    if (v < min || v > max) {
+      throw new LineError(vcpus.col, `vcpus must be ${min} to ${max}, not ${vcpus.value}`);
+    }
+    st.vcpus = v;
+  }
+  const shape = kernel ?? levels ?? phys ?? vcpus;
   if (shape !== undefined && state.firstOp !== undefined) {
     throw new LineError(
       shape.col,
@@ -372,6 +382,7 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     levels: st.levels ?? state.config.levels,
     nxHugePages: st.nxHugePages ?? state.config.nxHugePages,
     recoveryRatio: st.recoveryRatio ?? state.config.recoveryRatio,
+    vcpus: st.vcpus ?? state.config.vcpus,
     // kvm_mmu_get_tdp_level() picks 5 levels only for a guest wider than 48 bits: 52 unless told.
     physBits:
       st.physBits ??
@@ -449,7 +460,29 @@ function parseAccessRange(pos: Pos, f: Fields, config: VmConfig): AccessRangeSta
         `(phys_bits=${config.physBits}: GPAs below ${hex(2 ** config.physBits)})`,
     );
   }
-  return { kind: 'access_range', ...pos, gfn, npages, type: f.choice('type', TYPE_VALUES) };
+  return {
+    kind: 'access_range',
+    ...pos,
+    gfn,
+    npages,
+    type: f.choice('type', TYPE_VALUES),
+    ...optionalKey('vcpu', vcpuOf(f, config)),
+  };
+}
+
+/** vcpu=, which must name one of the VM's vCPUs. */
+function vcpuOf(f: Fields, config: VmConfig): number | undefined {
+  const p = f.get('vcpu');
+  if (p === undefined) return undefined;
+  const v = parseNumber(p);
+  if (v >= config.vcpus) {
+    throw new LineError(
+      p.col,
+      `vcpu=${p.value}: the VM has ${config.vcpus} vCPU${config.vcpus === 1 ? '' : 's'} ` +
+        `(0 to ${config.vcpus - 1}); give vm vcpus=${v + 1} first`,
+    );
+  }
+  return v;
 }
 
 function parseBacking(p: Pair | undefined): number {
@@ -622,6 +655,7 @@ export function formatStatement(st: Statement): string {
         parts.push(`nx_huge_pages=${st.nxHugePages ? 'on' : 'off'}`);
       if (st.recoveryRatio !== undefined) parts.push(`recovery_ratio=${st.recoveryRatio}`);
       if (st.physBits !== undefined) parts.push(`phys_bits=${st.physBits}`);
+      if (st.vcpus !== undefined) parts.push(`vcpus=${st.vcpus}`);
       return parts.join(' ');
     }
     case 'memslot': {
@@ -633,9 +667,9 @@ export function formatStatement(st: Statement): string {
     }
     case 'access':
     case 'fault':
-      return `${st.kind} ${gpa(st.gfn)} type=${st.type}`;
+      return `${st.kind} ${gpa(st.gfn)} type=${st.type}${vcpuKey(st.vcpu)}`;
     case 'access_range':
-      return `access_range ${gpa(st.gfn)} size=${formatSize(st.npages * PAGE_SIZE)} type=${st.type}`;
+      return `access_range ${gpa(st.gfn)} size=${formatSize(st.npages * PAGE_SIZE)} type=${st.type}${vcpuKey(st.vcpu)}`;
     case 'shatter':
       return `shatter ${gpa(st.gfn)} level=${st.level}`;
     case 'zap_sp':
@@ -650,6 +684,10 @@ export function formatStatement(st: Statement): string {
     case 'expect':
       return ['expect', ...st.checks.map((c) => `${c.name}=${c.value}`)].join(' ');
   }
+}
+
+function vcpuKey(vcpu: number | undefined): string {
+  return vcpu === undefined ? '' : ` vcpu=${vcpu}`;
 }
 
 /** Bytes (whole pages) with the largest binary suffix that divides them: 6M, not 6291456. */

@@ -17,13 +17,14 @@ export function runStatement(sim: Simulator, st: Statement, failures: ExpectFail
   sim.line = st.line;
   switch (st.kind) {
     case 'vm': {
-      const { kernel, levels, nxHugePages, recoveryRatio, physBits } = st;
+      const { kernel, levels, nxHugePages, recoveryRatio, physBits, vcpus } = st;
       sim.vm({
         ...(kernel !== undefined && { kernel }),
         ...(levels !== undefined && { levels }),
         ...(nxHugePages !== undefined && { nxHugePages }),
         ...(recoveryRatio !== undefined && { recoveryRatio }),
         ...(physBits !== undefined && { physBits }),
+        ...(vcpus !== undefined && { vcpus }),
       });
       return;
     }
@@ -31,13 +32,13 @@ export function runStatement(sim: Simulator, st: Statement, failures: ExpectFail
       sim.memslot(st.gfn, st.npages, st.backingLevel);
       return;
     case 'access':
-      sim.access(st.gfn, st.type);
+      sim.access(st.gfn, st.type, st.vcpu);
       return;
     case 'fault':
-      sim.fault(st.gfn, st.type);
+      sim.fault(st.gfn, st.type, st.vcpu);
       return;
     case 'access_range':
-      for (let i = 0; i < st.npages; i++) sim.access(st.gfn + i, st.type);
+      for (let i = 0; i < st.npages; i++) sim.access(st.gfn + i, st.type, st.vcpu);
       return;
     case 'shatter':
       sim.shatter(st.gfn, st.level);

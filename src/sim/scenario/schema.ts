@@ -4,6 +4,7 @@
 import {
   DEFAULT_CONFIG,
   EXPECT_NAMES,
+  MAX_VCPUS,
   FAULT_TYPES,
   STRATEGIES,
   ZAP_MODES,
@@ -77,6 +78,12 @@ const TYPE: KeySpec = {
   doc: 'the access: read, write or exec (an exec fault is what splits huge pages under NX)',
   default: 'read',
 };
+const VCPU: KeySpec = {
+  name: 'vcpu',
+  type: { kind: 'int', min: 0, max: MAX_VCPUS - 1 },
+  doc: 'the vCPU that makes the access: 0 to vcpus - 1 (each holds its own root reference)',
+  default: '0',
+};
 const STRATEGY: KeySpec = {
   name: 'strategy',
   type: { kind: 'choice', values: STRATEGIES },
@@ -120,6 +127,12 @@ export const SCHEMA = {
         doc: "the guest's MAXPHYADDR: GPAs must lie below 2^phys_bits",
         default: `${DEFAULT_CONFIG.physBits} (52 with levels=5)`,
       },
+      {
+        name: 'vcpus',
+        type: { kind: 'int', min: 1, max: MAX_VCPUS },
+        doc: 'how many vCPUs the VM has; each loads the root it runs on (kvm_mmu_load())',
+        default: String(DEFAULT_CONFIG.vcpus),
+      },
     ],
     example: 'vm nx_huge_pages=on recovery_ratio=1',
   },
@@ -144,14 +157,14 @@ export const SCHEMA = {
     word: 'access',
     mirrors: 'a guest access; kvm_tdp_page_fault() only when the SPTEs do not permit it',
     doc: 'The guest touches one page: the CPU walks the EPT, and faults only if it must.',
-    keys: [GPA, GFN, TYPE],
+    keys: [GPA, GFN, TYPE, VCPU],
     example: 'access gpa=0x100000000 type=exec',
   },
   fault: {
     word: 'fault',
     mirrors: 'kvm_tdp_page_fault() → kvm_tdp_mmu_map()',
     doc: 'Forces the page-fault path for one page, as an EPT violation would.',
-    keys: [GPA, GFN, TYPE],
+    keys: [GPA, GFN, TYPE, VCPU],
     example: 'fault gpa=0x100000000 type=write',
   },
   access_range: {
@@ -163,6 +176,7 @@ export const SCHEMA = {
       GFN,
       { name: 'size', type: { kind: 'size' }, doc: 'bytes, whole 4 KiB pages', required: true },
       TYPE,
+      VCPU,
     ],
     example: 'access_range gpa=0x100000000 size=64K type=read',
   },
