@@ -10,6 +10,7 @@ import {
 import { KERNELS, type KernelId } from '../profile.ts';
 import type { ParseError, Statement } from './ast.ts';
 import { formatStatement, parseScenario } from './parse.ts';
+import { STATEMENT_WORDS } from './schema.ts';
 
 function parseOk(text: string): Statement[] {
   const r = parseScenario(text);
@@ -732,5 +733,35 @@ describe('access_range', () => {
     ]);
     expect(r.errors[0]?.message).toMatch(/not a positive multiple of 4 KiB/);
     expect(r.errors[1]?.message).toMatch(/beyond the guest physical address width/);
+  });
+});
+
+describe('parseScenario: hostile input', () => {
+  it('takes a lone CR as a line end, as CRLF and LF', () => {
+    const text =
+      'memslot gpa=0x100000000 size=2M backing=2M\raccess gpa=0x100000000\rexpect pages_2m=1';
+    const { statements, errors } = parseScenario(text);
+    expect(errors).toEqual([]);
+    expect(statements.map((s) => `${s.line}:${s.kind}`)).toEqual([
+      '1:memslot',
+      '2:access',
+      '3:expect',
+    ]);
+    expect(
+      parseScenario('invalidate_roots\r\n\rrecover_nx\n').statements.map((s) => s.line),
+    ).toEqual([1, 3]);
+  });
+
+  it('shows control characters escaped and quotes at most 32 characters of a token', () => {
+    const [nul] = parseScenario('acc\u0000ess gpa=0').errors;
+    expect(nul?.message).toBe("unknown statement 'acc\\x00ess'; did you mean 'access'?");
+    const [esc] = parseScenario('access gpa=\u001b[31m').errors;
+    expect(esc?.message).toContain('gpa=\\x1b[31m: expected a non-negative integer');
+    expect([...(esc?.message ?? '')].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
+    const long = 'y'.repeat(100_000);
+    const [big] = parseScenario(long).errors;
+    expect(big?.message).toBe(
+      `unknown statement '${'y'.repeat(32)}…' (statements: ${STATEMENT_WORDS.join(', ')})`,
+    );
   });
 });

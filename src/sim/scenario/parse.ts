@@ -71,7 +71,8 @@ export function parseScenario(text: string): ParseResult {
   const statements: Statement[] = [];
   const errors: ParseError[] = [];
   const state: State = { config: { ...DEFAULT_CONFIG }, firstOp: undefined, memslots: [] };
-  text.split(/\r?\n/).forEach((raw, i) => {
+  // CRLF, LF and a lone CR (old Mac files) all end a line.
+  text.split(/\r\n|\r|\n/).forEach((raw, i) => {
     const line = i + 1;
     const tokens = tokenize(raw);
     const first = tokens[0];
@@ -99,8 +100,8 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
     throw new LineError(
       first.col,
       near === undefined
-        ? `unknown statement '${word}' (statements: ${STATEMENT_WORDS.join(', ')})`
-        : `unknown statement '${word}'; did you mean '${near}'?`,
+        ? `unknown statement '${shown(word)}' (statements: ${STATEMENT_WORDS.join(', ')})`
+        : `unknown statement '${shown(word)}'; did you mean '${near}'?`,
     );
   }
   if (word !== 'vm') state.firstOp ??= { line, word };
@@ -169,13 +170,13 @@ function splitPairs(tokens: Token[]): Pair[] {
     const next = tokens[i + 1]?.text;
     if (eq < 0) {
       const hint = next?.startsWith('=') ? " (no spaces around '=')" : '';
-      throw new LineError(t.col, `expected key=value, found '${t.text}'${hint}`);
+      throw new LineError(t.col, `expected key=value, found '${shown(t.text)}'${hint}`);
     }
-    if (eq === 0) throw new LineError(t.col, `'${t.text}' has no key before '='`);
+    if (eq === 0) throw new LineError(t.col, `'${shown(t.text)}' has no key before '='`);
     const pair = { key: t.text.slice(0, eq), value: t.text.slice(eq + 1), col: t.col };
     if (pair.value === '') {
       const hint = next !== undefined && !next.includes('=') ? " (no spaces around '=')" : '';
-      throw new LineError(t.col, `${pair.key}= has no value${hint}`);
+      throw new LineError(t.col, `${shown(pair.key)}= has no value${hint}`);
     }
     return pair;
   });
@@ -187,12 +188,13 @@ function keyed(word: Kind, pairs: Pair[]): Map<string, Pair> {
   const map = new Map<string, Pair>();
   for (const p of pairs) {
     if (!keys.includes(p.key)) {
-      if (keys.length === 0) throw new LineError(p.col, `${word} takes no keys, found '${p.key}'`);
+      if (keys.length === 0)
+        throw new LineError(p.col, `${word} takes no keys, found '${shown(p.key)}'`);
       const near = closest(p.key, keys);
       const hint = near === undefined ? '' : `; did you mean '${near}'?`;
       throw new LineError(
         p.col,
-        `unknown key '${p.key}' for ${word} (it takes ${keys.join(', ')})${hint}`,
+        `unknown key '${shown(p.key)}' for ${word} (it takes ${keys.join(', ')})${hint}`,
       );
     }
     const prev = map.get(p.key);
@@ -251,7 +253,7 @@ class Fields {
     if (p === undefined) return undefined;
     const found = allowed.find((a) => a === p.value);
     if (found === undefined) {
-      throw new LineError(p.col, `${key} must be ${orList(allowed)}, not '${p.value}'`);
+      throw new LineError(p.col, `${key} must be ${orList(allowed)}, not '${shown(p.value)}'`);
     }
     return found;
   }
@@ -285,14 +287,14 @@ function parseNumber(p: Pair): number {
   if (v === 'malformed') {
     throw new LineError(
       p.col,
-      `${p.key}=${p.value}: expected a non-negative integer ` +
+      `${shown(p.key)}=${shown(p.value)}: expected a non-negative integer ` +
         `(decimal or 0x hex, optionally followed by K, M or G, e.g. 4096, 0x1000, 2M)`,
     );
   }
   if (v === 'too-large') {
     throw new LineError(
       p.col,
-      `${p.key}=${p.value} is too large: values must be at most 2^53-1 (${hex(Number.MAX_SAFE_INTEGER)})`,
+      `${shown(p.key)}=${shown(p.value)} is too large: values must be at most 2^53-1 (${hex(Number.MAX_SAFE_INTEGER)})`,
     );
   }
   return v;
@@ -320,7 +322,7 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     if (!isKernel(kernel.value)) {
       throw new LineError(
         kernel.col,
-        `kernel must be ${orList(KERNELS)} (the kernel whose TDP MMU the VM follows), not '${kernel.value}'`,
+        `kernel must be ${orList(KERNELS)} (the kernel whose TDP MMU the VM follows), not '${shown(kernel.value)}'`,
       );
     }
     st.kernel = kernel.value;
@@ -331,7 +333,7 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     if (!LEVELS_VALUES.includes(String(v))) {
       throw new LineError(
         levels.col,
-        `levels must be ${orList(LEVELS_VALUES)} (4- or 5-level EPT), not ${levels.value}`,
+        `levels must be ${orList(LEVELS_VALUES)} (4- or 5-level EPT), not ${shown(levels.value)}`,
       );
     }
     st.levels = v === 5 ? 5 : 4;
@@ -342,7 +344,7 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     if (v === undefined) {
       throw new LineError(
         nx.col,
-        `nx_huge_pages must be on or off (or true/false, 1/0), not '${nx.value}'`,
+        `nx_huge_pages must be on or off (or true/false, 1/0), not '${shown(nx.value)}'`,
       );
     }
     st.nxHugePages = v;
@@ -355,7 +357,7 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     if (v < PHYS_BITS.min || v > PHYS_BITS.max) {
       throw new LineError(
         phys.col,
-        `phys_bits must be ${PHYS_BITS.min} to ${PHYS_BITS.max} (the x86 MAXPHYADDR range), not ${phys.value}`,
+        `phys_bits must be ${PHYS_BITS.min} to ${PHYS_BITS.max} (the x86 MAXPHYADDR range), not ${shown(phys.value)}`,
       );
     }
     st.physBits = v;
@@ -365,7 +367,7 @@ function parseVm(pos: Pos, f: Fields, state: State): VmStatement {
     const v = parseNumber(vcpus);
     const { min, max = min } = intRange('vm', 'vcpus');
     if (v < min || v > max) {
-      throw new LineError(vcpus.col, `vcpus must be ${min} to ${max}, not ${vcpus.value}`);
+      throw new LineError(vcpus.col, `vcpus must be ${min} to ${max}, not ${shown(vcpus.value)}`);
     }
     st.vcpus = v;
   }
@@ -418,7 +420,7 @@ function parseMemslot(pos: Pos, f: Fields, state: State): MemslotStatement {
   if (size === 0 || size % PAGE_SIZE !== 0) {
     throw new LineError(
       sizePair.col,
-      `memslot size=${sizePair.value} is not a positive multiple of 4 KiB: a memslot covers whole pages`,
+      `memslot size=${shown(sizePair.value)} is not a positive multiple of 4 KiB: a memslot covers whole pages`,
     );
   }
   const backingLevel = parseBacking(f.get('backing'));
@@ -449,7 +451,7 @@ function parseAccessRange(pos: Pos, f: Fields, config: VmConfig): AccessRangeSta
   if (size === 0 || size % PAGE_SIZE !== 0) {
     throw new LineError(
       sizePair.col,
-      `access_range size=${sizePair.value} is not a positive multiple of 4 KiB: it touches whole pages`,
+      `access_range size=${shown(sizePair.value)} is not a positive multiple of 4 KiB: it touches whole pages`,
     );
   }
   const npages = size / PAGE_SIZE;
@@ -478,7 +480,7 @@ function vcpuOf(f: Fields, config: VmConfig): number | undefined {
   if (v >= config.vcpus) {
     throw new LineError(
       p.col,
-      `vcpu=${p.value}: the VM has ${config.vcpus} vCPU${config.vcpus === 1 ? '' : 's'} ` +
+      `vcpu=${shown(p.value)}: the VM has ${config.vcpus} vCPU${config.vcpus === 1 ? '' : 's'} ` +
         `(0 to ${config.vcpus - 1}); give vm vcpus=${v + 1} first`,
     );
   }
@@ -491,7 +493,7 @@ function parseBacking(p: Pair | undefined): number {
   if (level === 0) {
     throw new LineError(
       p.col,
-      `backing must be 4K, 2M or 1G (the host page size behind the slot), not '${p.value}'`,
+      `backing must be 4K, 2M or 1G (the host page size behind the slot), not '${shown(p.value)}'`,
     );
   }
   return level;
@@ -509,7 +511,7 @@ function shatterLevel(f: Fields): number {
   if (v < min || v > max) {
     throw new LineError(
       p.col,
-      `shatter level must be ${min} or ${max}, not ${p.value}: only 2M (level 2) and 1G (level 3) leaves are huge; ` +
+      `shatter level must be ${min} or ${max}, not ${shown(p.value)}: only 2M (level 2) and 1G (level 3) leaves are huge; ` +
         `a 4K leaf cannot be split and L4/L5 SPTEs are never leaves`,
     );
   }
@@ -523,7 +525,7 @@ function zapSpLevel(f: Fields, config: VmConfig): number {
   if (v < 1 || v >= root) {
     throw new LineError(
       p.col,
-      `zap_sp level must be 1 to ${root - 1} with levels=${root}, not ${p.value}: ` +
+      `zap_sp level must be 1 to ${root - 1} with levels=${root}, not ${shown(p.value)}: ` +
         `role.level=${root} is the root, which zap_sp cannot zap, and nothing above it exists`,
     );
   }
@@ -565,8 +567,8 @@ function parseExpect(pos: Pos, pairs: Pair[]): ExpectStatement {
       throw new LineError(
         p.col,
         near === undefined
-          ? `expect has no check '${p.key}' (it checks ${EXPECT_NAMES.join(', ')})`
-          : `expect has no check '${p.key}'; did you mean '${near}'?`,
+          ? `expect has no check '${shown(p.key)}' (it checks ${EXPECT_NAMES.join(', ')})`
+          : `expect has no check '${shown(p.key)}'; did you mean '${near}'?`,
       );
     }
     const prev = checks.find((c) => c.name === p.key);
@@ -587,11 +589,25 @@ function orList(items: readonly string[]): string {
     : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1] ?? ''}`;
 }
 
+/** A token as a message quotes it: control characters escaped, at most 32 characters. */
+function shown(token: string): string {
+  const cut = token.length > 32 ? `${token.slice(0, 32)}…` : token;
+  let out = '';
+  for (const ch of cut) {
+    const c = ch.charCodeAt(0);
+    const control = c < 0x20 || (c >= 0x7f && c <= 0x9f);
+    out += control ? `\\x${c.toString(16).padStart(2, '0')}` : ch;
+  }
+  return out;
+}
+
 /** The candidate nearest `word`, if it is a plausible typo (at most two edits). */
 function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDist = 3;
   for (const c of candidates) {
+    // Two edits cannot bridge a length gap of three: a long paste costs nothing here.
+    if (Math.abs(c.length - word.length) >= bestDist) continue;
     const d = editDistance(word, c);
     // A distance as long as the candidate means nothing in common, not a typo.
     if (d < bestDist && d < c.length) {
