@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessSimClient } from '../client/InProcessSimClient.ts';
-import { Session } from './session.ts';
+import { Session, UNREADABLE_KEY } from './session.ts';
 
 const NX = `vm recovery_ratio=1
 memslot gpa=0x100000000 size=6M backing=2M
@@ -114,6 +114,30 @@ describe('Session', () => {
     await settle(again.session);
     expect(again.session.store.getState().script).toBe(NX);
     expect(again.session.store.getState().cursor).toBe(40);
+  });
+
+  it('repairs a fractional saved cursor, and says so', async () => {
+    const storage = new MemoryStorage();
+    storage.setItem('tdpviz:v1', JSON.stringify({ script: NX, cursor: 40.5, theme: 'dark' }));
+    const { session } = started('', storage);
+    await settle(session);
+    const st = session.store.getState();
+    expect(st.script).toBe(NX);
+    expect(st.cursor).toBe(40);
+    expect(st.theme).toBe('dark');
+    expect(st.notice).toBe(
+      'The saved cursor (40.5) was not a whole event number; the timeline starts at event 40.',
+    );
+  });
+
+  it('keeps an unreadable saved session aside, loads the default and says where it is', async () => {
+    const storage = new MemoryStorage();
+    storage.setItem('tdpviz:v1', '{"script": "vm levels=4\\n", "cursor": 3');
+    const { session } = started(NX, storage);
+    await settle(session);
+    expect(session.store.getState().script).toBe(NX);
+    expect(session.store.getState().notice).toContain('could not be read');
+    expect(storage.getItem(UNREADABLE_KEY)).toBe('{"script": "vm levels=4\\n", "cursor": 3');
   });
 
   it('does not run a script with parse errors, and keeps the errors for the editor', async () => {

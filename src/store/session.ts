@@ -30,6 +30,8 @@ import { operationStarts } from './selectors.ts';
 export type Applied = { kind: 'events'; events: SimEvent[]; direction: 1 | -1 } | { kind: 'sync' };
 
 const STORAGE_KEY = 'tdpviz:v1';
+/** Where a saved session that could not be read is kept, so it is not lost to the next save. */
+export const UNREADABLE_KEY = 'tdpviz:v1:unreadable';
 /** Longest main-thread slice spent moving the cursor per frame. */
 const SEEK_BUDGET_MS = 8;
 /** Beyond this many events a move is not animated event by event: the picture is refreshed. */
@@ -129,8 +131,9 @@ export class Session {
 
   /** Restore what the last visit left (script, cursor, theme, speed), or load `fallback`. */
   async start(fallback: () => Promise<string>): Promise<void> {
-    const saved = this.load();
+    const { saved, problem } = this.load();
     this.started = true;
+    if (problem) this.store.setState({ notice: problem });
     if (saved) {
       this.store.setState({
         theme: saved.theme,
@@ -144,23 +147,57 @@ export class Session {
     }
   }
 
-  private load(): Persisted | null {
+  /** The saved session, repaired where a field is damaged; a problem says what was done. */
+  private load(): { saved: Persisted | null; problem: string | null } {
+    let raw: string | null | undefined;
     try {
-      const raw = this.storage?.getItem(STORAGE_KEY);
-      if (!raw) return null;
-      const v = JSON.parse(raw) as Partial<Persisted>;
-      if (typeof v.script !== 'string') return null;
-      return {
-        script: v.script,
-        cursor: typeof v.cursor === 'number' && v.cursor >= 0 ? v.cursor : 0,
-        theme: v.theme === 'dark' ? 'dark' : 'light',
-        speed: SPEEDS.includes(v.speed as (typeof SPEEDS)[number]) ? (v.speed as number) : 1,
-        presentation: v.presentation === true,
-        picture: v.picture === 'address' ? 'address' : 'tree',
-      };
+      raw = this.storage?.getItem(STORAGE_KEY);
     } catch {
-      return null;
+      return { saved: null, problem: null };
     }
+    if (!raw) return { saved: null, problem: null };
+    let v: Partial<Persisted>;
+    try {
+      v = JSON.parse(raw) as Partial<Persisted>;
+    } catch {
+      v = {};
+    }
+    if (typeof v !== 'object' || v === null || typeof v.script !== 'string') {
+      try {
+        this.storage?.setItem(UNREADABLE_KEY, raw);
+      } catch {
+        // Nowhere to keep it: the notice still says what happened.
+      }
+      return {
+        saved: null,
+        problem: `The saved session could not be read, so the default scenario was loaded; its text is kept in localStorage under ${UNREADABLE_KEY}.`,
+      };
+    }
+    const cursor = v.cursor;
+    // An old save without a cursor starts at 0 as a fresh one does.
+    const whole =
+      cursor === undefined ||
+      (typeof cursor === 'number' && Number.isSafeInteger(cursor) && cursor >= 0);
+    const repaired =
+      typeof cursor === 'number' && Number.isFinite(cursor) && cursor > 0 ? Math.floor(cursor) : 0;
+    return {
+      problem: whole
+        ? null
+        : `The saved cursor (${String(cursor).slice(0, 24)}) was not a whole event number; the timeline starts at event ${repaired}.`,
+      saved: this.repaired(v, v.script, whole ? (cursor ?? 0) : repaired),
+    };
+  }
+
+  /** The saved fields, each checked: a damaged one falls back to its default. */
+  private repaired(v: Partial<Persisted>, script: string, cursor: number): Persisted {
+    return {
+      script,
+      cursor,
+      theme: v.theme === 'dark' ? 'dark' : 'light',
+      speed: SPEEDS.includes(v.speed as (typeof SPEEDS)[number]) ? (v.speed as number) : 1,
+      presentation: v.presentation === true,
+      picture: v.picture === 'address' ? 'address' : 'tree',
+    };
   }
 
   private persistSoon(): void {
