@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESETS } from '../sim/presets.ts';
-import { main } from './sim.ts';
+import { main, writeFailure } from './sim.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tdpviz-cli-'));
 function script(name: string, text: string): string {
@@ -107,6 +107,34 @@ describe('npm run sim', () => {
     expect(r.err[0]).toBe(
       `${path}:4:1: no table with role.level=1 covers gfn 0x200000 (range 0x200000+0x200)`,
     );
+  });
+
+  it('still reports an expect that failed before a statement the model refused', () => {
+    const path = script(
+      'failed-then-refused.tdp',
+      `${NX}expect pages_2m=1\nzap_sp gpa=0x200000000 level=1\n`,
+    );
+    const r = run(path);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([
+      `${path}:4:8: expect pages_2m=1 failed: actual 0`,
+      `${path}:5:1: no table with role.level=1 covers gfn 0x200000 (range 0x200000+0x200)`,
+      `${path}: stopped at line 5; that statement changed nothing`,
+    ]);
+  });
+
+  it('a write error is one line and exit 3; a closed pipe ends quietly', () => {
+    const full = Object.assign(new Error('no space left on device, write\n    at x'), {
+      code: 'ENOSPC',
+    });
+    expect(writeFailure(full)).toEqual({
+      code: 3,
+      message: 'tdpviz: cannot write the output (ENOSPC: no space left on device, write)',
+    });
+    expect(writeFailure(Object.assign(new Error('broken pipe'), { code: 'EPIPE' }))).toEqual({
+      code: 0,
+      message: null,
+    });
   });
 
   it('reads standard input with -, through the real entry point and exit code', () => {

@@ -1,6 +1,7 @@
 // The headless runner behind `npm run sim -- FILE [--kernel V] [--json] [--trace]` (FILE `-` reads
 // stdin).
-// Exit 0 when every expect holds, 1 when one fails, 2 when the script is malformed or refused.
+// Exit 0 when every expect holds, 1 when one fails, 2 when the script is malformed or refused,
+// 3 when the output cannot be written.
 import { readFileSync } from 'node:fs';
 import { decodeEvent } from '../sim/events.ts';
 import { tracepointLine } from '../sim/explain.ts';
@@ -91,7 +92,14 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
     }
   }
 
+  const reportFailures = (): void => {
+    for (const f of run.failures) {
+      err(`${name}:${f.line}:${f.col}: expect ${f.name}=${f.expected} failed: actual ${f.actual}`);
+    }
+  };
   if (run.error) {
+    // What failed before the refusal is still news.
+    reportFailures();
     err(`${name}:${run.error.line}:${run.error.col}: ${run.error.message}`);
     err(`${name}: stopped at line ${run.error.line}; that statement changed nothing`);
     return 2;
@@ -111,8 +119,17 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
     for (const [n, v] of Object.entries(values)) out(`${n.padEnd(width)}  ${v}`);
   }
 
-  for (const f of run.failures) {
-    err(`${name}:${f.line}:${f.col}: expect ${f.name}=${f.expected} failed: actual ${f.actual}`);
-  }
+  reportFailures();
   return run.failures.length > 0 ? 1 : 0;
+}
+
+export const EXIT_WRITE_ERROR = 3;
+
+/** A failed write to standard output: a closed pipe ends quietly (0), anything else is one line and exit 3. */
+export function writeFailure(e: NodeJS.ErrnoException): { code: number; message: string | null } {
+  if (e.code === 'EPIPE') return { code: 0, message: null };
+  return {
+    code: EXIT_WRITE_ERROR,
+    message: `tdpviz: cannot write the output (${e.code ?? 'error'}: ${e.message.split('\n')[0] ?? ''})`,
+  };
 }
