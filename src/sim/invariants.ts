@@ -30,6 +30,15 @@ export function checkInvariants(kvm: Kvm): string[] {
       if (isLastSpte(lo, sp.level)) {
         if (sp.level > 3) bad.push(`${at} is a leaf at level ${sp.level}`);
         else pages[sp.level]! += 1;
+        // A leaf maps what gfn_to_pfn() gives for the first GFN it covers.
+        const gfn = sp.gfn + i * pagesPerHpage(sp.level);
+        const slot = kvm.slotFor(gfn);
+        const want = slot ? kvm.gfnToPfn(slot, gfn) : null;
+        if (want !== sptePfn(lo, hi)) {
+          bad.push(
+            `${at} maps pfn 0x${sptePfn(lo, hi).toString(16)} but gfn_to_pfn(0x${gfn.toString(16)}) is ${want === null ? 'no memslot' : `0x${want.toString(16)}`}`,
+          );
+        }
         continue;
       }
       const child = kvm.sps[spIdFromPfn(sptePfn(lo, hi))];

@@ -26,6 +26,8 @@ export interface Memslot {
 /** Host PFNs of page-table pages start here; guest memory is backed far above. */
 const TABLE_PFN_BASE = 0x10000;
 const GUEST_PFN_BASE = 0x4000000;
+/** The largest PFN an SPTE's bits 12..51 can hold. */
+const MAX_HOST_PFN = 2 ** 40 - 1;
 const GIB_PAGES = pagesPerHpage(PG_LEVEL_1G);
 
 /** struct kvm_mmu_page, the fields the TDP MMU uses. */
@@ -335,6 +337,16 @@ export class Kvm {
       backingLevel,
     );
     return slot;
+  }
+
+  /**
+   * Whether host memory for a memslot over [baseGfn, baseGfn + npages) still fits the SPTE's
+   * 40-bit PFN field (52-bit host physical addresses) after the slots laid out before it.
+   */
+  hostRoomFor(baseGfn: number, npages: number): boolean {
+    const firstFrame = baseGfn - (baseGfn % GIB_PAGES);
+    const reserved = Math.ceil((baseGfn + npages - firstFrame) / GIB_PAGES) * GIB_PAGES;
+    return this.nextHostPfn + reserved <= MAX_HOST_PFN + 1;
   }
 
   slotFor(gfn: number): Memslot | null {

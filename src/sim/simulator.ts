@@ -174,6 +174,13 @@ export class Simulator {
     if (clash)
       throw new SimError(`memslot overlaps memslot ${clash.id} at gfn ${hex(clash.baseGfn)}`);
     if (backingLevel < 1 || backingLevel > 3) throw new SimError(`backing level ${backingLevel}`);
+    // Laid out 1G-aligned one after another, host frames past 2^40 would wrap in the SPTE.
+    if (!this.kvm.hostRoomFor(gfn, npages)) {
+      throw new SimError(
+        `memslot ${hex(gfn)}+${hex(npages)} pages: the host memory behind all memslots would pass ` +
+          `2^52 bytes, and an SPTE holds a host PFN of at most 40 bits`,
+      );
+    }
     this.begin('memslot', gfn, npages, backingLevel);
     this.kvm.addMemslot(gfn, npages, backingLevel);
     this.end('memslot');
