@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessSimClient } from '../client/InProcessSimClient.ts';
-import { ImportError, scenarioFile, scriptFromFile, traceJson, tracepointText } from './files.ts';
+import {
+  checkImportSize,
+  ImportError,
+  MAX_IMPORT_BYTES,
+  scenarioFile,
+  scriptFromFile,
+  traceJson,
+  tracepointText,
+} from './files.ts';
 import { Session } from './session.ts';
 
 const SCRIPT = 'memslot gpa=0x100000000 size=2M backing=2M\naccess gpa=0x100000000 type=exec\n';
@@ -13,6 +21,13 @@ async function ran(): Promise<Session> {
 }
 
 describe('export and import', () => {
+  it('refuses a file over the import limit before reading it', () => {
+    expect(() => checkImportSize('big.json', 300 * 2 ** 20)).toThrow(
+      'big.json: 300 MiB is more than the 256 MiB an import may be',
+    );
+    expect(() => checkImportSize('ok.tdp', MAX_IMPORT_BYTES)).not.toThrow();
+  });
+
   it('exports the trace as JSON with hex SPTEs, and imports its script back', async () => {
     const s = await ran();
     const json = traceJson(s);

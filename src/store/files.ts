@@ -12,6 +12,17 @@ const kernelOf = (session: Session) => kernelOfScript(session.store.getState().s
 export const TRACE_FORMAT = 'tdpviz-trace';
 /** A JSON export this large would not fit in a browser's memory as text. */
 export const MAX_EXPORTED_EVENTS = 1_000_000;
+/** The largest file File → Import reads: a JSON trace of MAX_EXPORTED_EVENTS fits well under it. */
+export const MAX_IMPORT_BYTES = 256 * 2 ** 20;
+
+/** Refuses a file too large to import before any of it is read. */
+export function checkImportSize(name: string, bytes: number): void {
+  if (bytes > MAX_IMPORT_BYTES) {
+    throw new ImportError(
+      `${name}: ${(bytes / 2 ** 20).toFixed(0)} MiB is more than the ${MAX_IMPORT_BYTES / 2 ** 20} MiB an import may be`,
+    );
+  }
+}
 
 /** bigint SPTEs as hex strings, so the trace is plain JSON. */
 function plain(ev: SimEvent): Record<string, unknown> {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLink, encodeLink, LINK_PREFIX, type LinkState } from './link.ts';
+import {
+  decodeLink,
+  encodeLink,
+  LINK_PREFIX,
+  MAX_LINK_BYTES,
+  MAX_LINK_CHARS,
+  type LinkState,
+} from './link.ts';
 
 const state: LinkState = {
   v: 1,
@@ -22,6 +29,20 @@ describe('links', () => {
     // The kernel is readable in the link itself.
     expect(hash).toMatch(/^#s=[A-Za-z0-9_-]+&kernel=5\.18$/);
     expect(await decodeLink(hash)).toEqual(state);
+  });
+
+  it('refuses a link too long to read, and one whose data inflates past its limit', async () => {
+    const long = `${LINK_PREFIX}${'A'.repeat(MAX_LINK_CHARS)}`;
+    await expect(decodeLink(long)).rejects.toThrow(
+      `it is ${long.length.toLocaleString('en-US')} characters long; a link may be at most 2,097,152`,
+    );
+    // A 9 MiB script of one repeated line deflates to a short link; reading it stops at 8 MiB.
+    const bomb = await encodeLink({ ...state, script: 'invalidate_roots\n'.repeat(9 * 2 ** 16) });
+    expect(bomb.length).toBeLessThan(MAX_LINK_CHARS);
+    await expect(decodeLink(bomb)).rejects.toThrow(
+      'its data inflates to more than 8 MiB, the most a link may carry',
+    );
+    expect(MAX_LINK_BYTES).toBe(8 * 2 ** 20);
   });
 
   it('names what is wrong with a damaged link', async () => {

@@ -33,12 +33,38 @@ export interface CameraView {
 
 export const LINK_PREFIX = '#s=';
 
+/** The longest link fragment read, and the most its data may inflate to (a script of 8 MiB). */
+export const MAX_LINK_CHARS = 2 ** 21;
+export const MAX_LINK_BYTES = 8 * 2 ** 20;
+
+/** Bytes through a (de)compressor, stopping with a LinkError past `limit` output bytes. */
 async function pipe(
   bytes: Uint8Array,
   stream: CompressionStream | DecompressionStream,
+  limit = Infinity,
 ): Promise<Uint8Array> {
-  const out = new Blob([bytes as BlobPart]).stream().pipeThrough(stream);
-  return new Uint8Array(await new Response(out).arrayBuffer());
+  const reader = new Blob([bytes as BlobPart]).stream().pipeThrough(stream).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel();
+      throw new LinkError(
+        `its data inflates to more than ${limit / 2 ** 20} MiB, the most a link may carry`,
+      );
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 function toBase64Url(bytes: Uint8Array): string {
@@ -74,10 +100,15 @@ const isCount = (v: unknown): v is number =>
 /** Parse a fragment made by encodeLink; throws LinkError naming what is wrong. */
 export async function decodeLink(hash: string): Promise<LinkState> {
   if (!hash.startsWith(LINK_PREFIX)) throw new LinkError(`it does not start with ${LINK_PREFIX}`);
+  if (hash.length > MAX_LINK_CHARS) {
+    throw new LinkError(
+      `it is ${hash.length.toLocaleString('en-US')} characters long; a link may be at most ${MAX_LINK_CHARS.toLocaleString('en-US')}`,
+    );
+  }
   const [data = '', ...params] = hash.slice(LINK_PREFIX.length).split('&');
   let bytes: Uint8Array;
   try {
-    bytes = await pipe(fromBase64Url(data), new DecompressionStream('deflate-raw'));
+    bytes = await pipe(fromBase64Url(data), new DecompressionStream('deflate-raw'), MAX_LINK_BYTES);
   } catch (e) {
     if (e instanceof LinkError) throw e;
     throw new LinkError('its data is truncated or corrupt (it does not decompress)');

@@ -2,6 +2,7 @@ import { useCallback, useRef, useState } from 'react';
 import {
   download,
   ImportError,
+  checkImportSize,
   scriptFromFile,
   scenarioFile,
   traceJson,
@@ -35,6 +36,7 @@ export function FileMenu() {
 
   const onFile = async (file: File) => {
     try {
+      checkImportSize(file.name, file.size);
       const { script } = scriptFromFile(file.name, await file.text());
       await workspace.replaceScript(`the file ${file.name}`, script);
     } catch (e) {
