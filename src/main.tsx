@@ -25,9 +25,17 @@ const init = {
   theme: window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light',
 } as const;
 const session = new Session(client, window.localStorage, init);
-const loop = new FrameLoop((idle) => {
-  document.documentElement.dataset.idle = idle ? 'true' : 'false';
-});
+const loop = new FrameLoop(
+  (idle) => {
+    document.documentElement.dataset.idle = idle ? 'true' : 'false';
+  },
+  (s, e) => {
+    console.warn('tdpviz: a frame failed', e);
+    s.store.setState({
+      notice: `Drawing hit an error (${e instanceof Error ? e.message : String(e)}); the picture carries on with the next frame.`,
+    });
+  },
+);
 loop.watch(session);
 
 const workspace = new Workspace(session, {

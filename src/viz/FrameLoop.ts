@@ -25,7 +25,14 @@ export class FrameLoop {
   private following = true;
   private readonly followListeners = new Set<() => void>();
 
-  constructor(private readonly publishIdle: (idle: boolean) => void) {}
+  constructor(
+    private readonly publishIdle: (idle: boolean) => void,
+    /** A frame threw for this session: told once per kind of message, the loop goes on. */
+    private readonly onError: (session: Session, error: unknown) => void = () => {},
+  ) {}
+
+  /** Messages already told, so an error that repeats every frame is told once. */
+  private readonly told = new Set<string>();
 
   /** Drive this session's cursor from now on (its changes wake the loop). */
   watch(session: Session): void {
@@ -111,7 +118,16 @@ export class FrameLoop {
     this.raf = 0;
     let idle = true;
     for (const [session, w] of this.watched) {
-      if (!this.step(session, w, now)) idle = false;
+      try {
+        if (!this.step(session, w, now)) idle = false;
+      } catch (e) {
+        // One bad frame must not stop the picture for good: say it, and draw the next one.
+        const message = e instanceof Error ? e.message : String(e);
+        if (!this.told.has(message)) {
+          this.told.add(message);
+          this.onError(session, e);
+        }
+      }
     }
     this.publishIdle(idle);
     if (!idle) this.request();
