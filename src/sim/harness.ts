@@ -111,7 +111,7 @@ export function mirrorDiff(sim: Simulator, mirror: Mirror): string | null {
     .nxList()
     .map((s) => s.id)
     .join();
-  if (nx !== kvm.nxList.map((s) => s.id).join()) return `NX list ${nx}`;
+  if (nx !== [...kvm.nxList].map((s) => s.id).join()) return `NX list ${nx}`;
   for (let v = 0; v < MAX_VCPUS; v++) {
     if ((mirror.vcpuRoots[v] ?? null) !== (kvm.vcpuRoots[v]?.id ?? null)) {
       return `vCPU ${v}'s root differs`;

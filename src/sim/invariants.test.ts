@@ -19,7 +19,7 @@ describe('checkInvariants', () => {
 
   it('notices an NX list that does not match the accounted tables', () => {
     const kvm = new SimHarness().run(SPLIT).sim.kvm;
-    kvm.nxList.length = 0;
+    kvm.nxList.clear();
     expect(checkInvariants(kvm)).toContain(
       'the NX list does not hold exactly the lpage_disallowed tables',
     );
@@ -27,7 +27,7 @@ describe('checkInvariants', () => {
 
   it('notices a table reachable while freed, and a ptep that does not point back', () => {
     const kvm = new SimHarness().run(SPLIT).sim.kvm;
-    const l1 = kvm.nxList[0]!;
+    const l1 = kvm.nxList.head()!;
     l1.freed = true;
     l1.parentIndex = 7;
     const bad = checkInvariants(kvm);

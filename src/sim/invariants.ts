@@ -80,15 +80,16 @@ export function checkInvariants(kvm: Kvm): string[] {
   }
 
   const accounted = kvm.sps.filter((s) => s.nxDisallowed);
-  if (accounted.length !== kvm.nxList.length || accounted.some((s) => !kvm.nxList.includes(s))) {
+  if (accounted.length !== kvm.nxList.size || accounted.some((s) => !kvm.nxList.has(s))) {
     bad.push('the NX list does not hold exactly the lpage_disallowed tables');
   }
-  if (kvm.nxLpageSplits !== kvm.nxList.length) {
-    bad.push(`nx_lpage_splits is ${kvm.nxLpageSplits} but the NX list holds ${kvm.nxList.length}`);
+  if (kvm.nxLpageSplits !== kvm.nxList.size) {
+    bad.push(`nx_lpage_splits is ${kvm.nxLpageSplits} but the NX list holds ${kvm.nxList.size}`);
   }
-  for (let i = 1; i < kvm.nxList.length; i++) {
-    if (kvm.nxList[i]!.nxSeq < kvm.nxList[i - 1]!.nxSeq)
-      bad.push('the NX list is not in FIFO order');
+  let prevSeq = -Infinity;
+  for (const sp of kvm.nxList) {
+    if (sp.nxSeq < prevSeq) bad.push('the NX list is not in FIFO order');
+    prevSeq = sp.nxSeq;
   }
   for (const sp of kvm.nxList) {
     if (!seen.has(sp.id)) bad.push(`NX-accounted sp ${sp.id} is not linked into a root`);

@@ -1,5 +1,6 @@
 // The simulated VM: struct kvm_mmu_page, the roots, the memslots, the NX list, stats and counters,
 // and the primitives every operation shares (SPTE reads, the one SPTE write, event emission).
+import { NxList } from './nx-list.ts';
 import { EV, EventLog, hi32, lo32, NONE, SC_ATOMIC, SPA_FILLED } from './event-log.ts';
 import { pagesPerHpage, PG_LEVEL_1G, SPTE_ENT_PER_PAGE, sptIndex } from './geometry.ts';
 import {
@@ -96,7 +97,7 @@ export class Kvm {
   /** The root each vCPU runs on, by vCPU index (kvm_mmu_load() fills it). */
   vcpuRoots: (Sp | null)[] = [];
   /** kvm->arch.lpage_disallowed_mmu_pages: accounted at the tail, recovered from the head. */
-  nxList: Sp[] = [];
+  readonly nxList = new NxList();
   readonly memslots: Memslot[] = [];
   /** Memslot generation: +2 per memslot update (two address spaces on x86). */
   memslotGeneration = 0;
@@ -285,8 +286,7 @@ export class Kvm {
   unaccountNx(sp: Sp): void {
     sp.nxDisallowed = false;
     sp.hugeDisallowed = false;
-    const i = this.nxList.indexOf(sp);
-    if (i >= 0) this.nxList.splice(i, 1);
+    this.nxList.remove(sp);
     this.nxLpageSplits--;
     this.emit(EV.nxUnaccounted, sp.id, sp.nxSeq);
   }

@@ -91,7 +91,7 @@ describe('kvm_tdp_mmu_map', () => {
       'memslot gpa=0x40000000 size=1G backing=1G\naccess gpa=0x40000000 type=exec',
     );
     expect(h.stats()).toEqual({ pages_4k: 1, pages_2m: 0, pages_1g: 0, nx_lpage_splits: 2 });
-    expect(h.sim.kvm.nxList.map((sp) => sp.level)).toEqual([2, 1]);
+    expect([...h.sim.kvm.nxList].map((sp) => sp.level)).toEqual([2, 1]);
   });
 
   it('With 1G backing a read maps a 1G leaf', () => {

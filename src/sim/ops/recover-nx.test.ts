@@ -17,9 +17,9 @@ describe('kvm_recover_nx_lpages', () => {
 
   it('recovers the oldest first (the NX list is FIFO)', () => {
     const h = new SimHarness().run(splits(3, 2));
-    const oldest = h.sim.kvm.nxList.map((sp) => sp.id);
+    const oldest = [...h.sim.kvm.nxList].map((sp) => sp.id);
     h.run('recover_nx\nexpect nx_lpage_splits=1');
-    expect(h.sim.kvm.nxList.map((sp) => sp.id)).toEqual([oldest[2]]);
+    expect([...h.sim.kvm.nxList].map((sp) => sp.id)).toEqual([oldest[2]]);
   });
 
   it('direct: one full flush per run; walk: a ranged flush per table plus the full flush', () => {

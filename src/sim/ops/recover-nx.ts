@@ -41,7 +41,7 @@ export function kvmRecoverNxLpages(
   let zapped = 0;
   let iterations = 0;
   for (let n = toZap; n > 0; n--) {
-    const sp = kvm.nxList[0];
+    const sp = kvm.nxList.head();
     if (!sp) break;
     iterations++;
     if (!sp.nxDisallowed) kvm.warn(WARN_NX_HEAD_NOT_DISALLOWED, sp);
