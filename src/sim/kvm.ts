@@ -1,6 +1,7 @@
 // The simulated VM: struct kvm_mmu_page, the roots, the memslots, the NX list, stats and counters,
 // and the primitives every operation shares (SPTE reads, the one SPTE write, event emission).
 import { NxList } from './nx-list.ts';
+import { SortedRanges } from './ranges.ts';
 import { EV, EventLog, hi32, lo32, NONE, SC_ATOMIC, SPA_FILLED } from './event-log.ts';
 import { pagesPerHpage, PG_LEVEL_1G, SPTE_ENT_PER_PAGE, sptIndex } from './geometry.ts';
 import {
@@ -99,6 +100,10 @@ export class Kvm {
   /** kvm->arch.lpage_disallowed_mmu_pages: accounted at the tail, recovered from the head. */
   readonly nxList = new NxList();
   readonly memslots: Memslot[] = [];
+  private readonly slotIndex = new SortedRanges<Memslot>(
+    (s) => s.baseGfn,
+    (s) => s.baseGfn + s.npages,
+  );
   /** Memslot generation: +2 per memslot update (two address spaces on x86). */
   memslotGeneration = 0;
   readonly pages = [0, 0, 0, 0];
@@ -325,6 +330,7 @@ export class Kvm {
     const spanned = baseGfn + npages - firstFrame;
     this.nextHostPfn += Math.ceil(spanned / GIB_PAGES) * GIB_PAGES;
     this.memslots.push(slot);
+    this.slotIndex.insert(slot);
     this.memslotGeneration += 2;
     this.emit(
       EV.memslotAdded,
@@ -349,9 +355,13 @@ export class Kvm {
     return this.nextHostPfn + reserved <= MAX_HOST_PFN + 1;
   }
 
+  /** A memslot that [gfn, end) would overlap, if any. */
+  overlappingSlot(gfn: number, end: number): Memslot | null {
+    return this.slotIndex.overlap(gfn, end) ?? null;
+  }
+
   slotFor(gfn: number): Memslot | null {
-    for (const s of this.memslots) if (gfn >= s.baseGfn && gfn < s.baseGfn + s.npages) return s;
-    return null;
+    return this.slotIndex.find(gfn) ?? null;
   }
 
   /** The host PFN backing a GFN (gfn_to_pfn). */

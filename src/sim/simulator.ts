@@ -168,9 +168,7 @@ export class Simulator {
     if (npages <= 0 || gfn + npages > this.kvm.maxGfn) {
       throw new SimError(`memslot ${hex(gfn)}+${hex(npages)} pages does not fit the address width`);
     }
-    const clash = this.kvm.memslots.find(
-      (s) => gfn < s.baseGfn + s.npages && s.baseGfn < gfn + npages,
-    );
+    const clash = this.kvm.overlappingSlot(gfn, gfn + npages);
     if (clash)
       throw new SimError(`memslot overlaps memslot ${clash.id} at gfn ${hex(clash.baseGfn)}`);
     if (backingLevel < 1 || backingLevel > 3) throw new SimError(`backing level ${backingLevel}`);

@@ -3,6 +3,7 @@
 import { hex } from '../geometry.ts';
 import { DEFAULT_CONFIG, EXPECT_NAMES, type VmConfig } from '../names.ts';
 import { isKernel, KERNELS, type KernelId } from '../profile.ts';
+import { SortedRanges } from '../ranges.ts';
 import type {
   ExpectCheck,
   ExpectStatement,
@@ -64,13 +65,20 @@ interface State {
   config: VmConfig;
   /** The first non-vm statement: levels and phys_bits are frozen from here on. */
   firstOp: { line: number; word: string } | undefined;
-  memslots: { gfn: number; end: number; line: number }[];
+  memslots: SortedRanges<{ gfn: number; end: number; line: number }>;
 }
 
 export function parseScenario(text: string): ParseResult {
   const statements: Statement[] = [];
   const errors: ParseError[] = [];
-  const state: State = { config: { ...DEFAULT_CONFIG }, firstOp: undefined, memslots: [] };
+  const state: State = {
+    config: { ...DEFAULT_CONFIG },
+    firstOp: undefined,
+    memslots: new SortedRanges(
+      (s) => s.gfn,
+      (s) => s.end,
+    ),
+  };
   // CRLF, LF and a lone CR (old Mac files) all end a line.
   text.split(/\r\n|\r|\n/).forEach((raw, i) => {
     const line = i + 1;
@@ -433,14 +441,14 @@ function parseMemslot(pos: Pos, f: Fields, state: State): MemslotStatement {
         `(phys_bits=${config.physBits}: GPAs below ${hex(2 ** config.physBits)})`,
     );
   }
-  const clash = state.memslots.find((s) => gfn < s.end && s.gfn < end);
+  const clash = state.memslots.overlap(gfn, end);
   if (clash !== undefined) {
     throw new LineError(
       where.col,
       `memslot ${gpaRange(gfn, end)} overlaps the memslot at line ${clash.line} ${gpaRange(clash.gfn, clash.end)}`,
     );
   }
-  state.memslots.push({ gfn, end, line: pos.line });
+  state.memslots.insert({ gfn, end, line: pos.line });
   return { kind: 'memslot', ...pos, gfn, npages, backingLevel };
 }
 
