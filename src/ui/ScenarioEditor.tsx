@@ -79,9 +79,8 @@ export function ScenarioEditor({
     <div className="scenario-editor">
       <div className="scenario-editor__frame" ref={hostRef} data-testid="script-editor" />
       <p id={hintId} className="scenario-editor__hint">
-        Tab inserts two spaces; press Esc, then Tab, to move on. Ctrl+Space completes; hover a word
-        for what it does.
-        {onRunTo ? ' Click a statement or its line number to run to it.' : ''}
+        Tab indents (Esc, then Tab, moves on) · Ctrl+Space completes · hover a word for its docs
+        {onRunTo ? ' · click a statement to run to it' : ''}
       </p>
       {problems.length === 0 ? (
         <p className="scenario-editor__ok">No problems</p>
