@@ -1,6 +1,7 @@
 // The geometry of the address-space view: x is the GFN, on an axis where long empty stretches
 // are collapsed to a fixed width (with how much they skip), and y is the level, root on top.
 // Pure, so the axis and the hit test are unit-tested in Node.
+import { hex } from '../sim/geometry.ts';
 
 /** One piece of the axis: GFNs [g0, g1) drawn over world x [x0, x1). */
 export interface AxisSegment {
@@ -220,12 +221,11 @@ export function opCover(
   op: OpBeginLike,
   spOf: (id: number) => { gfn: number; level: number } | undefined,
 ): OpCover | null {
-  const hexOf = (n: number): string => `0x${n.toString(16)}`;
   switch (op.op) {
     case 'zap_gfn_range':
       return {
         kind: 'range',
-        label: `zap_gfn_range [${hexOf(op.a)}, ${hexOf(op.b)})`,
+        label: `zap_gfn_range [${hex(op.a)}, ${hex(op.b)})`,
         start: op.a,
         end: op.b,
       };
@@ -239,7 +239,7 @@ export function opCover(
     case 'fault':
       return {
         kind: 'column',
-        label: `${op.op} gfn ${hexOf(op.a)}`,
+        label: `${op.op} gfn ${hex(op.a)}`,
         start: op.a,
         end: op.a + 1,
         downTo: 1,
@@ -249,7 +249,7 @@ export function opCover(
       const start = op.a - (op.a % span);
       return {
         kind: 'column',
-        label: `shatter gfn ${hexOf(start)}`,
+        label: `shatter gfn ${hex(start)}`,
         start,
         end: start + span,
         downTo: op.c - 1,

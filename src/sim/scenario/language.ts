@@ -41,14 +41,14 @@ export interface HoverDoc {
   text: string;
 }
 
-interface Word {
+export interface Word {
   from: number;
   to: number;
   text: string;
 }
 
-/** The line's words before any `#`, with their offsets. */
-function words(line: string): { words: Word[]; comment: number } {
+/** The line's words before any `#`, with their 0-based offsets, and where the comment starts (-1: none). */
+export function lineWords(line: string): { words: Word[]; comment: number } {
   const hash = line.indexOf('#');
   const code = hash < 0 ? line : line.slice(0, hash);
   const found = [...code.matchAll(/\S+/g)].map((m) => ({
@@ -61,7 +61,7 @@ function words(line: string): { words: Word[]; comment: number } {
 
 /** Tokens for highlighting: the statement word, then each key and value of its pairs. */
 export function tokenizeLine(line: string): LineToken[] {
-  const { words: ws, comment } = words(line);
+  const { words: ws, comment } = lineWords(line);
   const out: LineToken[] = [];
   const first = ws[0];
   const word = first !== undefined && isStatementWord(first.text) ? first.text : undefined;
@@ -85,7 +85,7 @@ export function tokenizeLine(line: string): LineToken[] {
 
 /** What may be typed at offset `at` of `line`: statements, keys not yet given, or a key's values. */
 export function completeAt(line: string, at: number): Completions | null {
-  const { words: ws, comment } = words(line);
+  const { words: ws, comment } = lineWords(line);
   if (comment >= 0 && at > comment) return null;
   const current = ws.find((w) => w.from <= at && at <= w.to);
   const from = current?.from ?? at;
@@ -173,7 +173,7 @@ function keyDoc(k: KeySpec): string {
 
 /** The documentation of the statement word or key under offset `at`, or null. */
 export function hoverAt(line: string, at: number): HoverDoc | null {
-  const { words: ws, comment } = words(line);
+  const { words: ws, comment } = lineWords(line);
   if (comment >= 0 && at >= comment) return null;
   const w = ws.find((x) => x.from <= at && at < x.to);
   const first = ws[0];

@@ -15,6 +15,7 @@ import type {
   Statement,
   VmStatement,
 } from './ast.ts';
+import { lineWords } from './language.ts';
 import {
   BACKING_VALUES,
   BOOLEANS,
@@ -96,14 +97,12 @@ export function parseScenario(text: string): ParseResult {
 }
 
 function tokenize(raw: string): Token[] {
-  const hash = raw.indexOf('#');
-  const code = hash < 0 ? raw : raw.slice(0, hash);
-  return [...code.matchAll(/\S+/g)].map((m) => ({ text: m[0], col: m.index + 1 }));
+  return lineWords(raw).words.map((w) => ({ text: w.text, col: w.from + 1 }));
 }
 
 function parseLine(line: number, first: Token, rest: Token[], state: State): Statement {
   const word = first.text;
-  if (!isKind(word)) {
+  if (!isStatementWord(word)) {
     const near = closest(word, STATEMENT_WORDS);
     throw new LineError(
       first.col,
@@ -165,10 +164,6 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
 /** `{ key: value }` when the script gave the value, `{}` when the profile's default applies. */
 function optionalKey<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
-}
-
-function isKind(word: string): word is Kind {
-  return isStatementWord(word);
 }
 
 function splitPairs(tokens: Token[]): Pair[] {
