@@ -1,26 +1,33 @@
-// The headless runner behind `npm run sim -- FILE [--kernel V] [--json] [--trace]` (FILE `-` reads
-// stdin).
+// The headless runner behind `npm run sim -- FILE [--kernel V] [--json] [--trace] [--explore
+// [--max N]]` (FILE `-` reads stdin).
 // Exit 0 when every expect holds, 1 when one fails, 2 when the script is malformed or refused,
-// 3 when the output cannot be written.
+// 3 when the output cannot be written. With --explore: 0 when no schedule of any race breaks an
+// invariant, 1 when one does, 2 when malformed.
 import { readFileSync } from 'node:fs';
 import { decodeEvent } from '../sim/events.ts';
 import { tracepointLine } from '../sim/explain.ts';
 import { EXPECT_NAMES, VCPU_STATS_6 } from '../sim/names.ts';
 import { isKernel, KERNELS, type KernelId } from '../sim/profile.ts';
+import { DEFAULT_MAX_RUNS, exploreRace, type ExploreResult } from '../sim/race/explore.ts';
+import { formatPicks } from '../sim/race/schedule.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatements } from '../sim/scenario/run.ts';
 import { Simulator } from '../sim/simulator.ts';
 
-const USAGE = `usage: npm run sim -- FILE [--kernel ${KERNELS.join('|')}] [--json] [--trace]
+const USAGE = `usage: npm run sim -- FILE [--kernel ${KERNELS.join('|')}] [--json] [--trace] [--explore [--max N]]
   FILE      a .tdp scenario; - reads standard input
   --kernel  run under this kernel's profile, whatever the script's vm kernel= says
   --json    print the kernel, the final stats and the counters as one JSON object
-  --trace   print one kvm_tdp_mmu_spte_changed line per SPTE change first`;
+  --trace   print one kvm_tdp_mmu_spte_changed line per SPTE change first
+  --explore run every schedule of each race block with the invariants checked after every step;
+            print its final states and violations, each with a schedule= that reproduces it
+  --max     stop exploring a race after N runs (default ${DEFAULT_MAX_RUNS})`;
 
 interface Args {
   flags: Set<string>;
   files: string[];
   kernel: KernelId | undefined;
+  max: number;
 }
 
 /** Options and files; `--kernel V` and `--kernel=V` both work. A string is a problem to report. */
@@ -28,22 +35,48 @@ function parseArgs(argv: string[]): Args | string {
   const flags = new Set<string>();
   const files: string[] = [];
   let kernel: KernelId | undefined;
+  let max = DEFAULT_MAX_RUNS;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
-    if (a === '--kernel' || a.startsWith('--kernel=')) {
+    if (a === '--max' || a.startsWith('--max=')) {
+      const v = a === '--max' ? argv[++i] : a.slice('--max='.length);
+      if (v === undefined || !/^[1-9][0-9]{0,8}$/.test(v)) {
+        return `--max needs a whole number of runs from 1 to 999999999${v === undefined ? '' : `, not '${v.slice(0, 20)}'`}`;
+      }
+      max = Number(v);
+    } else if (a === '--kernel' || a.startsWith('--kernel=')) {
       const v = a === '--kernel' ? argv[++i] : a.slice('--kernel='.length);
       if (v === undefined || !isKernel(v)) {
         return `--kernel needs one of ${KERNELS.join(', ')}${v === undefined ? '' : `, not '${v}'`}`;
       }
       kernel = v;
     } else if (a.startsWith('--')) {
-      if (a !== '--json' && a !== '--trace' && a !== '--help') return `unknown option ${a}`;
+      if (!['--json', '--trace', '--help', '--explore'].includes(a)) {
+        return `unknown option ${a.slice(0, 40)}`;
+      }
       flags.add(a);
     } else {
       files.push(a);
     }
   }
-  return { flags, files, kernel };
+  if (max !== DEFAULT_MAX_RUNS && !flags.has('--explore')) return '--max goes with --explore';
+  return { flags, files, kernel, max };
+}
+
+/** `race at line L: N schedules, F final states, V violations`, then a schedule= for each. */
+function exploreReport(r: ExploreResult, out: (s: string) => void): void {
+  const plural = (n: number | bigint, w: string) => `${n} ${w}${n === 1 || n === 1n ? '' : 's'}`;
+  out(
+    `race at line ${r.line}: ${r.complete ? '' : 'at least '}${plural(r.schedules, 'schedule')}, ` +
+      `${plural(r.finals.length, 'final state')}, ${plural(r.violations.length, 'violation')}`,
+  );
+  for (const f of r.finals) out(`  schedule=${formatPicks(f.picks) || '0'}  # ${f.summary}`);
+  for (const v of r.violations) {
+    out(`  violation after point ${v.point}: ${v.message}`);
+    out(`    schedule=${formatPicks(v.picks) || '0'}`);
+  }
+  const cut = r.complete ? '' : ` (stopped at --max ${r.runs}: not every schedule was run)`;
+  out(`  explored ${r.states} states in ${r.runs} runs, ${(r.ms / 1000).toFixed(2)} s${cut}`);
 }
 
 export function main(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
@@ -81,6 +114,19 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
   const statements = override
     ? parsed.statements.map((st) => (st.kind === 'vm' ? { ...st, kernel: override } : st))
     : parsed.statements;
+  if (flags.has('--explore')) {
+    let broken = false;
+    let races = 0;
+    statements.forEach((st, i) => {
+      if (st.kind !== 'race') return;
+      races++;
+      const r = exploreRace(statements, i, { max: args.max });
+      exploreReport(r, out);
+      if (r.violations.length > 0) broken = true;
+    });
+    if (races === 0) out(`${name}: no race block to explore`);
+    return broken ? 1 : 0;
+  }
   const run = runStatements(statements, new Simulator(override ? { kernel: override } : {}));
   const kvm = run.sim.kvm;
 

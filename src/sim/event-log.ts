@@ -26,6 +26,12 @@ export const EV = {
   memslotAdded: 19,
   nxRecoverPick: 20,
   mmuLock: 21,
+  /** A cmpxchg found another value than the one read: sp, index|level<<10, expected, current. */
+  cmpxchgFailed: 22,
+  /** A race switched to another actor: actor, previous actor. */
+  actor: 23,
+  /** A race's actor began (w2 0) or ended (w2 1) its statement: actor, 0|1, line, result. */
+  actorOp: 24,
 } as const;
 
 export const WORDS = 8;
@@ -51,6 +57,9 @@ export const FD_PF_SPURIOUS = 2;
 export const FD_PF_TAKEN = 4;
 export const FD_PF_EMULATE = 8;
 export const FD_PF_MMIO_SPTE_CREATED = 16;
+/** The fault returned RET_PF_RETRY (the model's pf_retry), after meeting a frozen SPTE. */
+export const FD_PF_RETRY = 32;
+export const FD_FROZEN_SEEN = 64;
 
 /** Iterator step kinds (word 2, bits 16..). */
 export const STEP_START = 0;

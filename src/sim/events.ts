@@ -113,6 +113,17 @@ export type SimEvent = { reads: number } & (
   | { type: 'splitStats'; sp: number; level: number; delta: number }
   | { type: 'memslotAdded'; slot: number; baseGfn: number; npages: number; backingLevel: number }
   | {
+      type: 'cmpxchgFailed';
+      sp: number;
+      index: number;
+      gfn: number;
+      level: number;
+      expected: bigint;
+      current: bigint;
+    }
+  | { type: 'actor'; actor: number; was: number }
+  | { type: 'actorOp'; actor: number; end: boolean; line: number; result: number }
+  | {
       type: 'nxRecoverPick';
       sp: number;
       /** What kvm_tdp_mmu_zap_sp() returned (true: something was zapped, a flush is due). */
@@ -260,6 +271,24 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
         rootInvalid: w(3) === 1,
         stillListed: w(4) === 1,
       };
+    case EV.cmpxchgFailed: {
+      const sp = spOf(w(1));
+      const index = w(2) & 0x3ff;
+      return {
+        reads,
+        type: 'cmpxchgFailed',
+        sp: w(1),
+        index,
+        level: sp.level,
+        gfn: sp.gfn + index * pagesPerHpage(sp.level),
+        expected: toBig(w(3), w(4)),
+        current: toBig(w(5), w(6)),
+      };
+    }
+    case EV.actor:
+      return { reads, type: 'actor', actor: w(1), was: w(2) };
+    case EV.actorOp:
+      return { reads, type: 'actorOp', actor: w(1), end: w(2) === 1, line: w(3), result: w(4) };
     default:
       throw new Error(`event ${i}: unknown kind ${kind}`);
   }
@@ -269,7 +298,16 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
 export function opArgs(
   op: OpName,
   c: number,
-): { type?: FaultType; vcpu?: number; level?: number; strategy?: ZapStrategy; mode?: ZapMode } {
+): {
+  type?: FaultType;
+  vcpu?: number;
+  level?: number;
+  strategy?: ZapStrategy;
+  mode?: ZapMode;
+  /** recover_nx what-ifs: the pointer check dropped, the read lock around a direct zap. */
+  checkOff?: boolean;
+  readLock?: boolean;
+} {
   switch (op) {
     case 'access':
     case 'fault':
@@ -281,7 +319,11 @@ export function opArgs(
     case 'zap_gfn_range':
       return { mode: ZAP_MODES[c] ?? 'leafs' };
     case 'recover_nx':
-      return { strategy: STRATEGIES[c] ?? 'direct' };
+      return {
+        strategy: STRATEGIES[c & 0xff] ?? 'direct',
+        checkOff: (c & (1 << 8)) !== 0,
+        readLock: (c & (1 << 9)) !== 0,
+      };
     default:
       return {};
   }

@@ -54,6 +54,8 @@ export class Sp {
   nxSeq = 0;
   /** On kvm->arch.tdp_mmu_pages (or tdp_mmu_roots for a root). */
   linked = false;
+  /** The SPTE that pointed here was changed: handle_removed_pt() owns the table from then on. */
+  detached = false;
   /** Detached and handed to call_rcu(); freed at the end of the RCU read-side section. */
   rcuPending = false;
   freed = false;
@@ -80,6 +82,31 @@ export class Sp {
   get span(): number {
     return pagesPerHpage(this.level + 1);
   }
+}
+
+/**
+ * What a running race hears from the model; null while statements run one at a time. The actor
+ * that runs is the scheduler's business: the model only reports what it read, wrote and freed.
+ */
+export interface RaceHooks {
+  /** The running actor read an SPTE of `sp` (lo, hi), a flag of it (as lo), or with no sp a
+   * VM-wide value such as the NX list's head: what it does next depends on it. */
+  read(sp: Sp | null, lo: number, hi: number): void;
+  /** The running actor cannot go on while `busy()` holds (it yields right after). */
+  waitWhile(busy: () => boolean): void;
+  /** The running actor asks for mmu_lock (it yields right after; the scheduler grants it). */
+  lock(mode: 'read' | 'write'): void;
+  unlock(): void;
+  /** An SPTE is written: `old` is what was really there, which a plain store may not have read. */
+  wrote(sp: Sp, index: number, oldLo: number, oldHi: number, lo: number, hi: number): void;
+  /** call_rcu(): the table waits for every actor now inside an RCU read-side section. */
+  callRcu(sp: Sp): void;
+  /**
+   * Whether another actor could touch entry `index` of `sp`: false in a detached table that no other
+   * actor has read from (or read a pointer to) since it took mmu_lock, or whose walk there is for
+   * another entry. Such an entry's teardown needs no scheduling point of its own.
+   */
+  contended(sp: Sp, index: number): boolean;
 }
 
 export function spIdFromPfn(pfn: number): number {
@@ -115,6 +142,10 @@ export class Kvm {
   lockMode: LockMode = 'none';
   private nextHostPfn = GUEST_PFN_BASE;
   private _profile: KernelProfile;
+  /** The high word of the SPTE readSpte() or a failed cmpxchgSpte() read last. */
+  readHi = 0;
+  /** Set while a race runs (see src/sim/race/). */
+  race: RaceHooks | null = null;
 
   constructor(config: Partial<VmConfig> = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -189,10 +220,48 @@ export class Kvm {
 
   // ---- SPTE access -------------------------------------------------------------------------
 
-  /** kvm_tdp_mmu_read_spte(): counted; the caller reads sp.spt[2i], sp.spt[2i+1]. */
-  countRead(): void {
+  /** kvm_tdp_mmu_read_spte(): counted; returns the low word and leaves the high one in readHi. */
+  readSpte(sp: Sp, index: number): number {
     this.counters.spte_reads++;
     this.log.pendingReads++;
+    const lo = sp.spt[2 * index] ?? 0;
+    const hi = sp.spt[2 * index + 1] ?? 0;
+    this.readHi = hi;
+    if (this.race) this.race.read(sp, lo, hi);
+    return lo;
+  }
+
+  /** A flag of `sp` that another actor may change (nx_huge_page_disallowed and the like), read. */
+  readFlag(sp: Sp, value: boolean): boolean {
+    if (this.race) this.race.read(sp, value ? 1 : 0, 0);
+    return value;
+  }
+
+  /**
+   * try_cmpxchg64() on an SPTE: the write happens only if the SPTE still holds what the caller read
+   * (expLo, expHi). On failure the current value is left in readHi and the return value's place:
+   * it returns null on success, else the current low word.
+   */
+  cmpxchgSpte(
+    sp: Sp,
+    index: number,
+    expLo: number,
+    expHi: number,
+    lo: number,
+    hi: number,
+    flags: number,
+  ): number | null {
+    const curLo = sp.spt[2 * index] ?? 0;
+    const curHi = sp.spt[2 * index + 1] ?? 0;
+    if (curLo === expLo && curHi === expHi) {
+      this.writeSpte(sp, index, lo, hi, flags);
+      return null;
+    }
+    this.counters.cmpxchg_failed++;
+    this.readHi = curHi;
+    if (this.race) this.race.read(sp, curLo, curHi);
+    this.emit(EV.cmpxchgFailed, sp.id, index | (sp.level << 10), expLo, expHi, curLo, curHi);
+    return curLo;
   }
 
   /**
@@ -205,6 +274,7 @@ export class Kvm {
     const oldHi = sp.spt[o + 1] ?? 0;
     sp.spt[o] = lo;
     sp.spt[o + 1] = hi;
+    if (this.race) this.race.wrote(sp, index, oldLo, oldHi, lo, hi);
     const c = this.counters;
     c.spte_writes++;
     if (flags & SC_ATOMIC) c.spte_atomic++;
@@ -299,18 +369,22 @@ export class Kvm {
   /** call_rcu(): the table is freed when the current RCU read-side section ends. */
   callRcu(sp: Sp): void {
     sp.rcuPending = true;
-    this.rcuList.push(sp);
+    if (this.race) this.race.callRcu(sp);
+    else this.rcuList.push(sp);
+  }
+
+  /** The RCU callback: the table's memory goes back. */
+  freeSp(sp: Sp): void {
+    sp.rcuPending = false;
+    sp.freed = true;
+    this.counters.sp_freed++;
+    this.emit(EV.spFreed, sp.id);
   }
 
   /** rcu_read_unlock() at the end of an operation: the grace period passes, callbacks run. */
   rcuGracePeriod(): void {
     if (this.rcuList.length === 0) return;
-    for (const sp of this.rcuList) {
-      sp.rcuPending = false;
-      sp.freed = true;
-      this.counters.sp_freed++;
-      this.emit(EV.spFreed, sp.id);
-    }
+    for (const sp of this.rcuList) this.freeSp(sp);
     this.rcuList.length = 0;
   }
 

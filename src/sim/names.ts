@@ -72,6 +72,11 @@ export interface Counters {
   pf_taken: number;
   pf_emulate: number;
   pf_mmio_spte_created: number;
+  /** The model's race counters: cmpxchg that found the SPTE changed, faults that returned
+   * RET_PF_RETRY, and walks that met a frozen SPTE. */
+  cmpxchg_failed: number;
+  pf_retry: number;
+  frozen_seen: number;
 }
 
 export const STAT_NAMES = ['pages_4k', 'pages_2m', 'pages_1g', 'nx_lpage_splits'] as const;
@@ -92,6 +97,9 @@ export const COUNTER_NAMES = [
   'pf_taken',
   'pf_emulate',
   'pf_mmio_spte_created',
+  'cmpxchg_failed',
+  'pf_retry',
+  'frozen_seen',
 ] as const;
 /** The counters only the 6.x profile keeps. */
 export const VCPU_STATS_6 = ['pf_taken', 'pf_emulate', 'pf_mmio_spte_created'] as const;
@@ -118,6 +126,9 @@ export function zeroCounters(): Counters {
     pf_taken: 0,
     pf_emulate: 0,
     pf_mmio_spte_created: 0,
+    cmpxchg_failed: 0,
+    pf_retry: 0,
+    frozen_seen: 0,
   };
 }
 
@@ -128,12 +139,14 @@ export const WARNS = [
   'kvm_recover_nx_lpages: the NX list head is not lpage_disallowed',
   'handle_changed_spte: a non-leaf SPTE changed its PFN in place',
   'handle_changed_spte: a non-present SPTE changed to another non-present, non-MMIO value',
+  'kvm_tdp_mmu_zap_possible_nx_huge_page: the cmpxchg failed but the SPTE still points at the sp',
 ] as const;
 export const WARN_ZAP_SP_ROOT = 0;
 export const WARN_ZAP_SP_NOT_PRESENT = 1;
 export const WARN_NX_HEAD_NOT_DISALLOWED = 2;
 export const WARN_NONLEAF_PFN_CHANGED = 3;
 export const WARN_NONPRESENT_CHANGE = 4;
+export const WARN_ZAP_SP_CMPXCHG_FAILED = 5;
 
 export const OPS = [
   'vm',
@@ -146,6 +159,7 @@ export const OPS = [
   'invalidate_roots',
   'zap_invalidated_roots',
   'recover_nx',
+  'race',
 ] as const;
 export type OpName = (typeof OPS)[number];
 export const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct', 'atomic'];

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SimEvent } from './events.ts';
 import { SimHarness } from './harness.ts';
 import { kvmTdpMmuZapSpAtomic, kvmTdpMmuZapSpDirect } from './ops/zap-sp.ts';
+import { drain } from './pause.ts';
 import { KERNELS, PROFILES, type KernelId } from './profile.ts';
 
 const GFN = 0x100000;
@@ -235,7 +236,7 @@ describe('NX recovery as kvm_recover_nx_huge_pages() under the read lock (6.18)'
       h.do((sim) => sim.fault(0x100400, 'read'));
       expect(h.stats().pages_2m).toBe(1);
       const m = h.mark;
-      expect(zap(kvm, PROFILES['6.18'], sp)).toBe(returned);
+      expect(drain(zap(kvm, PROFILES['6.18'], sp))).toBe(returned);
       expect(h.stats().pages_2m).toBe(pages2m);
       expect(h.events(m).filter((e) => e.type === 'spteChanged')).toHaveLength(returned ? 1 : 0);
     }

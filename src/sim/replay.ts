@@ -8,6 +8,8 @@ import {
   FD_PF_MMIO_SPTE_CREATED,
   FD_PF_SPURIOUS,
   FD_PF_TAKEN,
+  FD_FROZEN_SEEN,
+  FD_PF_RETRY,
   join32,
   OP_KERNEL_SHIFT,
   SC_ATOMIC,
@@ -66,6 +68,7 @@ export class WordBatch implements WordSource {
 }
 
 const VM_OP = OPS.indexOf('vm');
+const RACE_OP = OPS.indexOf('race');
 const NONE = 0xffffffff;
 
 export class Mirror {
@@ -83,6 +86,9 @@ export class Mirror {
   iter: { sp: number; index: number } | null = null;
   /** mmu_lock as the operation at the cursor holds it. */
   lock: LockMode = 'none';
+  /** In a race: the actor whose events come now (-1 outside a race), and mmu_lock by actor. */
+  actor = -1;
+  readonly actorLocks: LockMode[] = [];
   private readonly configs: VmConfig[] = [];
 
   constructor(config: Partial<VmConfig> = {}) {
@@ -168,6 +174,7 @@ export class Mirror {
         // The iterator's mark lasts until the next operation starts.
         if (fwd) this.iter = null;
         else this.iter = this.iterBefore(src, i);
+        if (w(1) === RACE_OP) this.actor = -1;
         if (w(1) === VM_OP) {
           if (fwd) {
             this.configs.push(this.config);
@@ -289,10 +296,29 @@ export class Mirror {
         if (f & FD_PF_TAKEN) c.pf_taken += dir;
         if (f & FD_PF_EMULATE) c.pf_emulate += dir;
         if (f & FD_PF_MMIO_SPTE_CREATED) c.pf_mmio_spte_created += dir;
+        if (f & FD_PF_RETRY) c.pf_retry += dir;
+        if (f & FD_FROZEN_SEEN) c.frozen_seen += dir;
         break;
       }
-      case EV.mmuLock:
-        this.lock = LOCKS[fwd ? w(1) : w(2)] ?? 'none';
+      case EV.mmuLock: {
+        const mode = LOCKS[fwd ? w(1) : w(2)] ?? 'none';
+        // Word 3 names the actor (index + 1) in a race; the lock is then the strongest one held.
+        if (w(3) > 0) {
+          this.actorLocks[w(3) - 1] = mode;
+          const held = this.actorLocks;
+          this.lock = held.includes('write') ? 'write' : held.includes('read') ? 'read' : 'none';
+        } else this.lock = mode;
+        break;
+      }
+      case EV.opEnd:
+        // A race's end names its last actor (word 5, index + 1), so stepping back restores it.
+        if (w(1) === RACE_OP) this.actor = fwd ? -1 : w(5) - 1;
+        break;
+      case EV.cmpxchgFailed:
+        c.cmpxchg_failed += dir;
+        break;
+      case EV.actor:
+        this.actor = fwd ? w(1) : w(2);
         break;
       case EV.splitStats: {
         const level = this.spOf(w(1)).level;

@@ -16,9 +16,16 @@ import {
   type OpName,
   type Stats,
   type VmConfig,
+  type ZapStrategy,
 } from './names.ts';
 import { guestAccess, kvmTdpPageFault } from './ops/page-fault.ts';
-import { kvmRecoverNxLpages, type RecoveryResult } from './ops/recover-nx.ts';
+import {
+  kvmRecoverNxLpages,
+  recoverDefaults,
+  type RecoverOptions,
+  type RecoveryResult,
+} from './ops/recover-nx.ts';
+import { Race, type ActorSpec, type Chooser } from './race/race.ts';
 import {
   kvmTdpMmuInvalidateAllRoots,
   kvmTdpMmuZapInvalidatedRoots,
@@ -26,12 +33,19 @@ import {
 import { hugeLeafAt, kvmTdpMmuSplitHugePage } from './ops/shatter.ts';
 import { kvmZapGfnRange } from './ops/zap-gfn-range.ts';
 import { kvmTdpMmuZapSp, zapLock } from './ops/zap-sp.ts';
+import { drain } from './pause.ts';
 import { KERNELS, type KernelProfile } from './profile.ts';
 import { toBig } from './spte.ts';
 
 export class SimError extends Error {
   override name = 'SimError';
 }
+
+/** recover_nx's opBegin word: the strategy, then the what-ifs (bit 8 check=off, bit 9 lock=read). */
+const recoverCode = (strategy: ZapStrategy, o: RecoverOptions): number =>
+  STRATEGIES.indexOf(strategy) |
+  (o.check ? 0 : 1 << 8) |
+  (o.lock === 'read' && strategy !== 'atomic' ? 1 << 9 : 0);
 
 const OP_CODE = Object.fromEntries(OPS.map((op, i) => [op, i])) as Record<OpName, number>;
 const hex = (n: number) => '0x' + n.toString(16);
@@ -89,11 +103,11 @@ export class Simulator {
     this.kvm.emit(EV.opBegin, OP_CODE[op], this.line, lo32(a), hi32(a), lo32(b), hi32(b), c | k);
   }
 
-  private end(op: OpName, result = 0, extra = 0, extra2 = 0): void {
+  private end(op: OpName, result = 0, extra = 0, extra2 = 0, extra3 = 0): void {
     this.kvm.setLock('none');
     // rcu_read_unlock(): the grace period passes and queued tables are freed.
     this.kvm.rcuGracePeriod();
-    this.kvm.emit(EV.opEnd, OP_CODE[op], result, extra, extra2);
+    this.kvm.emit(EV.opEnd, OP_CODE[op], result, extra, extra2, extra3);
   }
 
   private checkGfn(gfn: number, what = 'gfn'): void {
@@ -189,7 +203,7 @@ export class Simulator {
     this.checkGfn(gfn);
     this.checkVcpu(vcpu);
     this.begin('access', gfn, 0, FAULT_TYPES.indexOf(type) | (vcpu << 8));
-    const walk = guestAccess(this.kvm, this.profile, gfn, type, vcpu);
+    const walk = drain(guestAccess(this.kvm, this.profile, gfn, type, vcpu));
     // The entry that ended the CPU's walk, so the outcome can name it.
     const where = walk.sp ? walk.sp.id : NONE;
     this.end('access', ACCESS_RESULTS.indexOf(walk.result), where, walk.index);
@@ -201,7 +215,7 @@ export class Simulator {
     this.checkGfn(gfn);
     this.checkVcpu(vcpu);
     this.begin('fault', gfn, 0, FAULT_TYPES.indexOf(type) | (vcpu << 8));
-    const ret = kvmTdpPageFault(this.kvm, this.profile, gfn, type, vcpu);
+    const ret = drain(kvmTdpPageFault(this.kvm, this.profile, gfn, type, vcpu));
     this.end('fault', ret);
     return ret;
   }
@@ -251,7 +265,7 @@ export class Simulator {
     const sp = this.findSp(gfn, level);
     this.begin('zap_sp', gfn, sp.id, level | (STRATEGIES.indexOf(strategy) << 8));
     this.kvm.setLock(zapLock(strategy));
-    const flush = kvmTdpMmuZapSp(this.kvm, this.profile, sp, strategy);
+    const flush = drain(kvmTdpMmuZapSp(this.kvm, this.profile, sp, strategy));
     if (flush) this.kvm.flushTlbs();
     this.end('zap_sp', flush ? 1 : 0);
     return flush;
@@ -288,12 +302,53 @@ export class Simulator {
   }
 
   /** One run of the recovery worker; the strategy defaults to the profile's own. */
-  recoverNx(strategy = this.profile.zapStrategy): RecoveryResult {
-    this.begin('recover_nx', 0, 0, STRATEGIES.indexOf(strategy));
-    this.kvm.setLock(zapLock(strategy));
-    const r = kvmRecoverNxLpages(this.kvm, this.profile, strategy);
+  recoverNx(
+    strategy = this.profile.zapStrategy,
+    what: Partial<RecoverOptions> = {},
+  ): RecoveryResult {
+    const opts = this.recoverOptions(strategy, what);
+    this.begin('recover_nx', 0, 0, recoverCode(strategy, opts));
+    this.kvm.setLock(opts.lock);
+    const r = drain(kvmRecoverNxLpages(this.kvm, this.profile, strategy, opts));
     this.end('recover_nx', r.zapped | (r.iterations << 16), r.toZap);
     return r;
+  }
+
+  /** The what-ifs a recovery run may take: check=off on the atomic zap, the read lock on direct. */
+  recoverOptions(strategy: ZapStrategy, what: Partial<RecoverOptions>): RecoverOptions {
+    const opts = { ...recoverDefaults(strategy), ...what };
+    if (!opts.check && strategy !== 'atomic') {
+      throw new SimError(
+        `check=off drops the pointer check of strategy=atomic; ${strategy} has none`,
+      );
+    }
+    if (opts.lock !== zapLock(strategy) && strategy !== 'direct') {
+      throw new SimError(
+        `lock=${opts.lock} with strategy=${strategy}: only strategy=direct runs under either lock ` +
+          `(${strategy} takes mmu_lock for ${zapLock(strategy)})`,
+      );
+    }
+    return opts;
+  }
+
+  /**
+   * Run actors concurrently, one scheduling point at a time, as `choose` picks them. Each actor's
+   * statement is checked as if it ran alone; nothing runs if one is refused.
+   */
+  race(specs: readonly ActorSpec[], choose: Chooser, afterStep?: (race: Race) => boolean): Race {
+    for (const s of specs) {
+      const w = s.work;
+      if (w.kind === 'recover_nx') this.recoverOptions(w.strategy, w.opts);
+      else {
+        this.checkGfn(w.gfn);
+        this.checkVcpu(w.vcpu);
+      }
+    }
+    this.begin('race', specs.length);
+    const race = new Race(this.kvm, this.profile, specs);
+    race.run(choose, afterStep);
+    this.end('race', race.picks.length, race.violations.length, 0, race.lastActor + 1);
+    return race;
   }
 
   /** The SPTE at `level` on the path to `gfn` in the vCPU's root, for tests and the inspector. */

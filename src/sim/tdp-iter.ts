@@ -1,8 +1,10 @@
 // struct tdp_iter and its walk, step by step: each loop-body visit and each step up is an event,
 // and every SPTE the iterator reads is counted, so a walk can be animated and its cost measured.
+// tdp_iter_next() runs as single-read steps, so a race can switch actors between any two reads.
 import { EV, STEP_DOWN, STEP_RESTART, STEP_SIDE, STEP_START } from './event-log.ts';
 import { pagesPerHpage, roundGfnForLevel, sptIndex, SPTE_ENT_PER_PAGE } from './geometry.ts';
 import type { Kvm, Sp } from './kvm.ts';
+import type { Op } from './pause.ts';
 import { isLastSpte, isShadowPresent } from './spte.ts';
 
 export class TdpIter {
@@ -23,6 +25,9 @@ export class TdpIter {
   valid = false;
   yielded = false;
   private lastStep = STEP_START;
+  /** Where tdp_iter_next() stands between two reads: 0 at its start, 1 after try_step_down()'s
+   * re-read, 2 stepping side or up. */
+  private phase = 0;
 
   constructor(private readonly kvm: Kvm) {}
 
@@ -59,27 +64,67 @@ export class TdpIter {
 
   /** tdp_iter_next() */
   next(): void {
-    if (this.yielded) {
-      this.restart();
-      this.lastStep = STEP_RESTART;
-      return;
-    }
-    if (this.tryStepDown()) {
-      this.lastStep = STEP_DOWN;
-      return;
-    }
-    do {
-      if (this.tryStepSide()) {
-        this.lastStep = STEP_SIDE;
-        return;
+    while (!this.step());
+  }
+
+  /**
+   * One read's worth of tdp_iter_next(): true when the step is complete (a new position was read,
+   * or the walk ended), false when it read an SPTE and has more to do.
+   */
+  step(): boolean {
+    if (this.phase === 0) {
+      if (this.yielded) {
+        this.restart();
+        this.lastStep = STEP_RESTART;
+        return true;
       }
-    } while (this.tryStepUp());
-    this.valid = false;
+      if (this.level !== this.minLevel) {
+        // try_step_down() re-reads first, so a table unlinked meanwhile is never entered.
+        this.readCurrent();
+        this.phase = 1;
+        return false;
+      }
+      this.phase = 2;
+    }
+    if (this.phase === 1) {
+      if (isShadowPresent(this.oldLo) && !isLastSpte(this.oldLo, this.level)) {
+        const child = this.kvm.childOf(this.oldLo, this.oldHi);
+        this.level--;
+        this.ptPath[this.level - 1] = child;
+        this.gfn = roundGfnForLevel(this.nextLastLevelGfn, this.level);
+        this.refreshSptep();
+        this.phase = 0;
+        this.lastStep = STEP_DOWN;
+        return true;
+      }
+      this.phase = 2;
+    }
+    // try_step_side(), else try_step_up() and try the side again one level higher.
+    if (this.index !== SPTE_ENT_PER_PAGE - 1) {
+      this.gfn += pagesPerHpage(this.level);
+      this.nextLastLevelGfn = this.gfn;
+      this.index++;
+      this.readCurrent();
+      this.phase = 0;
+      this.lastStep = STEP_SIDE;
+      return true;
+    }
+    if (this.level === this.rootLevel) {
+      this.valid = false;
+      this.phase = 0;
+      return true;
+    }
+    this.level++;
+    this.gfn = roundGfnForLevel(this.gfn, this.level);
+    this.refreshSptep();
+    this.kvm.emit(EV.iterUp, this.sp.id, this.index | (this.level << 10), this.oldLo, this.oldHi);
+    return false;
   }
 
   /** tdp_iter_restart() */
   private restart(): void {
     this.yielded = false;
+    this.phase = 0;
     this.yieldedGfn = this.nextLastLevelGfn;
     this.level = this.rootLevel;
     this.gfn = roundGfnForLevel(this.nextLastLevelGfn, this.level);
@@ -88,10 +133,8 @@ export class TdpIter {
   }
 
   private readCurrent(): void {
-    this.kvm.countRead();
-    const o = this.index * 2;
-    this.oldLo = this.sp.spt[o] ?? 0;
-    this.oldHi = this.sp.spt[o + 1] ?? 0;
+    this.oldLo = this.kvm.readSpte(this.sp, this.index);
+    this.oldHi = this.kvm.readHi;
   }
 
   /** tdp_iter_refresh_sptep() */
@@ -102,37 +145,10 @@ export class TdpIter {
     this.index = sptIndex(this.gfn, this.level);
     this.readCurrent();
   }
+}
 
-  /** try_step_down(): re-read first, so a table unlinked meanwhile is never entered. */
-  private tryStepDown(): boolean {
-    if (this.level === this.minLevel) return false;
-    this.readCurrent();
-    if (!isShadowPresent(this.oldLo) || isLastSpte(this.oldLo, this.level)) return false;
-    const child = this.kvm.childOf(this.oldLo, this.oldHi);
-    this.level--;
-    this.ptPath[this.level - 1] = child;
-    this.gfn = roundGfnForLevel(this.nextLastLevelGfn, this.level);
-    this.refreshSptep();
-    return true;
-  }
-
-  /** try_step_side() */
-  private tryStepSide(): boolean {
-    if (this.index === SPTE_ENT_PER_PAGE - 1) return false;
-    this.gfn += pagesPerHpage(this.level);
-    this.nextLastLevelGfn = this.gfn;
-    this.index++;
-    this.readCurrent();
-    return true;
-  }
-
-  /** try_step_up() */
-  private tryStepUp(): boolean {
-    if (this.level === this.rootLevel) return false;
-    this.level++;
-    this.gfn = roundGfnForLevel(this.gfn, this.level);
-    this.refreshSptep();
-    this.kvm.emit(EV.iterUp, this.sp.id, this.index | (this.level << 10), this.oldLo, this.oldHi);
-    return true;
-  }
+/** tdp_iter_next() in a race: a scheduling point before each of its reads. */
+export function* iterNext(it: TdpIter): Op<void> {
+  do yield;
+  while (!it.step());
 }

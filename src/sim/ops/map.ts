@@ -6,9 +6,11 @@ import {
   PG_LEVEL_4K,
   roundGfnForLevel,
 } from '../geometry.ts';
-import { handleChangedSpte } from '../handle-changed-spte.ts';
+import { handleChangedSpte, spteChanged } from '../handle-changed-spte.ts';
+import { handleRemovedPt } from './handle-removed-pt.ts';
 import type { Kvm, Memslot, Sp } from '../kvm.ts';
 import { RET_PF_EMULATE, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS } from '../names.ts';
+import type { Op } from '../pause.ts';
 import type { KernelProfile } from '../profile.ts';
 import {
   BIT_R,
@@ -25,7 +27,7 @@ import {
   type LeafRules,
   type Spte,
 } from '../spte.ts';
-import { TdpIter } from '../tdp-iter.ts';
+import { iterNext, TdpIter } from '../tdp-iter.ts';
 import { tdpMmuSplitHugePage } from './shatter.ts';
 
 /** struct kvm_page_fault, the fields the TDP MMU reads. */
@@ -41,6 +43,8 @@ export interface KvmPageFault {
   nxHugePageWorkaroundEnabled: boolean;
   /** An MMIO SPTE was installed (the 6.x pf_mmio_spte_created stat). */
   mmioSpteCreated: boolean;
+  /** The walk met a frozen SPTE (the model's frozen_seen). */
+  frozenSeen: boolean;
 }
 
 const SHARED_SET = SC_HANDLED | SC_ATOMIC | SC_SHARED;
@@ -92,52 +96,84 @@ export function disallowedHugepageAdjust(
   level: number,
 ): void {
   if (level > PG_LEVEL_4K && level === fault.goalLevel && isShadowPresent(lo) && !isLargePte(lo)) {
-    if (!p.adjustNeedsNxChild || kvm.childOf(lo, hi).hugeDisallowed) fault.goalLevel--;
+    if (!p.adjustNeedsNxChild) fault.goalLevel--;
+    else {
+      const child = kvm.childOf(lo, hi);
+      if (kvm.readFlag(child, child.hugeDisallowed)) fault.goalLevel--;
+    }
   }
 }
 
-/** mirrors tdp_mmu_set_spte_atomic() + its bookkeeping (no contention in the model: never fails). */
-export function tdpMmuSetSpteAtomic(
+/**
+ * mirrors tdp_mmu_set_spte_atomic() + its bookkeeping: false, with iter->old_spte refreshed, when
+ * the SPTE is no longer what the iterator read (only another actor in a race can change it) or
+ * when it is frozen, which only its owner may change.
+ */
+export function* tdpMmuSetSpteAtomic(
   kvm: Kvm,
   p: KernelProfile,
   it: TdpIter,
   lo: number,
   hi: number,
-): void {
-  kvm.writeSpte(it.sp, it.index, lo, hi, SHARED_SET);
-  handleChangedSpte(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, lo, hi, true);
+): Op<boolean> {
+  if (isRemovedSpte(it.oldLo, it.oldHi)) return false;
+  if (kvm.race) yield;
+  const cur = kvm.cmpxchgSpte(it.sp, it.index, it.oldLo, it.oldHi, lo, hi, SHARED_SET);
+  if (cur !== null) {
+    it.oldLo = cur;
+    it.oldHi = kvm.readHi;
+    return false;
+  }
+  const cut = spteChanged(kvm, it.sp, it.index, it.oldLo, it.oldHi, lo, hi);
+  if (cut) yield* handleRemovedPt(kvm, p, cut, true);
+  return true;
 }
 
 /**
  * mirrors tdp_mmu_zap_spte_atomic() (5.x): freeze, bookkeeping, ranged flush, then a raw write of
- * the non-present value that needs no bookkeeping.
+ * the non-present value that needs no bookkeeping. False when the freeze lost a race.
  */
-export function tdpMmuZapSpteAtomic(kvm: Kvm, p: KernelProfile, it: TdpIter): void {
+export function* tdpMmuZapSpteAtomic(kvm: Kvm, p: KernelProfile, it: TdpIter): Op<boolean> {
   const np = kvm.profile.nonPresentHi;
-  tdpMmuSetSpteAtomic(kvm, p, it, REMOVED_SPTE_LO, np);
+  if (!(yield* tdpMmuSetSpteAtomic(kvm, p, it, REMOVED_SPTE_LO, np))) return false;
   kvm.flushTlbs(it.gfn, pagesPerHpage(it.level));
+  if (kvm.race) yield;
   kvm.writeSpte(it.sp, it.index, 0, np, 0);
+  return true;
 }
 
-/** mirrors tdp_mmu_link_sp(): install the non-leaf SPTE, add to tdp_mmu_pages, maybe account NX. */
-export function tdpMmuLinkSp(
+/**
+ * mirrors tdp_mmu_link_sp(): install the non-leaf SPTE, add to tdp_mmu_pages, maybe account NX (5.x
+ * does it here). False when the shared install lost a race.
+ */
+export function* tdpMmuLinkSp(
   kvm: Kvm,
   p: KernelProfile,
   it: TdpIter,
   sp: Sp,
   accountNx: boolean,
   shared: boolean,
-): void {
-  const spte = makeNonLeafSpte(sp.pfn, kvm.profile.presentHi, scratch);
+): Op<boolean> {
+  const { lo, hi } = makeNonLeafSpte(sp.pfn, kvm.profile.presentHi, scratch);
   if (shared) {
-    tdpMmuSetSpteAtomic(kvm, p, it, spte.lo, spte.hi);
+    if (!(yield* tdpMmuSetSpteAtomic(kvm, p, it, lo, hi))) return false;
   } else {
-    kvm.writeSpte(it.sp, it.index, spte.lo, spte.hi, SC_HANDLED);
-    handleChangedSpte(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, spte.lo, spte.hi, false);
+    kvm.writeSpte(it.sp, it.index, lo, hi, SC_HANDLED);
+    yield* handleChangedSpte(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, lo, hi, false);
   }
   sp.linked = true;
   kvm.emit(EV.spLinked, sp.id);
   if (accountNx) kvm.accountNx(sp);
+  return true;
+}
+
+/**
+ * 6.x: track_possible_nx_huge_page() after the link, under tdp_mmu_pages_lock, and only if the sp
+ * still has nx_huge_page_disallowed (a zap may have unlinked it since).
+ */
+function* trackPossibleNxHugePage(kvm: Kvm, sp: Sp): Op<void> {
+  if (kvm.race) yield;
+  if (kvm.readFlag(sp, sp.hugeDisallowed)) kvm.accountNx(sp);
 }
 
 /** mirrors tdp_mmu_init_child_sp(): role.level - 1, gfn and ptep from the iterator. */
@@ -153,12 +189,12 @@ function accessAllowed(fault: KvmPageFault, lo: number): boolean {
 }
 
 /** mirrors tdp_mmu_map_handle_target_level(). */
-function tdpMmuMapHandleTargetLevel(
+function* tdpMmuMapHandleTargetLevel(
   kvm: Kvm,
   p: KernelProfile,
   fault: KvmPageFault,
   it: TdpIter,
-): number {
+): Op<number> {
   const level = it.level;
   // 6.13+: a present leaf that already permits the access is left alone.
   if (
@@ -187,7 +223,7 @@ function tdpMmuMapHandleTargetLevel(
     ret = RET_PF_SPURIOUS;
   } else {
     const replacedTable = isShadowPresent(it.oldLo) && !isLastSpte(it.oldLo, level);
-    tdpMmuSetSpteAtomic(kvm, p, it, lo, hi);
+    if (!(yield* tdpMmuSetSpteAtomic(kvm, p, it, lo, hi))) return RET_PF_RETRY;
     // 5.18 flushes the span of the table holding the SPTE; 6.x the SPTE's own span; 5.16 nothing
     // here, because its handler flushed the removed table's range already.
     if (replacedTable && p.hugeOverTableFlush === 'table') {
@@ -205,37 +241,64 @@ function tdpMmuMapHandleTargetLevel(
 }
 
 /** mirrors kvm_tdp_mmu_map(): walk from the vCPU's root towards fault.gfn, building what is missing. */
-export function kvmTdpMmuMap(kvm: Kvm, p: KernelProfile, root: Sp, fault: KvmPageFault): number {
+export function* kvmTdpMmuMap(
+  kvm: Kvm,
+  p: KernelProfile,
+  root: Sp,
+  fault: KvmPageFault,
+): Op<number> {
   kvmMmuHugepageAdjust(fault);
   const it = new TdpIter(kvm);
   const end = fault.gfn + 1;
-  for (it.start(root, PG_LEVEL_4K, fault.gfn); it.valid && it.gfn < end; it.next()) {
+  if (kvm.race) yield;
+  for (
+    it.start(root, PG_LEVEL_4K, fault.gfn);
+    it.valid && it.gfn < end;
+    kvm.race ? yield* iterNext(it) : it.next()
+  ) {
     it.visit();
     if (fault.nxHugePageWorkaroundEnabled) {
       disallowedHugepageAdjust(kvm, p, fault, it.oldLo, it.oldHi, it.level);
     }
     // A frozen SPTE belongs to someone else: retry the fault.
-    if (isRemovedSpte(it.oldLo, it.oldHi)) return RET_PF_RETRY;
+    if (isRemovedSpte(it.oldLo, it.oldHi)) {
+      fault.frozenSeen = true;
+      return RET_PF_RETRY;
+    }
     if (it.level === fault.goalLevel) break;
     const present = isShadowPresent(it.oldLo);
     if (present && !isLargePte(it.oldLo)) continue;
 
     const accountNx = fault.hugePageDisallowed && fault.reqLevel >= it.level;
+    // 6.x tracks the NX table after linking it; 5.x accounts it inside tdp_mmu_link_sp().
+    const track = accountNx && p.adjustNeedsNxChild;
     if (present && p.splitOnFault) {
       // 6.2+: the huge leaf above the goal level is split in place into a table of its pieces.
       const sp = tdpMmuAllocChildSp(kvm, it, fault.hugePageDisallowed);
-      tdpMmuSplitHugePage(kvm, p, it, sp, true);
-      if (accountNx) kvm.accountNx(sp);
+      if (!(yield* tdpMmuSplitHugePage(kvm, p, it, sp, true))) return retryFreeing(kvm, sp);
+      if (accountNx) yield* trackPossibleNxHugePage(kvm, sp);
       continue;
     }
     if (present) {
       // 5.x: the huge leaf is zapped and replaced by a table.
-      tdpMmuZapSpteAtomic(kvm, p, it);
+      if (!(yield* tdpMmuZapSpteAtomic(kvm, p, it))) return RET_PF_RETRY;
+      if (kvm.race) yield;
       it.reread();
+      // Someone else installed an SPTE meanwhile: go on with what is there.
+      if (isShadowPresent(it.oldLo)) continue;
     }
     const sp = tdpMmuAllocChildSp(kvm, it, p.adjustNeedsNxChild && fault.hugePageDisallowed);
-    tdpMmuLinkSp(kvm, p, it, sp, accountNx, true);
+    if (!(yield* tdpMmuLinkSp(kvm, p, it, sp, accountNx && !track, true))) {
+      return retryFreeing(kvm, sp);
+    }
+    if (track) yield* trackPossibleNxHugePage(kvm, sp);
   }
   if (it.level !== fault.goalLevel) return RET_PF_RETRY;
-  return tdpMmuMapHandleTargetLevel(kvm, p, fault, it);
+  return yield* tdpMmuMapHandleTargetLevel(kvm, p, fault, it);
+}
+
+/** tdp_mmu_free_sp() on a table that never got linked, and the fault is retried. */
+function retryFreeing(kvm: Kvm, sp: Sp): number {
+  kvm.freeSp(sp);
+  return RET_PF_RETRY;
 }

@@ -6,6 +6,8 @@ import {
   FD_PF_MMIO_SPTE_CREATED,
   FD_PF_SPURIOUS,
   FD_PF_TAKEN,
+  FD_FROZEN_SEEN,
+  FD_PF_RETRY,
   lo32,
   hi32,
 } from '../event-log.ts';
@@ -15,9 +17,11 @@ import {
   FAULT_TYPES,
   RET_PF_EMULATE,
   RET_PF_FIXED,
+  RET_PF_RETRY,
   RET_PF_SPURIOUS,
   type FaultType,
 } from '../names.ts';
+import type { Op } from '../pause.ts';
 import type { KernelProfile } from '../profile.ts';
 import {
   isExecutable,
@@ -47,6 +51,7 @@ export function hardwareWalk(kvm: Kvm, gfn: number, type: FaultType, vcpu = 0): 
     const i = sptIndex(gfn, sp.level);
     const lo = sp.spt[2 * i] ?? 0;
     const hi = sp.spt[2 * i + 1] ?? 0;
+    kvm.race?.read(sp, lo, hi);
     if (!isShadowPresent(lo)) {
       // A live MMIO SPTE of the current memslot generation is handled by emulation.
       const mmio = isMmioSpte(lo) && mmioGeneration(lo, hi) === (kvm.memslotGeneration & 0x7ffff);
@@ -73,6 +78,11 @@ function mmioGeneration(lo: number, hi: number): number {
  * kept under 5.x too, as the model's own count.
  */
 function faultStats(p: KernelProfile, ret: number, fault: KvmPageFault): number {
+  const race = (ret === RET_PF_RETRY ? FD_PF_RETRY : 0) | (fault.frozenSeen ? FD_FROZEN_SEEN : 0);
+  return race | vcpuStats(p, ret, fault);
+}
+
+function vcpuStats(p: KernelProfile, ret: number, fault: KvmPageFault): number {
   if (!p.vcpuStats6) {
     if (ret === RET_PF_SPURIOUS) return FD_PF_SPURIOUS;
     return ret === RET_PF_FIXED || ret === RET_PF_EMULATE ? FD_PF_FIXED : 0;
@@ -92,19 +102,21 @@ function countStats(kvm: Kvm, f: number): void {
   if (f & FD_PF_TAKEN) c.pf_taken++;
   if (f & FD_PF_EMULATE) c.pf_emulate++;
   if (f & FD_PF_MMIO_SPTE_CREATED) c.pf_mmio_spte_created++;
+  if (f & FD_PF_RETRY) c.pf_retry++;
+  if (f & FD_FROZEN_SEEN) c.frozen_seen++;
 }
 
 /**
  * mirrors kvm_tdp_page_fault() -> direct_page_fault() -> kvm_tdp_mmu_map() under mmu_lock held for
  * read; returns RET_PF_*.
  */
-export function kvmTdpPageFault(
+export function* kvmTdpPageFault(
   kvm: Kvm,
   p: KernelProfile,
   gfn: number,
   type: FaultType,
   vcpu = 0,
-): number {
+): Op<number> {
   const root = kvmMmuReload(kvm, p, vcpu);
   kvm.counters.faults++;
   // read_lock(&kvm->mmu_lock) from here to faultDone.
@@ -120,10 +132,15 @@ export function kvmTdpPageFault(
     hugePageDisallowed: false,
     nxHugePageWorkaroundEnabled: kvm.config.nxHugePages,
     mmioSpteCreated: false,
+    frozenSeen: false,
   };
-  kvm.faultLock(true);
-  const ret = kvmTdpMmuMap(kvm, p, root, fault);
-  kvm.faultLock(false);
+  if (kvm.race) {
+    kvm.race.lock('read');
+    yield;
+  } else kvm.faultLock(true);
+  const ret = yield* kvmTdpMmuMap(kvm, p, root, fault);
+  if (kvm.race) kvm.race.unlock();
+  else kvm.faultLock(false);
   const stats = faultStats(p, ret, fault);
   countStats(kvm, stats);
   kvm.emit(EV.faultDone, ret, fault.goalLevel, lo32(gfn), hi32(gfn), fault.reqLevel, stats);
@@ -131,15 +148,16 @@ export function kvmTdpPageFault(
 }
 
 /** The guest touches `gfn`: no exit if the SPTEs permit it, MMIO emulation, or a page fault. */
-export function guestAccess(
+export function* guestAccess(
   kvm: Kvm,
   p: KernelProfile,
   gfn: number,
   type: FaultType,
   vcpu = 0,
-): Walk {
+): Op<Walk> {
   kvmMmuReload(kvm, p, vcpu);
+  if (kvm.race) yield;
   const walk = hardwareWalk(kvm, gfn, type, vcpu);
-  if (walk.result === 'violation') kvmTdpPageFault(kvm, p, gfn, type, vcpu);
+  if (walk.result === 'violation') yield* kvmTdpPageFault(kvm, p, gfn, type, vcpu);
   return walk;
 }

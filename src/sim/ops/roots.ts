@@ -1,6 +1,6 @@
 // Root lifetime: the vCPU's root, references, and zapping a whole root.
 import { EV, NONE, SC_ATOMIC, SC_HANDLED, SC_SHARED } from '../event-log.ts';
-import { handleChangedSpte } from '../handle-changed-spte.ts';
+import { handleChangedSpteNow } from '../handle-changed-spte.ts';
 import type { Kvm, Sp } from '../kvm.ts';
 import type { KernelProfile } from '../profile.ts';
 import { isShadowPresent } from '../spte.ts';
@@ -92,7 +92,7 @@ function tdpMmuZapRootPass(
     if (!isShadowPresent(it.oldLo)) continue;
     if (it.level > zapLevel) continue;
     kvm.writeSpte(it.sp, it.index, 0, np, flags);
-    handleChangedSpte(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, 0, np, shared);
+    handleChangedSpteNow(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, 0, np, shared);
   }
 }
 

@@ -2,6 +2,7 @@
 import { EV } from '../event-log.ts';
 import { pagesPerHpage, roundGfnForLevel, SPTE_ENT_PER_PAGE, sptIndex } from '../geometry.ts';
 import type { Kvm, Sp } from '../kvm.ts';
+import { drain, type Op } from '../pause.ts';
 import type { KernelProfile } from '../profile.ts';
 import { isLargePte, isShadowPresent, makeSplitSpte, type Spte } from '../spte.ts';
 import { TdpIter } from '../tdp-iter.ts';
@@ -12,15 +13,15 @@ const scratch: Spte = { lo: 0, hi: 0 };
 /**
  * mirrors tdp_mmu_split_huge_page(): fill the new table while nobody can see it, link it in place of
  * the huge SPTE (the huge leaf's stat drops through the bookkeeping), then add 512 at the level
- * below by hand. No TLB flush: the translations do not change.
+ * below by hand. No TLB flush: the translations do not change. False when the link lost a race.
  */
-export function tdpMmuSplitHugePage(
+export function* tdpMmuSplitHugePage(
   kvm: Kvm,
   p: KernelProfile,
   it: TdpIter,
   sp: Sp,
   shared: boolean,
-): void {
+): Op<boolean> {
   const hugeLo = it.oldLo;
   const hugeHi = it.oldHi;
   const level = it.level;
@@ -28,9 +29,10 @@ export function tdpMmuSplitHugePage(
     const c = makeSplitSpte(hugeLo, hugeHi, level, i, kvm.config.nxHugePages, scratch);
     kvm.writeSpte(sp, i, c.lo, c.hi, 0);
   }
-  tdpMmuLinkSp(kvm, p, it, sp, false, shared);
+  if (!(yield* tdpMmuLinkSp(kvm, p, it, sp, false, shared))) return false;
   kvm.pages[level - 1] = (kvm.pages[level - 1] ?? 0) + SPTE_ENT_PER_PAGE;
   kvm.emit(EV.splitStats, sp.id);
+  return true;
 }
 
 /**
@@ -52,7 +54,7 @@ export function kvmTdpMmuSplitHugePage(
     for (it.start(root, level, start); it.valid && it.gfn < end; it.next()) {
       it.visit();
       if (!isShadowPresent(it.oldLo) || !isLargePte(it.oldLo)) continue;
-      tdpMmuSplitHugePage(kvm, p, it, tdpMmuAllocChildSp(kvm, it), true);
+      drain(tdpMmuSplitHugePage(kvm, p, it, tdpMmuAllocChildSp(kvm, it), true));
       split++;
     }
   }

@@ -2,9 +2,10 @@
 // 5.18 and later.
 import { SC_HANDLED } from '../event-log.ts';
 import { pagesPerHpage, PG_LEVEL_4K } from '../geometry.ts';
-import { handleChangedSpte } from '../handle-changed-spte.ts';
+import { handleChangedSpteNow } from '../handle-changed-spte.ts';
 import type { Kvm, Sp } from '../kvm.ts';
 import type { ZapMode } from '../names.ts';
+import { drain } from '../pause.ts';
 import { withZapPath, type KernelProfile } from '../profile.ts';
 import { isLastSpte, isShadowPresent } from '../spte.ts';
 import { TdpIter } from '../tdp-iter.ts';
@@ -15,7 +16,7 @@ import { kvmTdpMmuGetRoot, kvmTdpMmuPutRoot, tdpMmuMaxGfnHost } from './roots.ts
 function zapSpteExclusive(kvm: Kvm, p: KernelProfile, it: TdpIter): void {
   const np = kvm.profile.nonPresentHi;
   kvm.writeSpte(it.sp, it.index, 0, np, SC_HANDLED);
-  handleChangedSpte(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, 0, np, false);
+  handleChangedSpteNow(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, 0, np, false);
 }
 
 /**
@@ -44,7 +45,7 @@ export function zapGfnRange516(
     const outside = it.gfn < start || it.gfn + pagesPerHpage(it.level) > stop;
     if (!zapAll && outside && !isLastSpte(it.oldLo, it.level)) continue;
     if (shared) {
-      tdpMmuZapSpteAtomic(kvm, p, it);
+      drain(tdpMmuZapSpteAtomic(kvm, p, it));
     } else {
       zapSpteExclusive(kvm, p, it);
       flush = true;

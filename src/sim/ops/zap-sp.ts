@@ -3,7 +3,13 @@
 import { SC_ATOMIC, SC_HANDLED, SC_SHARED } from '../event-log.ts';
 import { handleChangedSpte } from '../handle-changed-spte.ts';
 import type { Kvm, Sp } from '../kvm.ts';
-import { WARN_ZAP_SP_NOT_PRESENT, WARN_ZAP_SP_ROOT, type ZapStrategy } from '../names.ts';
+import {
+  WARN_ZAP_SP_CMPXCHG_FAILED,
+  WARN_ZAP_SP_NOT_PRESENT,
+  WARN_ZAP_SP_ROOT,
+  type ZapStrategy,
+} from '../names.ts';
+import type { Op } from '../pause.ts';
 import { withZapPath, type KernelProfile } from '../profile.ts';
 import { isLastSpte, isShadowPresent, sptePfn } from '../spte.ts';
 import { kvmTdpMmuZapGfnRange516 } from './zap-gfn-range.ts';
@@ -17,31 +23,38 @@ export function kvmTdpMmuZapSpWalk(kvm: Kvm, p: KernelProfile, sp: Sp): boolean 
 }
 
 /** *sp->ptep read once (counted), or null with the WARN for a root, which has no parent entry. */
-function readPtep(kvm: Kvm, sp: Sp): { parent: Sp; i: number; lo: number; hi: number } | null {
+function* readPtep(kvm: Kvm, sp: Sp): Op<{ parent: Sp; i: number; lo: number; hi: number } | null> {
   const parent = sp.parent;
   if (!parent) {
     kvm.warn(WARN_ZAP_SP_ROOT, sp);
     return null;
   }
   const i = sp.parentIndex;
-  kvm.countRead();
-  return { parent, i, lo: parent.spt[2 * i] ?? 0, hi: parent.spt[2 * i + 1] ?? 0 };
+  if (kvm.race) yield;
+  const lo = kvm.readSpte(parent, i);
+  return { parent, i, lo, hi: kvm.readHi };
 }
+
+/** spte_to_child_pt() == sp->spt: the SPTE is present, not a leaf, and names this table. */
+const pointsAt = (lo: number, hi: number, level: number, sp: Sp): boolean =>
+  isShadowPresent(lo) && !isLastSpte(lo, level) && sptePfn(lo, hi) === sp.pfn;
 
 /**
  * mirrors kvm_tdp_mmu_zap_sp() as merged (5.18): read *sp->ptep and store the non-present value
  * there with the full bookkeeping, whatever root it hangs from, valid or not. The caller flushes.
+ * The bookkeeping trusts the value read: under the write lock nothing can change it meanwhile.
  */
-export function kvmTdpMmuZapSpDirect(kvm: Kvm, p: KernelProfile, sp: Sp): boolean {
-  const e = readPtep(kvm, sp);
+export function* kvmTdpMmuZapSpDirect(kvm: Kvm, p: KernelProfile, sp: Sp): Op<boolean> {
+  const e = yield* readPtep(kvm, sp);
   if (!e) return false;
   if (!isShadowPresent(e.lo)) {
     kvm.warn(WARN_ZAP_SP_NOT_PRESENT, sp);
     return false;
   }
   const np = kvm.profile.nonPresentHi;
+  if (kvm.race) yield;
   kvm.writeSpte(e.parent, e.i, 0, np, SC_HANDLED);
-  handleChangedSpte(kvm, p, e.parent, e.i, e.lo, e.hi, 0, np, false);
+  yield* handleChangedSpte(kvm, p, e.parent, e.i, e.lo, e.hi, 0, np, false);
   return true;
 }
 
@@ -50,25 +63,42 @@ export function kvmTdpMmuZapSpDirect(kvm: Kvm, p: KernelProfile, sp: Sp): boolea
  * zap only if it still points at this sp's table (which also means present and not frozen), by
  * cmpxchg to the non-present value; the bookkeeping runs shared, so all 512 entries of the table are
  * exchanged to FROZEN_SPTE. A parent that no longer points here is skipped without a WARN: under the
- * read lock a vCPU may have replaced the table meanwhile. The caller flushes.
+ * read lock a vCPU may have replaced the table meanwhile. `check: false` is the what-if without the
+ * pointer check. The caller flushes.
  */
-export function kvmTdpMmuZapSpAtomic(kvm: Kvm, p: KernelProfile, sp: Sp): boolean {
-  const e = readPtep(kvm, sp);
+export function* kvmTdpMmuZapSpAtomic(
+  kvm: Kvm,
+  p: KernelProfile,
+  sp: Sp,
+  check = true,
+): Op<boolean> {
+  const e = yield* readPtep(kvm, sp);
   if (!e) return false;
-  const pointsHere =
-    isShadowPresent(e.lo) && !isLastSpte(e.lo, e.parent.level) && sptePfn(e.lo, e.hi) === sp.pfn;
-  if (!pointsHere) return false;
+  if (check && !pointsAt(e.lo, e.hi, e.parent.level, sp)) return false;
   const np = kvm.profile.nonPresentHi;
-  kvm.writeSpte(e.parent, e.i, 0, np, SC_HANDLED | SC_ATOMIC | SC_SHARED);
-  handleChangedSpte(kvm, p, e.parent, e.i, e.lo, e.hi, 0, np, true);
+  if (kvm.race) yield;
+  const flags = SC_HANDLED | SC_ATOMIC | SC_SHARED;
+  const cur = kvm.cmpxchgSpte(e.parent, e.i, e.lo, e.hi, 0, np, flags);
+  if (cur !== null) {
+    // Non-leaf SPTEs only get zapped or replaced, so one that changed cannot still point here.
+    if (pointsAt(cur, kvm.readHi, e.parent.level, sp)) kvm.warn(WARN_ZAP_SP_CMPXCHG_FAILED, sp);
+    return false;
+  }
+  yield* handleChangedSpte(kvm, p, e.parent, e.i, e.lo, e.hi, 0, np, true);
   return true;
 }
 
-export function kvmTdpMmuZapSp(kvm: Kvm, p: KernelProfile, sp: Sp, strategy: ZapStrategy): boolean {
+export function* kvmTdpMmuZapSp(
+  kvm: Kvm,
+  p: KernelProfile,
+  sp: Sp,
+  strategy: ZapStrategy,
+  check = true,
+): Op<boolean> {
   const q = withZapPath(p, strategy);
   if (strategy === 'walk') return kvmTdpMmuZapSpWalk(kvm, q, sp);
-  if (strategy === 'direct') return kvmTdpMmuZapSpDirect(kvm, q, sp);
-  return kvmTdpMmuZapSpAtomic(kvm, q, sp);
+  if (strategy === 'direct') return yield* kvmTdpMmuZapSpDirect(kvm, q, sp);
+  return yield* kvmTdpMmuZapSpAtomic(kvm, q, sp, check);
 }
 
 /** The mmu_lock mode each zap path runs under. */

@@ -1,6 +1,7 @@
 // The scenario language's statements, as the parser produces them and the runner consumes them.
 import type { FaultType, ZapMode, ZapStrategy } from '../names.ts';
 import type { KernelId } from '../profile.ts';
+import type { ScheduleSpec } from '../race/schedule.ts';
 
 /** Where a statement (or one of its key=value pairs) starts: 1-based line and column. */
 export interface Pos {
@@ -64,6 +65,25 @@ export interface BareStatement extends Pos {
 export interface RecoverNxStatement extends Pos {
   kind: 'recover_nx';
   strategy?: ZapStrategy;
+  /** What-if: false drops 6.18's pointer-identity check (strategy=atomic only). */
+  check?: boolean;
+  /** What-if: the mmu_lock mode, when not the strategy's own (direct under the read lock). */
+  lock?: 'read' | 'write';
+}
+
+/** One line of a race block: who runs it (a vCPU or the NX recovery worker) and what. */
+export interface RaceLine extends Pos {
+  actor: string;
+  statement: AccessStatement | RecoverNxStatement;
+}
+
+/** `race … end`: the lines run concurrently, one actor each, interleaved by the schedule. */
+export interface RaceStatement extends Pos {
+  kind: 'race';
+  schedule: ScheduleSpec;
+  actors: RaceLine[];
+  /** The line of `end`. */
+  endLine: number;
 }
 export interface ExpectCheck extends Pos {
   name: string;
@@ -84,6 +104,7 @@ export type Statement =
   | ZapGfnRangeStatement
   | BareStatement
   | RecoverNxStatement
+  | RaceStatement
   | ExpectStatement;
 
 export interface ParseError extends Pos {

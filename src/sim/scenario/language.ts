@@ -11,7 +11,7 @@ import {
   type ValueType,
 } from './schema.ts';
 
-export type TokenRole = 'statement' | 'key' | 'value' | 'comment' | 'unknown';
+export type TokenRole = 'statement' | 'key' | 'value' | 'comment' | 'actor' | 'unknown';
 
 export interface LineToken {
   /** 0-based offsets in the line, `to` exclusive. */
@@ -47,8 +47,12 @@ export interface Word {
   text: string;
 }
 
-/** The line's words before any `#`, with their 0-based offsets, and where the comment starts (-1: none). */
-export function lineWords(line: string): { words: Word[]; comment: number } {
+/**
+ * The line's words before any `#`, with their 0-based offsets, and where the comment starts (-1:
+ * none). A first word ending in ':' is the actor label of a race line (`vcpu1: access …`): it is
+ * returned apart, and the words start with the statement.
+ */
+export function lineWords(line: string): { words: Word[]; comment: number; label: Word | null } {
   const hash = line.indexOf('#');
   const code = hash < 0 ? line : line.slice(0, hash);
   const found = [...code.matchAll(/\S+/g)].map((m) => ({
@@ -56,13 +60,18 @@ export function lineWords(line: string): { words: Word[]; comment: number } {
     to: m.index + m[0].length,
     text: m[0],
   }));
-  return { words: found, comment: hash };
+  const first = found[0];
+  if (first && first.text.length > 1 && first.text.endsWith(':')) {
+    return { words: found.slice(1), comment: hash, label: first };
+  }
+  return { words: found, comment: hash, label: null };
 }
 
 /** Tokens for highlighting: the statement word, then each key and value of its pairs. */
 export function tokenizeLine(line: string): LineToken[] {
-  const { words: ws, comment } = lineWords(line);
+  const { words: ws, comment, label } = lineWords(line);
   const out: LineToken[] = [];
+  if (label) out.push({ from: label.from, to: label.to, role: 'actor' });
   const first = ws[0];
   const word = first !== undefined && isStatementWord(first.text) ? first.text : undefined;
   ws.forEach((w, i) => {
@@ -134,6 +143,7 @@ function keyOption(k: KeySpec): CompletionOption {
 export function valuesOf(t: ValueType): readonly string[] {
   if (t.kind === 'choice') return t.values;
   if (t.kind === 'bool') return [...BOOLEANS.keys()].slice(0, 2);
+  if (t.kind === 'schedule') return ['round-robin', 'random'];
   return [];
 }
 
@@ -151,6 +161,8 @@ export function typeWords(t: ValueType): string {
       return t.values.join(' | ');
     case 'bool':
       return 'on | off';
+    case 'schedule':
+      return 'round-robin | random | 0,1,1…';
   }
 }
 

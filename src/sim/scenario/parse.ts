@@ -1,8 +1,10 @@
 // The .tdp scenario language: one `word key=value ...` statement per line, `#` comments.
 // Values are checked against the VM config in effect at each line, so a script that parses runs.
 import { hex } from '../geometry.ts';
-import { DEFAULT_CONFIG, EXPECT_NAMES, type VmConfig } from '../names.ts';
-import { isKernel, KERNELS, type KernelId } from '../profile.ts';
+import { DEFAULT_CONFIG, EXPECT_NAMES, MAX_VCPUS, type VmConfig } from '../names.ts';
+import { zapLock } from '../ops/zap-sp.ts';
+import { isKernel, KERNELS, profileOf, type KernelId } from '../profile.ts';
+import { formatPicks, readSchedule, type ScheduleSpec } from '../race/schedule.ts';
 import { SortedRanges } from '../ranges.ts';
 import type {
   ExpectCheck,
@@ -12,6 +14,8 @@ import type {
   ParseError,
   ParseResult,
   Pos,
+  RaceStatement,
+  RecoverNxStatement,
   Statement,
   VmStatement,
 } from './ast.ts';
@@ -63,6 +67,8 @@ class LineError extends Error {
 }
 
 interface State {
+  /** The race block being read (`race` seen, `end` not yet), and whether a line of it failed. */
+  race: { st: RaceStatement; failed: boolean } | undefined;
   config: VmConfig;
   /** The first non-vm statement: levels and phys_bits are frozen from here on. */
   firstOp: { line: number; word: string } | undefined;
@@ -73,6 +79,7 @@ export function parseScenario(text: string): ParseResult {
   const statements: Statement[] = [];
   const errors: ParseError[] = [];
   const state: State = {
+    race: undefined,
     config: { ...DEFAULT_CONFIG },
     firstOp: undefined,
     memslots: new SortedRanges(
@@ -83,21 +90,142 @@ export function parseScenario(text: string): ParseResult {
   // CRLF, LF and a lone CR (old Mac files) all end a line.
   text.split(/\r\n|\r|\n/).forEach((raw, i) => {
     const line = i + 1;
-    const tokens = tokenize(raw);
+    const { tokens, label } = tokenize(raw);
     const first = tokens[0];
-    if (first === undefined) return;
+    if (first === undefined) {
+      if (label) {
+        errors.push({ line, col: label.col, message: `${shown(label.text)} names no statement` });
+        if (state.race) state.race.failed = true;
+      }
+      return;
+    }
     try {
-      statements.push(parseLine(line, first, tokens.slice(1), state));
+      const st = raceLine(line, first, tokens.slice(1), label, state);
+      if (st) statements.push(st);
     } catch (e) {
       if (!(e instanceof LineError)) throw e;
       errors.push({ line, col: e.col, message: e.message });
+      if (state.race) state.race.failed = true;
     }
   });
+  const open = state.race;
+  if (open) {
+    errors.push({
+      line: open.st.line,
+      col: open.st.col,
+      message: `race at line ${open.st.line} has no end: close the block with a line 'end'`,
+    });
+  }
   return { statements, errors };
 }
 
-function tokenize(raw: string): Token[] {
-  return lineWords(raw).words.map((w) => ({ text: w.text, col: w.from + 1 }));
+function tokenize(raw: string): { tokens: Token[]; label: Token | null } {
+  const { words, label } = lineWords(raw);
+  return {
+    tokens: words.map((w) => ({ text: w.text, col: w.from + 1 })),
+    label: label && { text: label.text, col: label.from + 1 },
+  };
+}
+
+/** Actors a race line may name: `vcpuN` (access or fault) and `recovery` (recover_nx). */
+const ACTOR_RE = /^(?:vcpu(\d+)|recovery):$/;
+
+/**
+ * One line, seen through race blocks: `race` opens one, `end` closes it and yields the race, a line
+ * inside names its actor and joins the block. Returns the statement to add, if the line ends one.
+ */
+function raceLine(
+  line: number,
+  first: Token,
+  rest: Token[],
+  label: Token | null,
+  state: State,
+): Statement | null {
+  const open = state.race;
+  if (first.text === 'race') {
+    if (label) throw new LineError(label.col, `race takes no actor label`);
+    if (open) {
+      throw new LineError(
+        first.col,
+        `a race cannot hold another race (the block at line ${open.st.line} is still open)`,
+      );
+    }
+    const st = parseLine(line, first, rest, state);
+    if (st.kind === 'race') state.race = { st, failed: false };
+    return null;
+  }
+  if (first.text === 'end') {
+    if (label) throw new LineError(label.col, `end takes no actor label`);
+    if (!open) throw new LineError(first.col, `end without a race block to close`);
+    const extra = rest[0];
+    if (extra) throw new LineError(extra.col, `end takes no keys, found '${shown(extra.text)}'`);
+    state.race = undefined;
+    const n = open.st.actors.length;
+    if (n === 0) {
+      throw new LineError(first.col, `the race at line ${open.st.line} has no actor lines`);
+    }
+    const s = open.st.schedule;
+    const beyond = s.kind === 'list' ? s.picks.find((a) => a >= n) : undefined;
+    if (beyond !== undefined) {
+      throw new LineError(
+        open.st.col,
+        `schedule= names actor ${beyond}, but the race at line ${open.st.line} lists ${n} (0 to ${n - 1})`,
+      );
+    }
+    // A block with a broken line is not run at all: it would race fewer actors than written.
+    if (open.failed) return null;
+    return { ...open.st, endLine: line };
+  }
+  if (!open) {
+    if (label) {
+      throw new LineError(
+        label.col,
+        `${shown(label.text)} labels a line of a race block; there is no 'race' above`,
+      );
+    }
+    return parseLine(line, first, rest, state);
+  }
+  if (!label) {
+    throw new LineError(
+      first.col,
+      `inside race … end each line starts with its actor: vcpuN: (access, fault) or recovery: (recover_nx)`,
+    );
+  }
+  const m = ACTOR_RE.exec(label.text);
+  if (!m) {
+    throw new LineError(
+      label.col,
+      `unknown actor '${shown(label.text.slice(0, -1))}' (actors: vcpu0 … vcpu${state.config.vcpus - 1}, recovery)`,
+    );
+  }
+  const name = label.text.slice(0, -1);
+  const dup = open.st.actors.find((a) => a.actor === name);
+  if (dup) {
+    throw new LineError(label.col, `${name} already races at line ${dup.line}: one line per actor`);
+  }
+  const st = parseLine(line, first, rest, state);
+  if (m[1] !== undefined) {
+    const vcpu = Number(m[1]);
+    if (st.kind !== 'access' && st.kind !== 'fault') {
+      throw new LineError(first.col, `${name} can race access or fault, not ${st.kind}`);
+    }
+    if (vcpu >= state.config.vcpus) {
+      throw new LineError(
+        label.col,
+        `${name}: the VM has vCPUs 0 to ${state.config.vcpus - 1} (set vm vcpus=N before the first operation)`,
+      );
+    }
+    if (st.vcpu !== undefined && st.vcpu !== vcpu) {
+      throw new LineError(first.col, `${name}: the line says vcpu=${st.vcpu}`);
+    }
+    open.st.actors.push({ actor: name, line, col: label.col, statement: { ...st, vcpu } });
+    return null;
+  }
+  if (st.kind !== 'recover_nx') {
+    throw new LineError(first.col, `recovery runs recover_nx, not ${st.kind}`);
+  }
+  open.st.actors.push({ actor: name, line, col: label.col, statement: st });
+  return null;
 }
 
 function parseLine(line: number, first: Token, rest: Token[], state: State): Statement {
@@ -153,12 +281,65 @@ function parseLine(line: number, first: Token, rest: Token[], state: State): Sta
     case 'zap_invalidated_roots':
       return { kind: word, ...pos };
     case 'recover_nx':
+      return parseRecoverNx(pos, fields, state.config);
+    case 'race':
       return {
         kind: word,
         ...pos,
-        ...optionalKey('strategy', fields.optional('strategy', STRATEGY_VALUES)),
+        schedule: parseSchedule(fields),
+        actors: [],
+        endLine: 0,
       };
+    case 'end':
+      throw new RangeError('end is read by raceLine()');
   }
+}
+
+function parseRecoverNx(pos: Pos, f: Fields, config: VmConfig): RecoverNxStatement {
+  const strategy = f.optional('strategy', STRATEGY_VALUES);
+  const check = f.get('check');
+  const lock = f.optional('lock', ['read', 'write'] as const);
+  const st: RecoverNxStatement = {
+    kind: 'recover_nx',
+    ...pos,
+    ...optionalKey('strategy', strategy),
+    ...optionalKey('lock', lock),
+  };
+  const s = strategy ?? profileOf(config.kernel).zapStrategy;
+  if (check) {
+    const on = BOOLEANS.get(check.value);
+    if (on === undefined) {
+      throw new LineError(check.col, `check must be on or off, not '${shown(check.value)}'`);
+    }
+    if (!on && s !== 'atomic') {
+      throw new LineError(
+        check.col,
+        `check=off drops the pointer check of strategy=atomic; strategy=${s} has none`,
+      );
+    }
+    st.check = on;
+  }
+  if (lock !== undefined && lock !== zapLock(s) && s !== 'direct') {
+    throw new LineError(
+      f.get('lock')?.col ?? pos.col,
+      `lock=${lock} with strategy=${s}: only strategy=direct runs under either lock`,
+    );
+  }
+  return st;
+}
+
+function parseSchedule(f: Fields): ScheduleSpec {
+  const p = f.get('schedule');
+  const seed = f.get('seed');
+  const text = p?.value ?? 'round-robin';
+  // The actor count is not known yet; indices are checked when the block closes.
+  const s = readSchedule(text, MAX_VCPUS + 1);
+  if (typeof s === 'string') throw new LineError(p?.col ?? f.col, `schedule=: ${s}`);
+  if (seed && s.kind !== 'random') {
+    throw new LineError(seed.col, `seed= goes with schedule=random`);
+  }
+  if (s.kind === 'random') return { kind: 'random', seed: f.number('seed') ?? 1 };
+  return s;
 }
 
 /** `{ key: value }` when the script gave the value, `{}` when the profile's default applies. */
@@ -698,11 +879,36 @@ export function formatStatement(st: Statement): string {
     case 'invalidate_roots':
     case 'zap_invalidated_roots':
       return st.kind;
-    case 'recover_nx':
-      return st.strategy ? `recover_nx strategy=${st.strategy}` : 'recover_nx';
+    case 'recover_nx': {
+      const parts = ['recover_nx'];
+      if (st.strategy) parts.push(`strategy=${st.strategy}`);
+      if (st.check === false) parts.push('check=off');
+      if (st.lock) parts.push(`lock=${st.lock}`);
+      return parts.join(' ');
+    }
+    case 'race': {
+      const s = st.schedule;
+      const head =
+        s.kind === 'round-robin'
+          ? 'race'
+          : s.kind === 'random'
+            ? `race schedule=random seed=${s.seed}`
+            : `race schedule=${formatPicks(s.picks)}`;
+      const lines = st.actors.map((a) => `  ${a.actor}: ${formatStatement(raceLineBare(a))}`);
+      return [head, ...lines, 'end'].join('\n');
+    }
     case 'expect':
       return ['expect', ...st.checks.map((c) => `${c.name}=${c.value}`)].join(' ');
   }
+}
+
+/** A race line's statement without the vcpu= its label already says. */
+function raceLineBare(a: RaceStatement['actors'][number]): Statement {
+  const st = a.statement;
+  if (st.kind === 'recover_nx') return st;
+  const bare: typeof st = { ...st };
+  delete bare.vcpu;
+  return bare;
 }
 
 function vcpuKey(vcpu: number | undefined): string {

@@ -1,7 +1,48 @@
 // Running parsed statements against a Simulator: the one interpreter the CLI, the worker and the
 // tests share.
 import { SimError, Simulator } from '../simulator.ts';
-import type { ExpectFailure, ParseError, Statement } from './ast.ts';
+import type { RecoverOptions } from '../ops/recover-nx.ts';
+import type { ActorSpec } from '../race/race.ts';
+import { chooserFor } from '../race/schedule.ts';
+import type {
+  ExpectFailure,
+  ParseError,
+  RaceStatement,
+  RecoverNxStatement,
+  Statement,
+} from './ast.ts';
+
+/** The what-ifs a recover_nx line gives (the rest is the strategy's own). */
+function recoverWhatIf(st: RecoverNxStatement): Partial<RecoverOptions> {
+  return {
+    ...(st.check !== undefined && { check: st.check }),
+    ...(st.lock !== undefined && { lock: st.lock }),
+  };
+}
+
+/** A race block's lines as the actors the scheduler runs. */
+export function raceActors(sim: Simulator, st: RaceStatement): ActorSpec[] {
+  return st.actors.map((a) => {
+    const s = a.statement;
+    if (s.kind === 'recover_nx') {
+      const strategy = s.strategy ?? sim.profile.zapStrategy;
+      return {
+        name: a.actor,
+        line: a.line,
+        work: {
+          kind: 'recover_nx',
+          strategy,
+          opts: sim.recoverOptions(strategy, recoverWhatIf(s)),
+        },
+      };
+    }
+    return {
+      name: a.actor,
+      line: a.line,
+      work: { kind: s.kind, vcpu: s.vcpu ?? 0, gfn: s.gfn, type: s.type },
+    };
+  });
+}
 
 export interface RunResult {
   sim: Simulator;
@@ -56,7 +97,10 @@ export function runStatement(sim: Simulator, st: Statement, failures: ExpectFail
       sim.zapInvalidatedRoots();
       return;
     case 'recover_nx':
-      sim.recoverNx(st.strategy);
+      sim.recoverNx(st.strategy, recoverWhatIf(st));
+      return;
+    case 'race':
+      sim.race(raceActors(sim, st), chooserFor(st.schedule));
       return;
     case 'expect':
       for (const check of st.checks) {

@@ -21,7 +21,17 @@ function sample(k: KeySpec, word: StatementWord): string {
       return k.type.values[0] ?? '';
     case 'bool':
       return 'on';
+    case 'schedule':
+      return 'round-robin';
   }
+}
+
+/** `race` and `end` are the two ends of a block: a line of either is tried inside one. */
+const BLOCK = '  recovery: recover_nx';
+function inBlock(word: StatementWord, line: string): string {
+  if (word === 'race') return `${line}\n${BLOCK}\nend`;
+  if (word === 'end') return `race\n${BLOCK}\n${line}`;
+  return line;
 }
 
 /** The statement with its required keys (one of each or-pair) and `extra`. */
@@ -33,8 +43,9 @@ function lineWith(word: StatementWord, extra: KeySpec | null): string {
       !(k.or !== undefined && (extra?.name === k.or || k.name === 'gfn')),
   );
   const parts = [word, ...keys.map((k) => `${k.name}=${sample(k, word)}`)];
+  if (extra?.name === 'seed') parts.push('schedule=random');
   if (extra !== null) parts.push(`${extra.name}=${sample(extra, word)}`);
-  return parts.join(' ');
+  return inBlock(word, parts.join(' '));
 }
 
 /** The parser's errors for `line` after SLOT (a vm line alone: it shapes the VM). */
@@ -48,7 +59,7 @@ describe('the statement schema drives the parser', () => {
     const { statements, errors } = parseScenario(`${SLOT}\n${SCHEMA[w].example}`);
     expect(errors).toEqual([]);
     const st = statements[1];
-    expect(st?.kind).toBe(w);
+    expect(st?.kind).toBe(w === 'end' ? 'race' : w);
     if (st === undefined) return;
     const again = parseScenario(`${SLOT}\n${formatStatement(st)}`).statements[1];
     expect(again).toEqual(st);
@@ -61,7 +72,16 @@ describe('the statement schema drives the parser', () => {
   it.each(STATEMENT_WORDS.filter((w) => w !== 'expect'))(
     '%s: an unknown key is refused with the schema keys listed',
     (w) => {
-      const [error] = errorsOf(`${lineWith(w, null)} bogus=1`);
+      const [error] = errorsOf(
+        inBlock(
+          w,
+          `${
+            lineWith(w, null)
+              .split('\n')
+              .find((l) => l.startsWith(w)) ?? w
+          } bogus=1`,
+        ),
+      );
       const keys = specOf(w).keys.map((k) => k.name);
       expect(error).toContain(
         keys.length === 0 ? `${w} takes no keys` : `(it takes ${keys.join(', ')})`,

@@ -24,7 +24,9 @@ export type ValueType =
   /** An integer in [min, max]; `max` undefined means no bound but 2^53-1. */
   | { kind: 'int'; min: number; max?: number }
   | { kind: 'choice'; values: readonly string[] }
-  | { kind: 'bool' };
+  | { kind: 'bool' }
+  /** round-robin, random, or actor indices one per scheduling point (0,1,1 or 1*512). */
+  | { kind: 'schedule' };
 
 export interface KeySpec {
   name: string;
@@ -247,8 +249,50 @@ export const SCHEMA = {
     word: 'recover_nx',
     mirrors: 'kvm_recover_nx_huge_pages() (5.x: kvm_recover_nx_lpages())',
     doc: 'One run of the NX recovery worker: zaps 1/recovery_ratio of the NX list, oldest first.',
-    keys: [STRATEGY],
+    keys: [
+      STRATEGY,
+      {
+        name: 'check',
+        type: { kind: 'bool' },
+        doc: "what-if: off drops 6.18's check that sp->ptep still points at the sp's table (strategy=atomic)",
+        default: 'on',
+      },
+      {
+        name: 'lock',
+        type: { kind: 'choice', values: ['read', 'write'] },
+        doc: "what-if: the mmu_lock mode; read with strategy=direct runs 5.18's plain-store zap in 6.18's read-lock loop",
+        default: "the strategy's own (atomic: read, direct and walk: write)",
+      },
+    ],
     example: 'recover_nx strategy=walk',
+  },
+  race: {
+    word: 'race',
+    mirrors: 'vCPUs and the recovery worker running at once under mmu_lock',
+    doc: 'Opens a block: up to `end`, each line is `vcpuN: access …`, `vcpuN: fault …` or `recovery: recover_nx …`, one actor each, interleaved at every SPTE read, cmpxchg and store.',
+    keys: [
+      {
+        name: 'schedule',
+        type: { kind: 'schedule' },
+        doc: 'who runs at each scheduling point: round-robin, random (with seed=), or actor indices in block order, one per point (0,1,1 or 1*512); when a list runs out, the lowest-numbered runnable actor goes on',
+        default: 'round-robin',
+      },
+      {
+        name: 'seed',
+        type: { kind: 'int', min: 0, max: 0xffffffff },
+        doc: 'the seed of schedule=random',
+        default: '1',
+      },
+    ],
+    example:
+      'race schedule=random seed=7\n  vcpu0: access gpa=0x100000000 type=read\n  recovery: recover_nx\nend',
+  },
+  end: {
+    word: 'end',
+    mirrors: 'no kernel function: closes a race block',
+    doc: 'Ends the race block above; its actors run to completion here.',
+    keys: [],
+    example: 'race\n  recovery: recover_nx\nend',
   },
   expect: {
     word: 'expect',

@@ -21,6 +21,7 @@ const STYLE: Record<LineToken['role'], string> = {
   key: 'propertyName',
   value: 'atom',
   comment: 'comment',
+  actor: 'labelName',
   unknown: 'invalid',
 };
 
