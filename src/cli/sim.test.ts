@@ -167,3 +167,46 @@ describe('npm run sim', () => {
     }
   });
 });
+
+describe('npm run sim -- FILE --explore', () => {
+  const race = (recover: string) => `vm kernel=6.18 vcpus=2 recovery_ratio=1
+memslot gpa=0x100000000 size=2M backing=2M
+access vcpu=0 gpa=0x100000000 type=exec
+race
+  vcpu1: access gpa=0x100001000 type=read
+  recovery: ${recover}
+end
+`;
+
+  it('prints one line per race, a schedule= per final state, and exits 0 with no violation', () => {
+    const r = run(script('race.tdp', race('recover_nx')), '--explore');
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toMatch(/^race at line 4: \d+ schedules, 2 final states, 0 violations$/);
+    expect(r.out.slice(1, 3).every((l) => /^ {2}schedule=[0-9*,]+ {2}# pages_4k=/.test(l))).toBe(
+      true,
+    );
+    expect(r.out[3]).toMatch(/^ {2}explored \d+ states in \d+ runs, \d+\.\d\d s$/);
+  });
+
+  it('exits 1 and prints the schedule, the point and the invariant of each violation', () => {
+    const r = run(script('whatif.tdp', race('recover_nx strategy=atomic check=off')), '--explore');
+    expect(r.code).toBe(1);
+    expect(r.out[0]).toMatch(/, 1 violation$/);
+    const at = r.out.findIndex((l) => l.startsWith('  violation after point'));
+    expect(r.out[at]).toMatch(/^ {2}violation after point \d+: recovery zapped the 2M leaf/);
+    expect(r.out[at + 1]).toMatch(/^ {4}schedule=[0-9*,]+$/);
+  });
+
+  it('--max stops early and says so; malformed input and options exit 2', () => {
+    const file = script('race2.tdp', race('recover_nx'));
+    const r = run(file, '--explore', '--max', '3');
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toMatch(/^race at line 4: at least \d+ schedules/);
+    expect(r.out.at(-1)).toMatch(/stopped at --max 3: not every schedule was run/);
+    expect(run(file, '--explore', '--max', '0').code).toBe(2);
+    expect(run(file, '--max', '5').err[0]).toMatch(/^--max goes with --explore\n/);
+    const bad = run(script('bad.tdp', 'race\n  recovery: recover_nx\n'), '--explore');
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]).toMatch(/bad\.tdp:1:1: race at line 1 has no end/);
+  });
+});

@@ -28,7 +28,7 @@ export const EV = {
   mmuLock: 21,
   /** A cmpxchg found another value than the one read: sp, index|level<<10, expected, current. */
   cmpxchgFailed: 22,
-  /** A race switched to another actor: actor, previous actor. */
+  /** A race switched to another actor: actor, previous actor (NONE for the race's first). */
   actor: 23,
   /** A race's actor began (w2 0) or ended (w2 1) its statement: actor, 0|1, line, result. */
   actorOp: 24,

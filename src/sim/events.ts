@@ -286,7 +286,7 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
       };
     }
     case EV.actor:
-      return { reads, type: 'actor', actor: w(1), was: w(2) };
+      return { reads, type: 'actor', actor: w(1), was: w(2) === NONE ? -1 : w(2) };
     case EV.actorOp:
       return { reads, type: 'actorOp', actor: w(1), end: w(2) === 1, line: w(3), result: w(4) };
     default:

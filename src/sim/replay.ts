@@ -285,11 +285,12 @@ export class Mirror {
         break;
       case EV.fault:
         c.faults += dir;
-        // The fault path holds mmu_lock for read until its faultDone; it is entered unlocked.
-        this.lock = fwd ? 'read' : 'none';
+        // The fault path holds mmu_lock for read until its faultDone; it is entered unlocked. In a
+        // race the scheduler's mmuLock events say who holds it.
+        if (this.actor < 0) this.lock = fwd ? 'read' : 'none';
         break;
       case EV.faultDone: {
-        this.lock = fwd ? 'none' : 'read';
+        if (this.actor < 0) this.lock = fwd ? 'none' : 'read';
         const f = w(6);
         if (f & FD_PF_FIXED) c.pf_fixed += dir;
         if (f & FD_PF_SPURIOUS) c.pf_spurious += dir;
@@ -318,7 +319,7 @@ export class Mirror {
         c.cmpxchg_failed += dir;
         break;
       case EV.actor:
-        this.actor = fwd ? w(1) : w(2);
+        this.actor = fwd ? w(1) : w(2) === NONE ? -1 : w(2);
         break;
       case EV.splitStats: {
         const level = this.spOf(w(1)).level;

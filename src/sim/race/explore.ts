@@ -10,7 +10,7 @@ import { raceActors, runStatements } from '../scenario/run.ts';
 import { Simulator } from '../simulator.ts';
 import { isLastSpte, isShadowPresent } from '../spte.ts';
 import type { Race } from './race.ts';
-import { trimPicks } from './schedule.ts';
+import { chooserFor, trimPicks, type ScheduleSpec } from './schedule.ts';
 
 export const DEFAULT_MAX_RUNS = 100_000;
 
@@ -51,6 +51,8 @@ export interface ExploreOptions {
   /** Asked between runs: true stops the search (the figures so far are kept). */
   stop?: () => boolean;
   onProgress?: (runs: number, states: number) => void;
+  /** false: every schedule is its own path, nothing merged (the tests' check of the merging). */
+  merge?: boolean;
 }
 
 /** Explore the race at `statements[index]`, after running the statements before it as written. */
@@ -73,7 +75,7 @@ export function exploreRace(
   while (stack.length > 0 && runs < max && !opts.stop?.()) {
     const prefix = stack.pop() ?? [];
     runs++;
-    const k = runOnce(before, race, prefix, nodes, stack, finals, violations);
+    const k = runOnce(before, race, prefix, nodes, stack, finals, violations, opts.merge ?? true);
     if (runs === 1) root = k;
     if (runs % 256 === 0) opts.onProgress?.(runs, nodes.size);
   }
@@ -99,7 +101,9 @@ function runOnce(
   stack: number[][],
   finals: Map<string, ExploredState>,
   violations: Map<string, FoundViolation>,
+  merge: boolean,
 ): string {
+  const keyOf = (race: Race) => (merge ? race.stateKey() : race.picks.join(','));
   const sim = new Simulator();
   const pre = runStatements([...before], sim);
   if (pre.error) throw new Error(`line ${pre.error.line}: ${pre.error.message}`);
@@ -114,7 +118,7 @@ function runOnce(
     raceActors(sim, st),
     (runnable, point, race) => {
       if (point === 0) {
-        cur = race.stateKey();
+        cur = keyOf(race);
         rootKey = cur;
         if (!nodes.has(cur)) nodes.set(cur, { edges: new Map(), end: false });
       }
@@ -125,7 +129,7 @@ function runOnce(
       return runnable[0] ?? 0;
     },
     (race) => {
-      const key = race.stateKey();
+      const key = keyOf(race);
       const point = race.picks.length - 1;
       nodes.get(cur)?.edges.set(race.picks[point] ?? 0, key);
       cur = key;
@@ -157,6 +161,34 @@ function runOnce(
     if (node) node.end = true;
   }
   return rootKey;
+}
+
+/**
+ * Run the race at `statements[index]` with a schedule and the invariants checked after every point:
+ * what a printed schedule= shows when it is run.
+ */
+export function replaySchedule(
+  statements: readonly Statement[],
+  index: number,
+  schedule: ScheduleSpec,
+): { violations: { point: number; message: string }[]; summary: string } {
+  const st = statements[index];
+  if (st?.kind !== 'race') throw new RangeError(`statement ${index} is not a race`);
+  const sim = new Simulator();
+  const pre = runStatements(statements.slice(0, index), sim);
+  if (pre.error) throw new Error(`line ${pre.error.line}: ${pre.error.message}`);
+  const violations: { point: number; message: string }[] = [];
+  let seen = 0;
+  const race = sim.race(raceActors(sim, st), chooserFor(schedule), (r) => {
+    const point = r.picks.length - 1;
+    const found = r.violations.slice(seen).map((v) => v.message);
+    seen = r.violations.length;
+    found.push(...checkInvariants(sim.kvm, !r.finished));
+    for (const message of found) violations.push({ point, message });
+    return true;
+  });
+  for (const v of race.violations.slice(seen)) violations.push(v);
+  return { violations, summary: finalState(sim.kvm).summary };
 }
 
 /** Schedules from each state to an end: a sum over its branches (memoized: the graph is a DAG). */

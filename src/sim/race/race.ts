@@ -2,7 +2,7 @@
 // scheduling point at a time. The scheduler grants mmu_lock (readers share it, a writer excludes
 // everyone), keeps each actor's RCU read-side section, frees a table handed to call_rcu() when the
 // last actor that could still see it leaves its section, and tells the log which actor runs.
-import { EV } from '../event-log.ts';
+import { EV, NONE } from '../event-log.ts';
 import { pagesPerHpage } from '../geometry.ts';
 import type { Kvm, RaceHooks, Sp } from '../kvm.ts';
 import { LOCK_MODES, RET_PF_RETRY, type FaultType, type ZapStrategy } from '../names.ts';
@@ -150,7 +150,7 @@ export class Race implements RaceHooks {
   private step(a: Actor): void {
     const kvm = this.kvm;
     if (this.shown !== a.index) {
-      kvm.emit(EV.actor, a.index, this.shown < 0 ? a.index : this.shown);
+      kvm.emit(EV.actor, a.index, this.shown < 0 ? NONE : this.shown);
       this.shown = a.index;
     }
     this.running = a;

@@ -765,3 +765,99 @@ describe('parseScenario: hostile input', () => {
     );
   });
 });
+
+describe('race blocks', () => {
+  const HEAD = 'vm kernel=6.18 vcpus=2\nmemslot gpa=0x100000000 size=2M backing=2M';
+  const errors = (body: string) =>
+    parseScenario(`${HEAD}\n${body}`).errors.map((e) => `${e.line}:${e.col} ${e.message}`);
+
+  it('reads the actors in order, with the schedule, the vCPU from the label and the end line', () => {
+    const { statements, errors: errs } = parseScenario(
+      `${HEAD}\nrace schedule=1,0*3\n  vcpu1: fault gpa=0x100000000 type=write\n  recovery: recover_nx check=off\nend`,
+    );
+    expect(errs).toEqual([]);
+    expect(statements[2]).toEqual({
+      kind: 'race',
+      line: 3,
+      col: 1,
+      endLine: 6,
+      schedule: { kind: 'list', picks: [1, 0, 0, 0] },
+      actors: [
+        {
+          actor: 'vcpu1',
+          line: 4,
+          col: 3,
+          statement: { kind: 'fault', line: 4, col: 10, gfn: 0x100000, type: 'write', vcpu: 1 },
+        },
+        {
+          actor: 'recovery',
+          line: 5,
+          col: 3,
+          statement: { kind: 'recover_nx', line: 5, col: 13, check: false },
+        },
+      ],
+    });
+  });
+
+  it.each([
+    ['race\n  vcpu1: access gpa=0x100000000', '3:1 race at line 3 has no end'],
+    ['end', '3:1 end without a race block to close'],
+    ['race\nend', '4:1 the race at line 3 has no actor lines'],
+    [
+      'race\n  access gpa=0x100000000\nend',
+      '4:3 inside race … end each line starts with its actor',
+    ],
+    ['race\n  vcpu2: access gpa=0x100000000\nend', '4:3 vcpu2: the VM has vCPUs 0 to 1'],
+    ['race\n  zapper: zap_invalidated_roots\nend', "4:3 unknown actor 'zapper'"],
+    ['race\n  vcpu1: recover_nx\nend', '4:10 vcpu1 can race access or fault, not recover_nx'],
+    ['race\n  recovery: access gpa=0x100000000\nend', '4:13 recovery runs recover_nx'],
+    ['race\n  vcpu1: access gpa=0x100000000 vcpu=0\nend', '4:10 vcpu1: the line says vcpu=0'],
+    [
+      'race\n  recovery: recover_nx\n  recovery: recover_nx\nend',
+      '5:3 recovery already races at line 4',
+    ],
+    ['race\n  race\nend', '4:3 a race cannot hold another race'],
+    [
+      'vcpu1: access gpa=0x100000000',
+      "3:1 vcpu1: labels a line of a race block; there is no 'race' above",
+    ],
+    [
+      'race schedule=0,2\n  recovery: recover_nx\nend',
+      '3:1 schedule= names actor 2, but the race at line 3 lists 1',
+    ],
+    [
+      'race schedule=fast\n  recovery: recover_nx\nend',
+      "3:6 schedule=: 'fast' is not an actor index",
+    ],
+    ['race seed=3\n  recovery: recover_nx\nend', '3:6 seed= goes with schedule=random'],
+    [
+      'race\n  recovery: recover_nx strategy=direct check=off\nend',
+      '4:40 check=off drops the pointer check',
+    ],
+    [
+      'race\n  recovery: recover_nx strategy=walk lock=read\nend',
+      '4:38 lock=read with strategy=walk',
+    ],
+    ['race\n  recovery: recover_nx\nend now', "5:5 end takes no keys, found 'now'"],
+  ])('%j is refused: %s', (body, message) => {
+    expect(errors(body)[0]).toContain(message);
+  });
+
+  it('a block with a broken line is not run at all', () => {
+    const { statements } = parseScenario(
+      `${HEAD}\nrace\n  vcpu1: access gpa=0x100000000 type=bogus\n  recovery: recover_nx\nend`,
+    );
+    expect(statements.map((s) => s.kind)).toEqual(['vm', 'memslot']);
+  });
+
+  it('formats a race back to text that parses to the same statement', () => {
+    const text = `${HEAD}\nrace schedule=random seed=9\n  vcpu1: access gpa=0x100001000 type=read\n  recovery: recover_nx strategy=direct lock=read\nend`;
+    const st = parseScenario(text).statements[2];
+    if (st?.kind !== 'race') throw new Error('no race');
+    expect(formatStatement(st)).toBe(
+      'race schedule=random seed=9\n  vcpu1: access gpa=0x100001000 type=read\n  recovery: recover_nx strategy=direct lock=read\nend',
+    );
+    const again = parseScenario(`${HEAD}\n${formatStatement(st)}`).statements[2];
+    expect(again).toEqual(st);
+  });
+});

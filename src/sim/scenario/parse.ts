@@ -61,6 +61,8 @@ class LineError extends Error {
   constructor(
     readonly col: number,
     message: string,
+    /** Another line than the one being read (a race's header, found wrong at its end). */
+    readonly line?: number,
   ) {
     super(message);
   }
@@ -104,7 +106,7 @@ export function parseScenario(text: string): ParseResult {
       if (st) statements.push(st);
     } catch (e) {
       if (!(e instanceof LineError)) throw e;
-      errors.push({ line, col: e.col, message: e.message });
+      errors.push({ line: e.line ?? line, col: e.col, message: e.message });
       if (state.race) state.race.failed = true;
     }
   });
@@ -170,6 +172,7 @@ function raceLine(
       throw new LineError(
         open.st.col,
         `schedule= names actor ${beyond}, but the race at line ${open.st.line} lists ${n} (0 to ${n - 1})`,
+        open.st.line,
       );
     }
     // A block with a broken line is not run at all: it would race fewer actors than written.
