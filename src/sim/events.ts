@@ -336,7 +336,7 @@ export const eventKind = (src: WordSource, i: number): number => src.word(i, 0) 
 export const batchKind = (words: Uint32Array, k: number): number => (words[k * WORDS] ?? 0) & 0xff;
 
 /**
- * The latest SPTE change among events [start of i's operation, i] in a table `accept`s (one
+ * The latest SPTE change (or failed cmpxchg) among events [start of i's operation, i] in a table `accept`s (one
  * still on the picture), looking back at most `limit` events: what the callout points at.
  */
 export function lastChangeInOp(
@@ -345,12 +345,12 @@ export function lastChangeInOp(
   i: number,
   accept: (sp: number) => boolean = () => true,
   limit = 4096,
-): Extract<SimEvent, { type: 'spteChanged' }> | null {
+): Extract<SimEvent, { type: 'spteChanged' | 'cmpxchgFailed' }> | null {
   for (let j = i; j >= 0 && j > i - limit; j--) {
     const kind = eventKind(src, j);
-    if (kind === EV.spteChanged) {
+    if (kind === EV.spteChanged || kind === EV.cmpxchgFailed) {
       const e = decodeEvent(src, j, spOf);
-      if (e.type === 'spteChanged' && accept(e.sp)) return e;
+      if ((e.type === 'spteChanged' || e.type === 'cmpxchgFailed') && accept(e.sp)) return e;
     }
     if (kind === EV.opBegin) return null;
   }

@@ -43,7 +43,15 @@ export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
       return k === '5.16'
         ? 'kvm_tdp_mmu_zap_invalidated_roots() (5.16): zap_gfn_range() over each invalidated root, shared, then drop its reference'
         : `kvm_tdp_mmu_zap_invalidated_roots() (${k}): zap each invalidated root (tdp_mmu_zap_root) and drop ${six ? "the TDP MMU's" : 'its'} reference`;
+    case 'race':
+      return `race: ${ev.a} actors run at once, switching at every SPTE read, cmpxchg and store; each takes mmu_lock as its kernel code does`;
     case 'recover_nx':
+      if (x.checkOff) {
+        return 'what-if: NX recovery as in 6.18 without the pointer check: per SP from the list head, unaccount it, then cmpxchg whatever sp->ptep holds to non-present';
+      }
+      if (x.readLock) {
+        return "what-if: 6.18's recovery loop under the read lock with 5.18's zap: per SP from the list head, unaccount it, then a plain store of non-present through sp->ptep";
+      }
       return x.strategy === 'walk'
         ? 'NX recovery as in 5.16 (kvm_recover_nx_lpages(), write lock): zap ceil(nx_lpage_splits / ratio) SPs from the NX list head by walking from every valid root'
         : x.strategy === 'atomic'
@@ -72,11 +80,18 @@ export function spteWords(v: bigint, level: number): string {
 }
 
 /** An SPTE change's callout: where, what it became, and old -> new in hex. */
-export function changeCallout(ev: Extract<SimEvent, { type: 'spteChanged' }>): {
+export function changeCallout(ev: Extract<SimEvent, { type: 'spteChanged' | 'cmpxchgFailed' }>): {
   where: string;
   change: string;
   detail: string;
 } {
+  if (ev.type === 'cmpxchgFailed') {
+    return {
+      where: `sp ${ev.sp}[${ev.index}] · L${ev.level} · cmpxchg failed`,
+      change: 'value changed under us: retry',
+      detail: `read ${hex(ev.expected)}, found ${hex(ev.current)}`,
+    };
+  }
   return {
     where: `sp ${ev.sp}[${ev.index}] · L${ev.level}`,
     change: `${spteWords(ev.old, ev.level)} → ${spteWords(ev.new, ev.level)}`,
@@ -147,6 +162,14 @@ export function explainEvent(ev: SimEvent): string {
         : `${ev.mode}_lock(&kvm->mmu_lock)${ev.mode === 'read' ? ': shared with vCPU faults' : ': exclusive'}`;
     case 'memslotAdded':
       return `memslot ${ev.slot}: gfn ${hex(ev.baseGfn)}, ${ev.npages} pages, ${levelName(ev.backingLevel)} backing`;
+    case 'cmpxchgFailed':
+      return `cmpxchg failed: sp ${ev.sp}[${ev.index}] gfn ${hex(ev.gfn)} level ${ev.level} held ${hex(ev.current)}, not the ${hex(ev.expected)} read before: the value changed under us`;
+    case 'actor':
+      return `actor ${ev.actor} runs`;
+    case 'actorOp':
+      return ev.end
+        ? `actor ${ev.actor} finished line ${ev.line}`
+        : `actor ${ev.actor} starts line ${ev.line}`;
   }
 }
 

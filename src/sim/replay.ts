@@ -67,6 +67,60 @@ export class WordBatch implements WordSource {
   }
 }
 
+/** How far back a step back looks for the actors' cursors (a race rarely has more events). */
+const CELL_SCAN = 1 << 16;
+
+/**
+ * Each actor's cursor just before event i, where `actor` runs: scanning back to the race's start,
+ * the last entry each one visited or wrote.
+ */
+function actorCellsBefore(
+  src: WordSource,
+  i: number,
+  actor: number,
+): ({ sp: number; index: number } | null)[] {
+  const cells: ({ sp: number; index: number } | null)[] = [];
+  const found = new Set<number>();
+  let cur = actor;
+  for (let j = i - 1; j >= 0 && j > i - CELL_SCAN; j--) {
+    const kind = eventKind(src, j);
+    if (kind === EV.opBegin) break;
+    if (kind === EV.actor) {
+      const was = src.word(j, 2);
+      cur = was === NONE ? -1 : was;
+      continue;
+    }
+    const cell =
+      kind === EV.iterStep ||
+      kind === EV.iterUp ||
+      kind === EV.spteChanged ||
+      kind === EV.cmpxchgFailed;
+    if (cell && cur >= 0 && !found.has(cur)) {
+      found.add(cur);
+      cells[cur] = { sp: src.word(j, 1), index: src.word(j, 2) & 0x3ff };
+    }
+  }
+  for (let a = 0; a < cells.length; a++) cells[a] ??= null;
+  return cells;
+}
+
+/** Each of a race's `n` actors just before event i: the last actorOp each one had says. */
+function actorStatesBefore(src: WordSource, i: number, n: number): ('idle' | 'running' | 'done')[] {
+  const states: ('idle' | 'running' | 'done' | undefined)[] = Array.from(
+    { length: n },
+    () => undefined,
+  );
+  for (let j = i - 1; j >= 0; j--) {
+    const kind = eventKind(src, j);
+    if (kind === EV.opBegin) break;
+    const a = src.word(j, 1);
+    if (kind === EV.actorOp && a < n && states[a] === undefined) {
+      states[a] = src.word(j, 2) === 1 ? 'done' : 'running';
+    }
+  }
+  return states.map((s) => s ?? 'idle');
+}
+
 const VM_OP = OPS.indexOf('vm');
 const RACE_OP = OPS.indexOf('race');
 const NONE = 0xffffffff;
@@ -86,9 +140,14 @@ export class Mirror {
   iter: { sp: number; index: number } | null = null;
   /** mmu_lock as the operation at the cursor holds it. */
   lock: LockMode = 'none';
-  /** In a race: the actor whose events come now (-1 outside a race), and mmu_lock by actor. */
+  /** In a race: the actor whose events come now (-1 outside a race), and mmu_lock by actor (an
+   * actor holding it is inside its RCU read-side section too). */
   actor = -1;
   readonly actorLocks: LockMode[] = [];
+  /** In a race, by actor: not started, running its statement, or done. */
+  readonly actorStates: ('idle' | 'running' | 'done')[] = [];
+  /** In a race, by actor: the entry it last read, visited or wrote (its cursor on the picture). */
+  actorCells: ({ sp: number; index: number } | null)[] = [];
   private readonly configs: VmConfig[] = [];
 
   constructor(config: Partial<VmConfig> = {}) {
@@ -145,6 +204,13 @@ export class Mirror {
     this.apply(src, this.cursor, -1);
   }
 
+  /** The running actor's cursor moves to the entry event i names (in a race only). */
+  private moveActorCell(src: WordSource, i: number, fwd: boolean): void {
+    if (this.actor < 0) return;
+    if (fwd) this.actorCells[this.actor] = { sp: src.word(i, 1), index: src.word(i, 2) & 0x3ff };
+    else this.actorCells = actorCellsBefore(src, i, this.actor);
+  }
+
   private moveIter(src: WordSource, i: number, fwd: boolean): void {
     this.iter = fwd
       ? { sp: src.word(i, 1), index: src.word(i, 2) & 0x3ff }
@@ -174,7 +240,11 @@ export class Mirror {
         // The iterator's mark lasts until the next operation starts.
         if (fwd) this.iter = null;
         else this.iter = this.iterBefore(src, i);
-        if (w(1) === RACE_OP) this.actor = -1;
+        if (w(1) === RACE_OP) {
+          this.actor = -1;
+          this.actorStates.length = 0;
+          this.actorCells = [];
+        }
         if (w(1) === VM_OP) {
           if (fwd) {
             this.configs.push(this.config);
@@ -198,6 +268,7 @@ export class Mirror {
         const [toLo, toHi] = fwd ? [w(5), w(6)] : [w(3), w(4)];
         sp.spt[2 * index] = toLo;
         sp.spt[2 * index + 1] = toHi;
+        this.moveActorCell(src, i, fwd);
         c.spte_writes += dir;
         if ((w(2) >>> 16) & SC_ATOMIC) c.spte_atomic += dir;
         if (isRemovedSpte(w(5) | 0, w(6) | 0)) c.spte_frozen += dir;
@@ -213,9 +284,11 @@ export class Mirror {
       case EV.iterStep:
         c.iter_steps += dir;
         this.moveIter(src, i, fwd);
+        this.moveActorCell(src, i, fwd);
         break;
       case EV.iterUp:
         this.moveIter(src, i, fwd);
+        this.moveActorCell(src, i, fwd);
         break;
       case EV.spAllocated:
         if (fwd) {
@@ -313,10 +386,25 @@ export class Mirror {
       }
       case EV.opEnd:
         // A race's end names its last actor (word 5, index + 1), so stepping back restores it.
-        if (w(1) === RACE_OP) this.actor = fwd ? -1 : w(5) - 1;
+        if (w(1) === RACE_OP) {
+          this.actor = fwd ? -1 : w(5) - 1;
+          this.actorCells = fwd ? [] : actorCellsBefore(src, i, this.actor);
+          this.actorStates.length = 0;
+          if (!fwd) this.actorStates.push(...actorStatesBefore(src, i, w(4)));
+        }
+        break;
+      case EV.actorOp:
+        this.actorStates[w(1)] = fwd
+          ? w(2) === 1
+            ? 'done'
+            : 'running'
+          : w(2) === 1
+            ? 'running'
+            : 'idle';
         break;
       case EV.cmpxchgFailed:
         c.cmpxchg_failed += dir;
+        this.moveActorCell(src, i, fwd);
         break;
       case EV.actor:
         this.actor = fwd ? w(1) : w(2) === NONE ? -1 : w(2);

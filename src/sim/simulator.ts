@@ -347,7 +347,7 @@ export class Simulator {
     this.begin('race', specs.length);
     const race = new Race(this.kvm, this.profile, specs);
     race.run(choose, afterStep);
-    this.end('race', race.picks.length, race.violations.length, 0, race.lastActor + 1);
+    this.end('race', race.picks.length, race.violations.length, specs.length, race.lastActor + 1);
     return race;
   }
 

@@ -51,6 +51,9 @@ const COUNTER_HINTS: Record<(typeof COUNTER_NAMES)[number], string> = {
   pf_taken: 'vcpu->stat.pf_taken (6.x): page faults KVM handled',
   pf_emulate: 'vcpu->stat.pf_emulate (6.x): faults that ended in emulation (MMIO)',
   pf_mmio_spte_created: 'vcpu->stat.pf_mmio_spte_created (6.x): MMIO SPTEs installed',
+  cmpxchg_failed: 'cmpxchg on an SPTE that another actor had changed since it was read (races)',
+  pf_retry: 'faults that returned RET_PF_RETRY: the vCPU re-enters the guest and faults again',
+  frozen_seen: 'walks that met a frozen SPTE (another actor owns it) and gave up',
 };
 
 function Group<K extends string>({

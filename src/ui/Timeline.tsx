@@ -11,6 +11,7 @@ import {
   selectStatements,
 } from '../store/selectors.ts';
 import { PlaybackButtons } from './PlaybackButtons.tsx';
+import { RaceLanes } from './RaceLanes.tsx';
 import { useStepWords } from './step-words.ts';
 import { useApp, useSession } from './session-context.ts';
 import './Timeline.css';
@@ -102,6 +103,7 @@ export function Timeline() {
           {status === 'running' ? ' …' : ''}
         </output>
       </div>
+      <RaceLanes />
       <p className="timeline-now">
         {op && (
           <span className="timeline-op" title={op}>

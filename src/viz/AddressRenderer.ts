@@ -17,6 +17,7 @@ import {
 import {
   drawChangeCallout,
   fitCanvas,
+  actorCells,
   iterCell,
   mountCanvas,
   spteCode,
@@ -74,6 +75,8 @@ export class AddressRenderer implements PictureRenderer {
   private motion = true;
 
   private selection: Selection | null = null;
+  /** A race's actors' cells (actorCells()). */
+  private actors: number[] = [];
   private focusChange: FocusChange | null = null;
   private op: OpMark | null = null;
   private anims: Anim[] = [];
@@ -121,6 +124,7 @@ export class AddressRenderer implements PictureRenderer {
     this.anims = [];
     this.flushes = [];
     this.iter = iterCell(mirror);
+    this.actors = actorCells(mirror);
     this.painter.forget();
     this.rebuildAxis();
     this.invalidate();
@@ -145,6 +149,7 @@ export class AddressRenderer implements PictureRenderer {
       }
     }
     this.iter = iterCell(mirror);
+    this.actors = actorCells(mirror);
     if (animate && this.iter !== NO_CELL && this.iter !== before) {
       this.anims = this.anims.filter((a) => a.kind !== 'cursor');
       this.queue({ kind: 'cursor', from: before, dur: 260 });
@@ -435,7 +440,7 @@ export class AddressRenderer implements PictureRenderer {
     drawOverlays(
       ctx,
       at,
-      { anims: this.anims, iter: this.iter, selection: this.selection },
+      { anims: this.anims, iter: this.iter, actors: this.actors, selection: this.selection },
       this.palette,
       1,
       now,

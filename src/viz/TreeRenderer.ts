@@ -19,6 +19,7 @@ import {
 import {
   drawChangeCallout,
   fitCanvas,
+  actorCells,
   iterCell,
   mountCanvas,
   spteCode,
@@ -37,6 +38,7 @@ import {
 } from './overlays.ts';
 import { centreOn, fitView, PanZoom, zoomAbout, type View } from './PanZoom.ts';
 import { codeColor, entryCode, hasNxGlyph, readPalette, type Palette } from './palette.ts';
+import { changeCallout } from '../sim/explain.ts';
 import type { FocusChange, PictureRenderer, RendererOptions, Selection } from './picture.ts';
 
 const MAX_K = 8;
@@ -92,6 +94,8 @@ export class TreeRenderer implements PictureRenderer {
   private inFrame = false;
   private frameRequested = false;
   /** The change the callout points at, and whether the camera follows the action. */
+  /** A race's actors' cells (actorCells()). */
+  private actors: number[] = [];
   private focusChange: FocusChange | null = null;
   private following = true;
   /** The bounds of the tables on the picture when the camera last fitted them. */
@@ -171,10 +175,10 @@ export class TreeRenderer implements PictureRenderer {
       change === this.focusChange ||
       (change !== null &&
         this.focusChange !== null &&
+        change.type === this.focusChange.type &&
         change.sp === this.focusChange.sp &&
         change.index === this.focusChange.index &&
-        change.old === this.focusChange.old &&
-        change.new === this.focusChange.new);
+        changeCallout(change).detail === changeCallout(this.focusChange).detail);
     this.focusChange = change;
     if (same) return;
     if (change && this.following) this.reveal(change.sp, change.index);
@@ -224,6 +228,7 @@ export class TreeRenderer implements PictureRenderer {
     this.vcpus = mirror.config.vcpus;
     this.anims = [];
     this.iter = iterCell(mirror);
+    this.actors = actorCells(mirror);
     this.atlas.invalidate();
     this.refitIfFollowing();
     this.invalidate();
@@ -259,6 +264,7 @@ export class TreeRenderer implements PictureRenderer {
     this.vcpusOn = vcpusByRoot(mirror);
     this.vcpus = mirror.config.vcpus;
     this.iter = iterCell(mirror);
+    this.actors = actorCells(mirror);
     // Spans are found after the flags are current, so only tables shown now light up.
     for (const f of plan.flushes) this.queue(this.tlbAnim(f.ranged, f.gfn, f.pages));
     // A single step shows the iterator travelling; over a longer batch the trail shows the path.
@@ -679,7 +685,7 @@ export class TreeRenderer implements PictureRenderer {
     drawOverlays(
       ctx,
       at,
-      { anims: this.anims, iter: this.iter, selection: this.selection },
+      { anims: this.anims, iter: this.iter, actors: this.actors, selection: this.selection },
       this.palette,
       k,
       now,

@@ -52,9 +52,16 @@ export function spteCode(v: bigint, level: number): number {
   return entryCode(lo, hi, level);
 }
 
-/** The iterator's cell (cellKey) in the mirror, or NO_CELL. */
+/** The iterator's cell (cellKey) in the mirror, or NO_CELL (in a race each actor has its own). */
 export function iterCell(mirror: Mirror): number {
+  if (mirror.actor >= 0) return NO_CELL;
   return mirror.iter ? cellKey(mirror.iter.sp, mirror.iter.index) : NO_CELL;
+}
+
+/** In a race, each actor's cell (cellKey or NO_CELL) by index; empty outside one. */
+export function actorCells(mirror: Mirror): number[] {
+  if (mirror.actor < 0) return [];
+  return mirror.actorCells.map((c) => (c ? cellKey(c.sp, c.index) : NO_CELL));
 }
 
 /** The callout for `f` beside its cell (screen pixels; the context at device scale). */
@@ -67,8 +74,8 @@ export function drawChangeCallout(
 ): void {
   const content: CalloutContent = {
     ...changeCallout(f),
-    from: codeColor(p, spteCode(f.old, f.level)),
-    to: codeColor(p, spteCode(f.new, f.level)),
+    from: codeColor(p, spteCode(f.type === 'spteChanged' ? f.old : f.expected, f.level)),
+    to: codeColor(p, spteCode(f.type === 'spteChanged' ? f.new : f.current, f.level)),
   };
   drawCallout(ctx, cell, content, { ...p, sans: p.font }, view);
 }

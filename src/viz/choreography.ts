@@ -9,6 +9,7 @@ export const GROW_MS = 380;
 export const FADE_MS = 320;
 export const PULSE_MS = 400;
 export const TRAIL_MS = 400;
+export const BOUNCE_MS = 900;
 const MAX_FLASHES = 1024;
 const MAX_TRAILS = 96;
 const MAX_TLB_PULSES = 4;
@@ -117,6 +118,11 @@ export function choreograph(events: readonly SimEvent[], c: ChoreographyContext)
         break;
       case 'tlbFlush':
         if (c.animate) out.flushes.push({ ranged: e.ranged, gfn: e.gfn, pages: e.pages });
+        break;
+      case 'cmpxchgFailed':
+        if (c.animate && fwd) {
+          out.anims.push({ kind: 'bounce', sp: e.sp, index: e.index, dur: BOUNCE_MS });
+        }
         break;
       default:
         break;

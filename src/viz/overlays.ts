@@ -19,6 +19,8 @@ export type Anim = AnimBase &
     | { kind: 'trail'; sp: number; index: number }
     | { kind: 'tlb'; spans: { sp: number; first: number; last: number }[] }
     | { kind: 'tlbFull' }
+    /** A cmpxchg that found another value: the entry shakes. */
+    | { kind: 'bounce'; sp: number; index: number }
   );
 
 type WithoutStart<A> = A extends unknown ? Omit<A, 'start'> : never;
@@ -63,6 +65,8 @@ export interface OverlayState {
   anims: readonly Anim[];
   /** The iterator's cell (cellKey), or NO_CELL. */
   iter: number;
+  /** In a race: each actor's cell (cellKey or NO_CELL), by actor index. */
+  actors?: readonly number[];
   selection: { sp: number; index: number | null } | null;
 }
 
@@ -130,6 +134,21 @@ export function drawOverlays(
         ringAround(ctx, c, (2 + 6 * e) * px, p.fg, 2 * px);
         break;
       }
+      case 'bounce': {
+        const c = at.cell(a.sp, a.index);
+        if (!c || !intersects(c, view)) break;
+        // Three decaying shakes sideways, in the error colour.
+        const dx = Math.sin(t * Math.PI * 6) * (1 - t) * Math.max(c.w, 8 * px) * 0.6;
+        const ring = Math.max(c.w, 12 * px);
+        const r = {
+          x: c.x + c.w / 2 - ring / 2 + dx,
+          y: c.y + c.h / 2 - ring / 2,
+          w: ring,
+          h: ring,
+        };
+        ringAround(ctx, r, 2 * px, p.error, 3 * px);
+        break;
+      }
       case 'pulse': {
         const r = at.table(a.sp);
         if (!r || !intersects(r, view)) break;
@@ -159,6 +178,28 @@ export function drawOverlays(
       ringAround(ctx, r, 1.5 * px, p.accent, 2.5 * px);
     }
   }
+
+  // A race's actors: a ring in each one's colour on the entry it last touched, with its number.
+  state.actors?.forEach((key, a) => {
+    if (key === NO_CELL) return;
+    const c = at.cell(keySp(key), keyIndex(key));
+    if (!c || !intersects(c, view)) return;
+    const color = p.actors[a % p.actors.length] ?? p.accent;
+    const ring = Math.max(c.w, 14 * px) + a * 5 * px;
+    const r = { x: c.x + c.w / 2 - ring / 2, y: c.y + c.h / 2 - ring / 2, w: ring, h: ring };
+    ringAround(ctx, r, 1.5 * px, color, 3 * px);
+    const size = 13 * px;
+    ctx.font = `bold ${size}px ${p.font}`;
+    ctx.textBaseline = 'bottom';
+    const label = String(a);
+    const w = ctx.measureText(label).width + 6 * px;
+    const x = r.x + r.w + 2 * px;
+    const y = r.y - 2 * px;
+    ctx.fillStyle = color;
+    ctx.fillRect(x, y - size - 2 * px, w, size + 4 * px);
+    ctx.fillStyle = p.panel;
+    ctx.fillText(label, x + 3 * px, y + 1 * px);
+  });
 
   const sel = state.selection;
   if (sel) {

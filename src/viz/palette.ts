@@ -83,6 +83,8 @@ export interface Palette {
   accent: string;
   highlight: string;
   error: string;
+  /** A race's actors, by index in the block (cycled past four). */
+  actors: string[];
   font: string;
   mono: string;
 }
@@ -104,6 +106,10 @@ const FALLBACK: Record<string, string> = {
   '--accent': '#2f6fde',
   '--highlight': '#fff4c2',
   '--error': '#c62828',
+  '--actor-0': '#7b1fa2',
+  '--actor-1': '#00796b',
+  '--actor-2': '#c2185b',
+  '--actor-3': '#5d4037',
   '--font': 'system-ui, sans-serif',
   '--mono': 'ui-monospace, monospace',
 };
@@ -144,6 +150,7 @@ export function paletteFrom(lookup: (cssVar: string) => string): Palette {
     accent: v('--accent'),
     highlight: v('--highlight'),
     error: v('--error'),
+    actors: [0, 1, 2, 3].map((a) => v(`--actor-${a}`)),
     font: v('--font'),
     mono: v('--mono'),
   };

@@ -23,8 +23,8 @@ export interface RendererOptions {
   onUserCamera?: () => void;
 }
 
-/** The SPTE change the cursor rests on (or the last one of its operation). */
-export type FocusChange = Extract<SimEvent, { type: 'spteChanged' }>;
+/** The SPTE change the cursor rests on (or the last one of its operation), or a lost cmpxchg. */
+export type FocusChange = Extract<SimEvent, { type: 'spteChanged' | 'cmpxchgFailed' }>;
 
 export interface PictureRenderer {
   setTables(tables: readonly LayoutTable[]): void;

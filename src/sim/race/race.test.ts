@@ -255,6 +255,8 @@ describe('random races', () => {
       lock: m.lock,
       actor: m.actor,
       actorLocks: Array.from({ length: 4 }, (_, a) => m.actorLocks[a] ?? 'none'),
+      actorStates: Array.from({ length: 4 }, (_, a) => m.actorStates[a] ?? 'idle'),
+      actorCells: Array.from({ length: 4 }, (_, a) => m.actorCells[a] ?? null),
       vcpuRoots: Array.from({ length: 4 }, (_, v) => m.vcpuRoots[v] ?? null),
       sps: m.sps.map((sp) => ({
         ...sp,

@@ -64,8 +64,9 @@ export function trimPicks(picks: readonly number[], lowest: readonly number[]): 
 export function readSchedule(
   text: string,
   actors: number,
-): { kind: 'round-robin' | 'random' } | { kind: 'list'; picks: number[] } | string {
-  if (text === 'round-robin' || text === 'random') return { kind: text };
+): { kind: 'round-robin' } | { kind: 'random' } | { kind: 'list'; picks: number[] } | string {
+  if (text === 'round-robin') return { kind: text };
+  if (text === 'random') return { kind: text };
   const picks: number[] = [];
   for (const part of text.split(',')) {
     const m = /^(\d+)(?:\*(\d+))?$/.exec(part);

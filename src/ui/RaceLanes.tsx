@@ -1,0 +1,105 @@
+// A race under the timeline: one lane per actor, in its colour, showing where in the race's events
+// that actor ran (click a stretch to go there), and what it holds at the cursor: mmu_lock and so
+// its RCU read-side section, read from the log through the mirror.
+import { useMemo } from 'react';
+import { EV } from '../sim/event-log.ts';
+import { eventKind, type WordSource } from '../sim/events.ts';
+import { parseScenario } from '../sim/scenario/parse.ts';
+import { activeStatement, selectCursor, selectScript } from '../store/selectors.ts';
+import { useApp, useSession } from './session-context.ts';
+import './RaceLanes.css';
+
+interface Stretch {
+  from: number;
+  to: number;
+}
+
+/** Where each actor ran: stretches of [from, to) events between the race's actor switches. */
+function actorStretches(src: WordSource, first: number, end: number): Stretch[][] {
+  const lanes: Stretch[][] = [];
+  let actor = -1;
+  let from = first;
+  const close = (at: number) => {
+    if (actor >= 0 && at > from) (lanes[actor] ??= []).push({ from, to: at });
+  };
+  for (let i = first; i < end; i++) {
+    if (eventKind(src, i) !== EV.actor) continue;
+    close(i);
+    actor = src.word(i, 1);
+    from = i;
+  }
+  close(end);
+  return lanes;
+}
+
+/** The actor names of the race at `line` in the script ([] when the script has moved on). */
+function raceNames(script: string, line: number): string[] {
+  const st = parseScenario(script).statements.find((s) => s.line === line);
+  return st?.kind === 'race' ? st.actors.map((a) => a.actor) : [];
+}
+
+export function RaceLanes() {
+  const session = useSession();
+  const active = useApp(activeStatement);
+  const cursor = useApp(selectCursor);
+  const script = useApp(selectScript);
+  const race = active?.kind === 'race' ? active : null;
+  const line = race?.line ?? 0;
+  const names = useMemo(() => (line ? raceNames(script, line) : []), [script, line]);
+  const first = race?.firstEvent ?? 0;
+  const end = Math.min(race?.endEvent ?? 0, session.events.length);
+  const lanes = useMemo(
+    () => (race ? actorStretches(session.events, first, end) : []),
+    [race, session, first, end],
+  );
+  if (!race || names.length === 0 || end <= first) return null;
+  const span = end - first;
+  const pct = (i: number) => `${((i - first) / span) * 100}%`;
+  const m = session.mirror;
+  return (
+    <div
+      className="race-lanes"
+      role="group"
+      aria-label={`Race at line ${line}: one lane per actor`}
+    >
+      {names.map((name, a) => {
+        const lock = m.actorLocks[a] ?? 'none';
+        const state = m.actorStates[a] ?? 'idle';
+        const words = [
+          m.actor === a ? 'runs now' : null,
+          state === 'idle' ? 'not started' : state === 'done' ? 'done' : null,
+          lock === 'none' ? null : `mmu_lock: ${lock} · in RCU`,
+        ].filter(Boolean);
+        return (
+          <div
+            key={name}
+            className={`race-lane${m.actor === a ? ' race-lane--now' : ''}`}
+            style={{ ['--lane' as string]: `var(--actor-${a % 4})` }}
+            data-testid={`race-lane-${a}`}
+          >
+            <span className="race-lane__who">
+              <span className="race-lane__tag">{a}</span>
+              {name}
+            </span>
+            <span className="race-lane__state" data-testid={`race-lane-state-${a}`}>
+              {words.join(' · ') || 'waits for its turn'}
+            </span>
+            <div className="race-lane__strip" aria-hidden="true">
+              {(lanes[a] ?? []).map((s) => (
+                <span
+                  key={s.from}
+                  className="race-lane__run"
+                  style={{ left: pct(s.from), width: pct(first + s.to - s.from) }}
+                  onClick={() => session.seek(s.to)}
+                />
+              ))}
+              {cursor >= first && cursor <= end && (
+                <span className="race-lane__cursor" style={{ left: pct(cursor) }} />
+              )}
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
