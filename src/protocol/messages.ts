@@ -15,6 +15,10 @@ export interface CommandMap {
   analyze: { script: string };
   /** NX recovery with each strategy over N accounted tables per root and R roots. */
   scale: { ns: number[]; roots: number[] };
+  /** Every schedule of the race block at `line` (in slices, with progress), up to `max` runs. */
+  explore: { script: string; line: number; max?: number };
+  /** Stop the exploration `target` names; it answers with what it found so far. */
+  stopExplore: { target: number };
 }
 export type CommandType = keyof CommandMap;
 export type Command = { [K in CommandType]: { type: K; id: number } & CommandMap[K] }[CommandType];
@@ -25,6 +29,19 @@ export interface StatementSpan {
   kind: string;
   firstEvent: number;
   endEvent: number;
+}
+
+/** What an exploration found (bigints as decimal text, to cross any boundary). */
+export interface ExploreSummary {
+  line: number;
+  schedules: string;
+  /** False when it was stopped or hit its run cap: the figures are then lower bounds. */
+  complete: boolean;
+  finals: { picks: number[]; summary: string }[];
+  violations: { picks: number[]; point: number; message: string }[];
+  states: number;
+  runs: number;
+  ms: number;
 }
 
 /** One measured recovery run (the counters are for the recover_nx statement alone). */
@@ -62,4 +79,7 @@ export type WorkerMessage =
     }
   | { type: 'analysis'; cmdId: number; refaults: number | null }
   | { type: 'scaling'; cmdId: number; rows: ScaleRow[] }
-  | { type: 'failed'; cmdId: number; message: string };
+  | { type: 'failed'; cmdId: number; message: string }
+  | { type: 'exploreProgress'; cmdId: number; runs: number; states: number }
+  /** The exploration ended (done, stopped or capped), or could not start (`error`). */
+  | { type: 'explored'; cmdId: number; result: ExploreSummary | null; error: string | null };

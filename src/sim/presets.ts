@@ -19,6 +19,12 @@ export const PRESETS: readonly Preset[] = [
       'kvm_recover_nx_huge_pages(): unaccount first, the pointer check, a cmpxchg, 512 frozen entries.',
   },
   {
+    file: 'race-recovery-6.18.tdp',
+    title: '6.18: recovery races a vCPU fault',
+    summary:
+      'Two actors under the read lock: the interleaving the pointer check is for, and the what-if that breaks the stats.',
+  },
+  {
     file: 'mapping-tour.tdp',
     title: '4K / 2M / 1G mapping tour',
     summary: 'How host backing and memslot alignment decide the leaf size, and an MMIO SPTE.',

@@ -1,7 +1,7 @@
 // The session: connects the SimClient to the store, owns the event log on the page and the mirror
 // at the cursor, and moves the cursor (play, step, seek) when the frame loop asks it to.
 import type { SimClient } from '../client/SimClient.ts';
-import type { CommandMap, WorkerMessage } from '../protocol/messages.ts';
+import type { CommandMap, ExploreSummary, WorkerMessage } from '../protocol/messages.ts';
 import { EV } from '../sim/event-log.ts';
 import { decodeEvent, eventKind, type SimEvent } from '../sim/events.ts';
 import { explainEvent } from '../sim/explain.ts';
@@ -88,6 +88,8 @@ export class Session {
   private started = false;
   private readonly offs: (() => void)[] = [];
   private readonly waiting = new Map<number, (m: WorkerMessage) => void>();
+  /** Commands that answer more than once (an exploration's progress); true when it is over. */
+  private readonly streams = new Map<number, (m: WorkerMessage) => boolean>();
   private finishedWaiters: (() => void)[] = [];
   /** While another mode borrows this session, storage keeps the Explore script and cursor. */
   private held: { script: string; cursor: number } | null = null;
@@ -112,7 +114,12 @@ export class Session {
     this.offs.push(client.subscribe((m) => this.onMessage(m)));
     this.offs.push(
       client.onRestart(() => {
-        // The client re-sends the last run; replay it up to where the user was.
+        // The client re-sends the last run; replay it up to where the user was. An exploration
+        // in flight died with the worker: it ends, saying so.
+        for (const [id, stream] of this.streams) {
+          stream({ type: 'failed', cmdId: id, message: 'the simulation worker stopped' });
+        }
+        this.streams.clear();
         this.resumeAt = this.store.getState().cursor;
         this.resetRun();
         this.store.setState({
@@ -336,6 +343,31 @@ export class Session {
     });
   }
 
+  /**
+   * Explore the race at `line` of the script in the worker: progress as it goes, a stop() that
+   * ends it with what was found so far, and the summary (or why it could not run) at the end.
+   */
+  explore(
+    line: number,
+    onProgress: (runs: number, states: number) => void,
+  ): { done: Promise<{ result: ExploreSummary | null; error: string | null }>; stop: () => void } {
+    const script = this.store.getState().script;
+    let id = -1;
+    const done = new Promise<{ result: ExploreSummary | null; error: string | null }>((resolve) => {
+      id = this.client.send('explore', { script, line });
+      this.streams.set(id, (m) => {
+        if (m.type === 'exploreProgress') {
+          onProgress(m.runs, m.states);
+          return false;
+        }
+        if (m.type === 'explored') resolve({ result: m.result, error: m.error });
+        else if (m.type === 'failed') resolve({ result: null, error: m.message });
+        return true;
+      });
+    });
+    return { done, stop: () => this.client.send('stopExplore', { target: id }) };
+  }
+
   /** Resolves when the current run has finished (at once if none is in flight). */
   whenFinished(): Promise<void> {
     const status = this.store.getState().runStatus;
@@ -345,6 +377,11 @@ export class Session {
 
   private onMessage(m: WorkerMessage): void {
     if (m.type === 'ready') return;
+    const stream = this.streams.get(m.cmdId);
+    if (stream) {
+      if (stream(m)) this.streams.delete(m.cmdId);
+      return;
+    }
     const waiter = this.waiting.get(m.cmdId);
     if (waiter) {
       this.waiting.delete(m.cmdId);
@@ -385,6 +422,8 @@ export class Session {
         break;
       case 'analysis':
       case 'scaling':
+      case 'exploreProgress':
+      case 'explored':
         // Answers to measurements the compare view asked for; not part of the run.
         return;
       default: {

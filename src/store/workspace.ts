@@ -2,6 +2,8 @@
 // pane of compare mode, the tour's place and score, and the state a link carries.
 import { createStore } from 'zustand/vanilla';
 import type { ScaleRow } from '../protocol/messages.ts';
+import { EV } from '../sim/event-log.ts';
+import { eventKind } from '../sim/events.ts';
 import { compareChoice, DEFAULT_COMPARE, deriveComparison } from './compare.ts';
 import { checkLinkState, type CameraView, type LinkState, type Mode } from './link.ts';
 import type { Session } from './session.ts';
@@ -10,7 +12,7 @@ import type { Session } from './session.ts';
 export interface TourLike {
   id: string;
   script: string;
-  steps: readonly { at: { line: number; edge: 'before' | 'after' } }[];
+  steps: readonly { at: { line: number; edge: 'before' | 'after'; stretch?: number } }[];
 }
 
 export interface WorkspaceState {
@@ -315,11 +317,22 @@ export class Workspace {
     } else this.goToStep(step, 'jump');
   }
 
-  /** Where a tour step puts the cursor: just before or after its statement's events. */
+  /**
+   * Where a tour step puts the cursor: just before or after its statement's events, or in a race
+   * at the end of one of its stretches (an actor switch starts the next).
+   */
   stepTarget(tour: TourLike, step: number): number {
     const at = tour.steps[step]?.at;
     const span = at && this.main.store.getState().statements.find((s) => s.line === at.line);
     if (!at || !span) return 0;
+    if (at.stretch !== undefined) {
+      const events = this.main.events;
+      let seen = -1;
+      for (let i = span.firstEvent; i < Math.min(span.endEvent, events.length); i++) {
+        if (eventKind(events, i) === EV.actor && ++seen === at.stretch + 1) return i;
+      }
+      return span.endEvent;
+    }
     return at.edge === 'before' ? span.firstEvent : span.endEvent;
   }
 

@@ -46,6 +46,7 @@ import { SessionContext, useApp, useSession } from './session-context.ts';
 import { ShareLink } from './ShareLink.tsx';
 import { EntryHistory, NxListPanel, RootsPanel, StateDiff } from './ReviewPanels.tsx';
 import { StatsPanel, type Shape } from './StatsPanel.tsx';
+import { RaceExplorer } from './RaceExplorer.tsx';
 import { StepCaption } from './StepCaption.tsx';
 import { Timeline } from './Timeline.tsx';
 import { TourView } from './TourView.tsx';
@@ -354,6 +355,7 @@ function ScriptPane() {
   return (
     <>
       <Editor />
+      <RaceExplorer />
       <details className="quick-box" open>
         <summary>Quick actions — append a statement</summary>
         <QuickActions config={config} locked={locked} onAppend={append} />

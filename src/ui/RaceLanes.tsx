@@ -32,6 +32,15 @@ function actorStretches(src: WordSource, first: number, end: number): Stretch[][
   return lanes;
 }
 
+/** The actors that finished their statement in [first, end) (what a finished race shows). */
+function finishedActors(src: WordSource, first: number, end: number): Set<number> {
+  const done = new Set<number>();
+  for (let i = first; i < end; i++) {
+    if (eventKind(src, i) === EV.actorOp && src.word(i, 2) === 1) done.add(src.word(i, 1));
+  }
+  return done;
+}
+
 /** The actor names of the race at `line` in the script ([] when the script has moved on). */
 function raceNames(script: string, line: number): string[] {
   const st = parseScenario(script).statements.find((s) => s.line === line);
@@ -52,7 +61,13 @@ export function RaceLanes() {
     () => (race ? actorStretches(session.events, first, end) : []),
     [race, session, first, end],
   );
+  const finished = useMemo(
+    () => (race ? finishedActors(session.events, first, end) : new Set<number>()),
+    [race, session, first, end],
+  );
   if (!race || names.length === 0 || end <= first) return null;
+  // Past the race's last event the mirror has left it: what the log says each actor did.
+  const over = cursor >= end;
   const span = end - first;
   const pct = (i: number) => `${((i - first) / span) * 100}%`;
   const m = session.mirror;
@@ -63,8 +78,8 @@ export function RaceLanes() {
       aria-label={`Race at line ${line}: one lane per actor`}
     >
       {names.map((name, a) => {
-        const lock = m.actorLocks[a] ?? 'none';
-        const state = m.actorStates[a] ?? 'idle';
+        const lock = over ? 'none' : (m.actorLocks[a] ?? 'none');
+        const state = over ? (finished.has(a) ? 'done' : 'idle') : (m.actorStates[a] ?? 'idle');
         const words = [
           m.actor === a ? 'runs now' : null,
           state === 'idle' ? 'not started' : state === 'done' ? 'done' : null,

@@ -7,6 +7,7 @@ import {
   type WorkerMessage,
 } from '../protocol/messages.ts';
 import { STRATEGIES } from '../sim/names.ts';
+import { Explorer } from '../sim/race/explore.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatement } from '../sim/scenario/run.ts';
@@ -21,9 +22,19 @@ export function readyMessage(): WorkerMessage {
   return { type: 'ready', version: PROTOCOL_VERSION };
 }
 
+/** How long one slice of an exploration runs before the worker reads its messages again. */
+const EXPLORE_SLICE_MS = 40;
+
 export function createHandler(post: Post): (cmd: Command) => void {
+  const stopping = new Set<number>();
   return (cmd) => {
     switch (cmd.type) {
+      case 'explore':
+        explore(cmd.id, cmd.script, cmd.line, cmd.max, stopping, post);
+        return;
+      case 'stopExplore':
+        stopping.add(cmd.target);
+        return;
       case 'run':
         run(cmd.id, cmd.script, post);
         return;
@@ -41,6 +52,65 @@ export function createHandler(post: Post): (cmd: Command) => void {
       }
     }
   };
+}
+
+/** An exploration in slices: each runs ~40 ms, then the worker hears Stop before the next. */
+function explore(
+  cmdId: number,
+  script: string,
+  line: number,
+  max: number | undefined,
+  stopping: Set<number>,
+  post: Post,
+): void {
+  const parsed = parseScenario(script);
+  const index = parsed.statements.findIndex((s) => s.kind === 'race' && s.line === line);
+  const problem =
+    parsed.errors.length > 0
+      ? 'the script has problems: fix them first'
+      : index < 0
+        ? `there is no race at line ${line}`
+        : null;
+  if (problem !== null) {
+    post({ type: 'explored', cmdId, result: null, error: problem });
+    return;
+  }
+  let ex: Explorer;
+  try {
+    ex = new Explorer(parsed.statements, index, max === undefined ? {} : { max });
+  } catch (e) {
+    post({ type: 'explored', cmdId, result: null, error: (e as Error).message });
+    return;
+  }
+  const finish = () => {
+    stopping.delete(cmdId);
+    const r = ex.result();
+    post({
+      type: 'explored',
+      cmdId,
+      result: { ...r, schedules: String(r.schedules) },
+      error: null,
+    });
+  };
+  const slice = () => {
+    if (stopping.has(cmdId)) {
+      finish();
+      return;
+    }
+    const t0 = performance.now();
+    let more = true;
+    try {
+      while (more && performance.now() - t0 < EXPLORE_SLICE_MS) more = ex.step(8);
+    } catch (e) {
+      stopping.delete(cmdId);
+      post({ type: 'explored', cmdId, result: null, error: (e as Error).message });
+      return;
+    }
+    post({ type: 'exploreProgress', cmdId, runs: ex.runs, states: ex.states });
+    if (more) setTimeout(slice, 0);
+    else finish();
+  };
+  slice();
 }
 
 function run(cmdId: number, script: string, post: Post): void {

@@ -61,35 +61,71 @@ export function exploreRace(
   index: number,
   opts: ExploreOptions = {},
 ): ExploreResult {
-  const race = statements[index];
-  if (race?.kind !== 'race') throw new RangeError(`statement ${index} is not a race`);
-  const before = statements.slice(0, index);
-  const max = opts.max ?? DEFAULT_MAX_RUNS;
-  const t0 = Date.now();
-  const nodes = new Map<string, Node>();
-  const finals = new Map<string, ExploredState>();
-  const violations = new Map<string, FoundViolation>();
-  const stack: number[][] = [[]];
-  let root = '';
-  let runs = 0;
-  while (stack.length > 0 && runs < max && !opts.stop?.()) {
-    const prefix = stack.pop() ?? [];
-    runs++;
-    const k = runOnce(before, race, prefix, nodes, stack, finals, violations, opts.merge ?? true);
-    if (runs === 1) root = k;
-    if (runs % 256 === 0) opts.onProgress?.(runs, nodes.size);
+  const ex = new Explorer(statements, index, opts);
+  while (!opts.stop?.() && ex.step(256)) opts.onProgress?.(ex.runs, ex.states);
+  return ex.result();
+}
+
+/** The search, a slice at a time: the worker runs slices between messages so Stop is heard. */
+export class Explorer {
+  private readonly race: RaceStatement;
+  private readonly before: readonly Statement[];
+  private readonly max: number;
+  private readonly merge: boolean;
+  private readonly t0 = Date.now();
+  private readonly nodes = new Map<string, Node>();
+  private readonly finals = new Map<string, ExploredState>();
+  private readonly violations = new Map<string, FoundViolation>();
+  private readonly stack: number[][] = [[]];
+  private root = '';
+  runs = 0;
+
+  constructor(statements: readonly Statement[], index: number, opts: ExploreOptions = {}) {
+    const race = statements[index];
+    if (race?.kind !== 'race') throw new RangeError(`statement ${index} is not a race`);
+    this.race = race;
+    this.before = statements.slice(0, index);
+    this.max = opts.max ?? DEFAULT_MAX_RUNS;
+    this.merge = opts.merge ?? true;
   }
-  const complete = stack.length === 0;
-  return {
-    line: race.line,
-    schedules: countSchedules(nodes, root),
-    complete,
-    finals: [...finals.values()],
-    violations: [...violations.values()],
-    states: nodes.size,
-    runs,
-    ms: Date.now() - t0,
-  };
+
+  get states(): number {
+    return this.nodes.size;
+  }
+
+  /** Up to `runs` more runs; false once the search is over (done, or at the --max cap). */
+  step(runs: number): boolean {
+    for (let n = 0; n < runs; n++) {
+      if (this.stack.length === 0 || this.runs >= this.max) return false;
+      const prefix = this.stack.pop() ?? [];
+      this.runs++;
+      const k = runOnce(
+        this.before,
+        this.race,
+        prefix,
+        this.nodes,
+        this.stack,
+        this.finals,
+        this.violations,
+        this.merge,
+      );
+      if (this.runs === 1) this.root = k;
+    }
+    return this.stack.length > 0 && this.runs < this.max;
+  }
+
+  result(): ExploreResult {
+    return {
+      line: this.race.line,
+      schedules: countSchedules(this.nodes, this.root),
+      complete: this.stack.length === 0,
+      finals: [...this.finals.values()],
+      violations: [...this.violations.values()],
+      states: this.nodes.size,
+      runs: this.runs,
+      ms: Date.now() - this.t0,
+    };
+  }
 }
 
 /** One run: follow `prefix`, then expand each new state, stopping at one seen before. */

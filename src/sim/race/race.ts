@@ -302,6 +302,11 @@ export class Race implements RaceHooks {
   }
 
   callRcu(sp: Sp): void {
+    if (this.pendingRcu.some((e) => e.sp === sp) || sp.freed) {
+      this.violation(
+        `${this.running?.spec.name ?? 'someone'} handed sp ${sp.id} to call_rcu() a second time (a double free)`,
+      );
+    }
     const readers = new Set(this.actors.filter((a) => a.inRcu));
     if (readers.size === 0) this.kvm.freeSp(sp);
     else this.pendingRcu.push({ sp, readers });

@@ -6,7 +6,13 @@ import { TOURS } from './tours.ts';
 describe('The guided tours', () => {
   it('have unique ids and 6 to 10 steps each', () => {
     expect(new Set(TOURS.map((t) => t.id)).size).toBe(TOURS.length);
-    expect(TOURS.map((t) => t.id)).toEqual(['nx', 'zap-sp', 'invalid-root', 'recovery-6.18']);
+    expect(TOURS.map((t) => t.id)).toEqual([
+      'nx',
+      'zap-sp',
+      'invalid-root',
+      'recovery-6.18',
+      'race-6.18',
+    ]);
     for (const tour of TOURS) {
       expect(tour.steps.length, tour.id).toBeGreaterThanOrEqual(6);
       expect(tour.steps.length, tour.id).toBeLessThanOrEqual(10);
@@ -33,7 +39,9 @@ describe('The guided tours', () => {
         const st = parsed.statements.find((s) => s.line === step.at.line);
         expect(st?.kind, `step ${i + 1} at line ${step.at.line}`).toBeDefined();
         expect(st?.kind, `step ${i + 1} at line ${step.at.line}`).not.toBe('expect');
-        const position = step.at.line * 2 + (step.at.edge === 'after' ? 1 : 0);
+        // Inside a race a stretch comes after the race's start and before its end.
+        const within = step.at.stretch === undefined ? 0 : (step.at.stretch + 1) / 1e4 - 1;
+        const position = step.at.line * 2 + (step.at.edge === 'after' ? 1 : 0) + within;
         expect(position, `step ${i + 1} goes back in time`).toBeGreaterThanOrEqual(previous);
         previous = position;
       });

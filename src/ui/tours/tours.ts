@@ -10,8 +10,11 @@ export interface TourStep {
   pseudo: readonly string[];
   /** Index in `pseudo` of the line this step is at. */
   line: number;
-  /** Where the timeline cursor goes: before the first or after the last event of a script line. */
-  at: { line: number; edge: 'before' | 'after' };
+  /**
+   * Where the timeline cursor goes: before the first or after the last event of a script line, or
+   * in a race at that line, at the end of its `stretch`-th run of one actor's events (0-based).
+   */
+  at: { line: number; edge: 'before' | 'after'; stretch?: number };
 }
 
 export interface Tour {
@@ -766,4 +769,172 @@ const RECOVERY_618_TOUR: Tour = {
   ],
 };
 
-export const TOURS: readonly Tour[] = [NX_TOUR, ZAP_SP_TOUR, INVALID_ROOT_TOUR, RECOVERY_618_TOUR];
+const RACE_618_SCRIPT = [
+  '# 6.18: the NX recovery worker races a vCPU fault. Since 6.18 kvm_recover_nx_huge_pages() zaps',
+  '# through sp->ptep holding mmu_lock for read, while vCPUs fault under the same read lock: nothing',
+  '# keeps them apart but cmpxchg, FROZEN_SPTE, RCU and a pointer check. Each `race` block runs its',
+  '# lines at once, switching actors at every SPTE read, cmpxchg and store; schedule= lists who goes',
+  '# at each scheduling point (actor 0 is the first line, 1 the second; when the list runs out the',
+  '# lowest-numbered actor that can go on does). Step through it, or Explore every schedule.',
+  'vm kernel=6.18 vcpus=2 recovery_ratio=1',
+  'memslot gpa=0x100000000 size=4M backing=2M',
+  'access vcpu=0 gpa=0x100000000 type=exec         # NX: the frame is split, sp 3 on the NX list',
+  'expect nx_lpage_splits=1 pages_4k=1 pages_2m=0',
+  '',
+  '# 1. The interleaving the pointer check is for. recovery takes sp 3 off the NX list, which also',
+  '#    clears its nx_huge_page_disallowed; vcpu1 then faults a read in the same frame, finds a table',
+  '#    it may replace and cmpxchgs a 2M leaf over it (tearing sp 3 down itself). When recovery reads',
+  "#    *sp->ptep it finds that leaf, not sp 3's table, and zaps nothing.",
+  'race schedule=1,0*3,1,1',
+  '  vcpu1: access gpa=0x100001000 type=read',
+  '  recovery: recover_nx',
+  'end',
+  'expect pages_2m=1 pages_4k=0 nx_lpage_splits=0 cmpxchg_failed=0',
+  '',
+  "# 2. What-if: 5.18's plain-store zap under the read lock. Here recovery reads the PDE (still sp 4)",
+  "#    before vcpu1 replaces it; the vCPU's cmpxchg succeeds, then recovery's plain store overwrites",
+  '#    the new 2M leaf, and its bookkeeping, trusting the stale read, tears down the old table a',
+  '#    second time. The 2M mapping is gone but pages_2m still counts it: the stats no longer equal a',
+  '#    recount. (Explore this block: the explorer finds it, and the merged code above has no such',
+  '#    schedule.)',
+  'access vcpu=0 gpa=0x100200000 type=exec         # a second split frame, sp 4 on the NX list',
+  'race schedule=1,0*4,1,0,1,1,0*6,1,0,1*3',
+  '  vcpu1: access gpa=0x100201000 type=read',
+  '  recovery: recover_nx strategy=direct lock=read',
+  'end',
+  'expect pages_2m=2 nx_lpage_splits=0 tables=2    # but only one 2M leaf is present',
+].join('\n');
+
+const RACE_618_TOUR: Tour = {
+  id: 'race-6.18',
+  title: '6.18: recovery races a vCPU fault',
+  summary:
+    'Both under the read lock: the interleaving the pointer check is for, and a plain store that breaks the stats.',
+  script: RACE_618_SCRIPT,
+  steps: [
+    {
+      title: 'One NX-split frame',
+      text:
+        'An exec fault on a 2M-backed frame is mapped at 4K under the NX mitigation: table sp 3 ' +
+        'holds one 4K leaf and is on the NX list, with nx_huge_page_disallowed set. vCPU 0 runs on ' +
+        'root sp 0, and vcpu1 will load the same root. The race below runs vcpu1 (actor 0) and the ' +
+        'recovery worker (actor 1) at once; its lanes under the timeline show who runs when.',
+      kernel: ['kvm_tdp_mmu_map()', 'track_possible_nx_huge_page()'],
+      pseudo: [
+        'fault(exec, 2M-backed frame):',
+        '  goal level 4K  # NX: no executable huge page',
+        '  link table sp 3, sp 3.nx_huge_page_disallowed = true',
+        '  NX list: [sp 3]',
+      ],
+      line: 2,
+      at: { line: 9, edge: 'after' },
+    },
+    {
+      title: 'Recovery unaccounts first',
+      text:
+        'Under the read lock, recovery takes sp 3 from the head of the NX list and unaccounts it ' +
+        'before zapping anything: nx_lpage_splits drops to 0 and nx_huge_page_disallowed is ' +
+        'cleared. vcpu1 meanwhile holds the read lock too, on its way to the frame.',
+      kernel: ['kvm_recover_nx_huge_pages()', 'unaccount_nx_huge_page()'],
+      pseudo: [
+        'read_lock(mmu_lock); rcu_read_lock()',
+        'for to_zap SPs:',
+        '  sp = head of the NX list',
+        '  unaccount(sp)  # flag cleared, off the list',
+        '  zap_possible_nx_huge_page(sp)',
+      ],
+      line: 3,
+      at: { line: 16, edge: 'after', stretch: 2 },
+    },
+    {
+      title: 'vcpu1 puts a 2M leaf over the table',
+      text:
+        "vcpu1's read fault walks down to the PDE. The table there no longer has " +
+        'nx_huge_page_disallowed, so nothing forces it below 2M: it cmpxchgs a 2M leaf over the ' +
+        'table pointer and tears sp 3 down itself, freezing its 512 entries. sp 3 cannot be freed ' +
+        'yet: recovery is still inside its RCU read-side section.',
+      kernel: ['disallowed_hugepage_adjust()', 'tdp_mmu_set_spte_atomic()', 'handle_removed_pt()'],
+      pseudo: [
+        'walk to the PDE: a table, sp 3',
+        'if sp 3.nx_huge_page_disallowed: go down to 4K',
+        'else: cmpxchg(PDE, table -> 2M leaf)',
+        '  handle_removed_pt(sp 3): freeze 512 entries',
+        '  call_rcu(sp 3)  # waits for every reader',
+      ],
+      line: 2,
+      at: { line: 16, edge: 'after', stretch: 3 },
+    },
+    {
+      title: 'The pointer check',
+      text:
+        'Recovery now reads *sp->ptep and finds the 2M leaf, not a pointer to sp 3: the zap ' +
+        'returns false and nothing is written. Without the check it would cmpxchg that leaf away, a ' +
+        'mapping the vCPU just made. When recovery leaves RCU, the last reader is gone and sp 3 is ' +
+        'freed. Explore this block: every schedule ends in one of two states, with no violation.',
+      kernel: ['kvm_tdp_mmu_zap_possible_nx_huge_page()', 'spte_to_child_pt()'],
+      pseudo: [
+        'zap_possible_nx_huge_page(sp):',
+        '  old = READ_ONCE(*sp->ptep)',
+        '  if child_table(old) != sp.table: return false',
+        '  cmpxchg(sp->ptep, old, non-present)',
+      ],
+      line: 2,
+      at: { line: 16, edge: 'after' },
+    },
+    {
+      title: 'What-if: a plain store under the read lock',
+      text:
+        "The same race with 5.18's zap: a plain store through sp->ptep, fine under the write lock " +
+        'but here under the read lock. Recovery unaccounts sp 4 and reads the PDE while it still ' +
+        'points at sp 4.',
+      kernel: ['kvm_tdp_mmu_zap_sp() (5.18)'],
+      pseudo: [
+        'zap_sp(sp):  # 5.18, now under read_lock',
+        '  old = *sp->ptep  # still sp 4',
+        '  *sp->ptep = non-present  # a plain store',
+        '  handle_changed_spte(old, non-present)',
+      ],
+      line: 1,
+      at: { line: 29, edge: 'after', stretch: 4 },
+    },
+    {
+      title: 'The store overwrites a new mapping',
+      text:
+        'vcpu1 replaces the PDE with a 2M leaf (pages_2m + 1) and starts tearing sp 4 down. Then ' +
+        "recovery's plain store writes non-present over that leaf, and its bookkeeping, trusting " +
+        'the old value it read, treats it as the removal of sp 4: pages_2m is not decremented.',
+      kernel: ['handle_changed_spte()'],
+      pseudo: [
+        'PDE: sp 4 -> 2M leaf  # vcpu1, cmpxchg',
+        'PDE: 2M leaf -> non-present  # recovery, plain store',
+        'bookkeeping(old = sp 4, new = non-present)',
+        '  # the 2M leaf is never uncounted',
+      ],
+      line: 2,
+      at: { line: 29, edge: 'after', stretch: 6 },
+    },
+    {
+      title: 'Stats that no longer add up',
+      text:
+        'At the end pages_2m says 2 while one 2M leaf is present, and sp 4 was torn down and handed ' +
+        'to call_rcu() twice. Explore this block: the explorer finds these schedules and names the ' +
+        'invariant each breaks, while the merged code above keeps every invariant in every schedule.',
+      kernel: ['call_rcu()', 'kvm_update_page_stats()'],
+      pseudo: [
+        'invariant: pages_2m == present 2M leaves',
+        'here: pages_2m = 2, present = 1',
+        'sp 4: handle_removed_pt() twice, call_rcu() twice',
+      ],
+      line: 1,
+      at: { line: 29, edge: 'after' },
+    },
+  ],
+};
+
+export const TOURS: readonly Tour[] = [
+  NX_TOUR,
+  ZAP_SP_TOUR,
+  INVALID_ROOT_TOUR,
+  RECOVERY_618_TOUR,
+  RACE_618_TOUR,
+];
