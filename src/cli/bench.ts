@@ -1,7 +1,12 @@
 // `npm run bench`: fault a 4 GiB memslot in at 4K with every event recorded, then zap it all, and
-// print what it cost; then one NX recovery run over 100k accounted tables, walk and direct.
+// print what it cost; then one NX recovery run over 100k accounted tables, walk and direct; then
+// the explorer over every race of the presets.
 // A benchmark that prints figures, not a timed test.
+import { readFileSync } from 'node:fs';
 import type { ZapStrategy } from '../sim/names.ts';
+import { PRESETS } from '../sim/presets.ts';
+import { exploreRace } from '../sim/race/explore.ts';
+import { parseScenario } from '../sim/scenario/parse.ts';
 import { Simulator } from '../sim/simulator.ts';
 
 const GIB = 2 ** 30;
@@ -69,5 +74,20 @@ function recovery(n: number, strategy: ZapStrategy): void {
   );
 }
 
+/** The explorer on every race of the presets: schedules, states, runs and time. */
+function explorePresets(): void {
+  for (const p of PRESETS) {
+    const { statements } = parseScenario(readFileSync(`public/presets/${p.file}`, 'utf8'));
+    statements.forEach((st, i) => {
+      if (st.kind !== 'race') return;
+      const r = exploreRace(statements, i);
+      console.log(
+        `explore ${p.file}:${st.line}  ${String(r.schedules).padStart(10)} schedules  ${r.finals.length} final states  ${r.violations.length} violations  ${String(r.states).padStart(6)} states  ${String(r.runs).padStart(6)} runs  ${(r.ms / 1000).toFixed(2)} s`,
+      );
+    });
+  }
+}
+
 run();
 for (const strategy of ['walk', 'direct'] as const) recovery(100_000, strategy);
+explorePresets();

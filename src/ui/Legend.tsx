@@ -50,6 +50,12 @@ const MARKS: readonly Mark[] = [
     detail: 'unlinked table, freed after the RCU grace period',
   },
   { mark: 'iter', label: 'iterator', detail: 'where tdp_iter is now' },
+  {
+    mark: 'actor',
+    label: 'race actor',
+    detail:
+      'in a race, the entry each actor touched last, in its lane colour with its number; a shaking red ring is a cmpxchg that found the value changed',
+  },
   { mark: 'selected', label: 'selected', detail: 'the entry shown in the inspector' },
   {
     mark: 'flush',

@@ -82,14 +82,19 @@ function RaceBlock({ line }: { line: number }) {
   return (
     <div className="race-explorer__block" data-testid={`race-explorer-${line}`}>
       <div className="race-explorer__head">
-        <span>Race at line {line}</span>
+        <span>Race, line {line}</span>
         {run.state === 'running' ? (
           <button type="button" onClick={run.stop}>
             Stop
           </button>
         ) : (
-          <button type="button" onClick={start}>
-            {run.state === 'done' ? 'Explore again' : 'Explore every schedule'}
+          <button
+            type="button"
+            onClick={start}
+            aria-label={`Explore every schedule of the race at line ${line}`}
+            title="Run every schedule of this race, the invariants checked after every step"
+          >
+            {run.state === 'done' ? 'Explore again' : 'Explore schedules'}
           </button>
         )}
       </div>

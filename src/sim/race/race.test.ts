@@ -124,6 +124,49 @@ end`;
     expect(h.stats().pages_4k).toBe(2);
   });
 
+  it.each([
+    // Both find the L3 entry empty and link a table there: the loser frees its own, unlinked.
+    ['6.18', '4K', 'write', 'tdp_mmu_link_sp()', 3],
+    // 6.18 splits a 2M leaf in place: the loser's populated table is freed unused.
+    ['6.18', '2M', 'exec', 'tdp_mmu_split_huge_page()', 2],
+    // 5.18 freezes the 2M leaf to replace it: the loser's freeze fails.
+    ['5.18', '2M', 'exec', 'tdp_mmu_zap_spte_atomic()', 2],
+  ] as const)(
+    '%s, %s backing, two %s faults in lockstep: %s loses once, retries, and ends as one fault would',
+    (kernel, backing, type, _what, level) => {
+      const head = `vm kernel=${kernel} vcpus=2
+memslot gpa=0x100000000 size=2M backing=${backing}
+${backing === '2M' ? 'access vcpu=0 gpa=0x100000000 type=read\naccess vcpu=1 gpa=0x100000000 type=read' : 'access vcpu=0 gpa=0x80000000 type=read\naccess vcpu=1 gpa=0x80000000 type=read'}`;
+      const text = `${head}
+race schedule=round-robin
+  vcpu0: fault gpa=0x100000000 type=${type}
+  vcpu1: fault gpa=0x100000000 type=${type}
+end`;
+      const h = harness(text);
+      const ev = h.events(0);
+      const race = ev.slice(ev.findIndex((e) => e.type === 'opBegin' && e.op === 'race'));
+      const failed = ofType(race, 'cmpxchgFailed');
+      expect(failed.map((e) => e.level)).toEqual([level]);
+      const done = ofType(race, 'faultDone').map((e) => e.ret);
+      expect(done).toContain('RET_PF_RETRY');
+      expect(done.filter((r) => r === 'RET_PF_RETRY')).toHaveLength(1);
+      expect(h.sim.counters()).toMatchObject({ cmpxchg_failed: 1, pf_retry: 1 });
+      // The same end as one fault alone.
+      const alone = harness(`${head}\nfault vcpu=0 gpa=0x100000000 type=${type}`);
+      expect(h.stats()).toEqual(alone.stats());
+      expect(h.sim.value('tables')).toBe(alone.sim.value('tables'));
+      // A table allocated for the lost install never got linked and was freed at once.
+      const lost = ofType(race, 'spAllocated').filter(
+        (a) => !race.some((e) => e.type === 'spLinked' && e.sp === a.sp),
+      );
+      if (kernel === '5.18') expect(lost).toEqual([]);
+      else {
+        expect(lost).toHaveLength(1);
+        expect(race.some((e) => e.type === 'spFreed' && e.sp === lost[0]?.sp)).toBe(true);
+      }
+    },
+  );
+
   it('a frozen SPTE: 5.18 replaces a 2M leaf through FROZEN; a fault that meets it retries', () => {
     const head = `vm kernel=5.18 vcpus=2
 memslot gpa=0x100000000 size=2M backing=2M
