@@ -82,7 +82,8 @@ test('completion writes zap_sp … strategy= from the schema', async ({ app, pag
   await page.keyboard.press('Enter');
   await page.keyboard.type('recover_nx ');
   await page.keyboard.press('Control+Space');
-  await expect(list.getByRole('option')).toHaveText([/^strategy=/]);
+  // The strategy, then the what-ifs: the pointer check and the lock.
+  await expect(list.getByRole('option')).toHaveText([/^strategy=/, /^check=/, /^lock=/]);
   await page.keyboard.press('Escape');
 });
 

@@ -102,11 +102,14 @@ export interface RaceHooks {
   /** call_rcu(): the table waits for every actor now inside an RCU read-side section. */
   callRcu(sp: Sp): void;
   /**
-   * Whether another actor could touch entry `index` of `sp`: false in a detached table that no other
-   * actor has read from (or read a pointer to) since it took mmu_lock, or whose walk there is for
-   * another entry. Such an entry's teardown needs no scheduling point of its own.
+   * Whether another actor could touch entry `index` of `sp`: false in a detached table or one under
+   * an invalid root (where no fresh vCPU walk goes) that no other actor can reach: not read from by
+   * a vCPU walking there for that entry, not a parent of a table on the NX list while recovery runs,
+   * and no zapper running. A step there needs no scheduling point of its own.
    */
   contended(sp: Sp, index: number): boolean;
+  /** Whether no other actor can touch any table of `root` (an invalid root nobody else walks). */
+  privateRoot(root: Sp): boolean;
 }
 
 export function spIdFromPfn(pfn: number): number {

@@ -3,7 +3,8 @@
 import { EV } from '../event-log.ts';
 import type { Kvm } from '../kvm.ts';
 import type { KernelProfile } from '../profile.ts';
-import { forEachRootYieldSafe, tdpMmuZapAllShared516 } from './zap-gfn-range.ts';
+import type { Op } from '../pause.ts';
+import { tdpMmuZapAllShared516 } from './zap-gfn-range.ts';
 import { kvmTdpMmuGetRoot, kvmTdpMmuPutRoot, tdpMmuZapRoot } from './roots.ts';
 
 function markInvalid(kvm: Kvm, root: { id: number; invalid: boolean }): void {
@@ -39,24 +40,27 @@ export function kvmTdpMmuInvalidateAllRoots(kvm: Kvm, p: KernelProfile): number 
  * (an atomic zap with a ranged flush per top-level SPTE); 5.18 flushes the workqueue whose work runs
  * tdp_mmu_zap_root(); 6.x zaps each scheduled root in four passes.
  */
-export function kvmTdpMmuZapInvalidatedRoots(kvm: Kvm, p: KernelProfile): number {
+export function* kvmTdpMmuZapInvalidatedRoots(kvm: Kvm, p: KernelProfile): Op<number> {
   let n = 0;
   if (p.roots === '6.18') {
     // for_each_tdp_mmu_root_yield_safe() holds a reference on each root while it looks at it.
-    forEachRootYieldSafe(kvm, p, false, (root) => {
-      if (root.zapQueued === 0) return;
-      root.zapQueued = 0;
-      tdpMmuZapRoot(kvm, p, root, true);
-      kvmTdpMmuPutRoot(kvm, p, root, true);
-      n++;
-    });
+    for (const root of [...kvm.roots]) {
+      if (!kvmTdpMmuGetRoot(kvm, root)) continue;
+      if (root.zapQueued > 0) {
+        root.zapQueued = 0;
+        yield* tdpMmuZapRoot(kvm, p, root, true);
+        kvmTdpMmuPutRoot(kvm, p, root, true);
+        n++;
+      }
+      kvmTdpMmuPutRoot(kvm, p, root, kvm.race !== null || kvm.lockMode === 'read');
+    }
     return n;
   }
   for (const root of [...kvm.roots]) {
     if (root.zapQueued === 0) continue;
     root.zapQueued--;
     if (p.roots === '5.16') tdpMmuZapAllShared516(kvm, p, root);
-    else tdpMmuZapRoot(kvm, p, root, true);
+    else yield* tdpMmuZapRoot(kvm, p, root, true);
     kvmTdpMmuPutRoot(kvm, p, root, true);
     n++;
   }

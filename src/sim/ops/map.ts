@@ -115,9 +115,11 @@ export function* tdpMmuSetSpteAtomic(
   it: TdpIter,
   lo: number,
   hi: number,
+  /** false: no other actor can see this SPTE, so the cmpxchg needs no scheduling point. */
+  point = true,
 ): Op<boolean> {
   if (isRemovedSpte(it.oldLo, it.oldHi)) return false;
-  if (kvm.race) yield;
+  if (kvm.race && point) yield;
   const cur = kvm.cmpxchgSpte(it.sp, it.index, it.oldLo, it.oldHi, lo, hi, SHARED_SET);
   if (cur !== null) {
     it.oldLo = cur;

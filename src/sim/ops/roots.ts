@@ -1,10 +1,12 @@
 // Root lifetime: the vCPU's root, references, and zapping a whole root.
-import { EV, NONE, SC_ATOMIC, SC_HANDLED, SC_SHARED } from '../event-log.ts';
+import { EV, NONE, SC_HANDLED } from '../event-log.ts';
 import { handleChangedSpteNow } from '../handle-changed-spte.ts';
 import type { Kvm, Sp } from '../kvm.ts';
 import type { KernelProfile } from '../profile.ts';
-import { isShadowPresent } from '../spte.ts';
-import { TdpIter } from '../tdp-iter.ts';
+import type { Op } from '../pause.ts';
+import { isRemovedSpte, isShadowPresent } from '../spte.ts';
+import { iterNext, TdpIter } from '../tdp-iter.ts';
+import { tdpMmuSetSpteAtomic } from './map.ts';
 import { zapGfnRange516 } from './zap-gfn-range.ts';
 
 function setRootCount(kvm: Kvm, root: Sp, count: number): void {
@@ -75,24 +77,45 @@ export function tdpMmuMaxGfnHost(kvm: Kvm): number {
   return kvm.maxGfn;
 }
 
-/** mirrors __tdp_mmu_zap_root(): the walk stops at `zapLevel` and zaps every present SPTE there. */
-function tdpMmuZapRootPass(
+/**
+ * mirrors __tdp_mmu_zap_root(): the walk stops at `zapLevel` and zaps every present SPTE there;
+ * shared, by cmpxchg, and a cmpxchg that finds the SPTE changed tries again on what it found.
+ */
+function* tdpMmuZapRootPass(
   kvm: Kvm,
   p: KernelProfile,
   root: Sp,
   shared: boolean,
   zapLevel: number,
-): void {
+): Op<void> {
   const it = new TdpIter(kvm);
   const end = tdpMmuMaxGfnHost(kvm);
-  const flags = SC_HANDLED | (shared ? SC_ATOMIC | SC_SHARED : 0);
   const np = kvm.profile.nonPresentHi;
-  for (it.start(root, zapLevel, 0); it.valid && it.gfn < end; it.next()) {
+  // In a race, a root no other actor can reach is walked without scheduling points.
+  const seen = () => kvm.race !== null && !kvm.race.privateRoot(root);
+  if (seen()) yield;
+  for (
+    it.start(root, zapLevel, 0);
+    it.valid && it.gfn < end;
+    seen() ? yield* iterNext(it) : it.next()
+  ) {
     it.visit();
-    if (!isShadowPresent(it.oldLo)) continue;
-    if (it.level > zapLevel) continue;
-    kvm.writeSpte(it.sp, it.index, 0, np, flags);
-    handleChangedSpteNow(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, 0, np, shared);
+    for (;;) {
+      if (!isShadowPresent(it.oldLo) || it.level > zapLevel) break;
+      if (!shared) {
+        kvm.writeSpte(it.sp, it.index, 0, np, SC_HANDLED);
+        handleChangedSpteNow(kvm, p, it.sp, it.index, it.oldLo, it.oldHi, 0, np, false);
+        break;
+      }
+      if (yield* tdpMmuSetSpteAtomic(kvm, p, it, 0, np, seen())) break;
+      // A frozen SPTE is someone else's: wait until they are done with it.
+      while (kvm.race && isRemovedSpte(it.oldLo, it.oldHi)) {
+        const { sp, index } = it;
+        kvm.race.waitWhile(() => isRemovedSpte(sp.spt[2 * index] ?? 0, sp.spt[2 * index + 1] ?? 0));
+        yield;
+        it.reread();
+      }
+    }
   }
 }
 
@@ -100,9 +123,9 @@ function tdpMmuZapRootPass(
  * mirrors tdp_mmu_zap_root() (5.18, 6.x): passes of decreasing granularity (5.18: 1G; 6.9+: 4K, 2M,
  * 1G), then the root level, and no TLB flush.
  */
-export function tdpMmuZapRoot(kvm: Kvm, p: KernelProfile, root: Sp, shared: boolean): void {
+export function* tdpMmuZapRoot(kvm: Kvm, p: KernelProfile, root: Sp, shared: boolean): Op<void> {
   for (const level of p.rootZapPasses) {
-    if (level < root.level) tdpMmuZapRootPass(kvm, p, root, shared, level);
+    if (level < root.level) yield* tdpMmuZapRootPass(kvm, p, root, shared, level);
   }
-  tdpMmuZapRootPass(kvm, p, root, shared, root.level);
+  yield* tdpMmuZapRootPass(kvm, p, root, shared, root.level);
 }

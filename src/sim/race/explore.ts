@@ -227,21 +227,36 @@ export function replaySchedule(
   return { violations, summary: finalState(sim.kvm).summary };
 }
 
-/** Schedules from each state to an end: a sum over its branches (memoized: the graph is a DAG). */
+/**
+ * Schedules from each state to an end: a sum over its branches, memoized (the graph is a DAG) and
+ * without recursion (a zapper's walk is thousands of points deep).
+ */
 function countSchedules(nodes: Map<string, Node>, root: string): bigint {
   const memo = new Map<string, bigint>();
-  const count = (key: string): bigint => {
-    const known = memo.get(key);
-    if (known !== undefined) return known;
+  const stack = [root];
+  while (stack.length > 0) {
+    const key = stack[stack.length - 1] ?? root;
+    if (memo.has(key)) {
+      stack.pop();
+      continue;
+    }
     const node = nodes.get(key);
+    if (!node || node.end) {
+      memo.set(key, node ? 1n : 0n);
+      stack.pop();
+      continue;
+    }
+    const todo = [...node.edges.values()].filter((c) => !memo.has(c));
+    if (todo.length > 0) {
+      stack.push(...todo);
+      continue;
+    }
     let n = 0n;
-    if (!node) n = 0n;
-    else if (node.end) n = 1n;
-    else for (const child of node.edges.values()) n += count(child);
+    for (const c of node.edges.values()) n += memo.get(c) ?? 0n;
     memo.set(key, n);
-    return n;
-  };
-  return count(root);
+    stack.pop();
+  }
+  return memo.get(root) ?? 0n;
 }
 
 /**

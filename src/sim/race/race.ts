@@ -6,6 +6,7 @@ import { EV, NONE } from '../event-log.ts';
 import { pagesPerHpage } from '../geometry.ts';
 import type { Kvm, RaceHooks, Sp } from '../kvm.ts';
 import { LOCK_MODES, RET_PF_RETRY, type FaultType, type ZapStrategy } from '../names.ts';
+import { kvmTdpMmuZapInvalidatedRoots } from '../ops/invalidate-roots.ts';
 import { hardwareWalk, kvmTdpPageFault } from '../ops/page-fault.ts';
 import { kvmRecoverNxLpages, type RecoverOptions } from '../ops/recover-nx.ts';
 import { kvmMmuReload } from '../ops/roots.ts';
@@ -18,7 +19,8 @@ export const MAX_RETRIES = 16;
 
 export type ActorWork =
   | { kind: 'access' | 'fault'; vcpu: number; gfn: number; type: FaultType }
-  | { kind: 'recover_nx'; strategy: ZapStrategy; opts: RecoverOptions };
+  | { kind: 'recover_nx'; strategy: ZapStrategy; opts: RecoverOptions }
+  | { kind: 'zap_invalidated_roots' };
 
 export interface ActorSpec {
   /** `vcpu1`, `recovery`: as the script names it. */
@@ -194,6 +196,14 @@ export class Race implements RaceHooks {
       this.unlock();
       return r.zapped;
     }
+    if (w.kind === 'zap_invalidated_roots') {
+      // The zap of invalidated roots runs under the read lock (5.18's workqueue, 6.x's caller).
+      this.lock('read');
+      yield;
+      const n = yield* kvmTdpMmuZapInvalidatedRoots(kvm, p);
+      this.unlock();
+      return n;
+    }
     for (;;) {
       if (w.kind === 'access') {
         kvmMmuReload(kvm, p, w.vcpu);
@@ -286,16 +296,35 @@ export class Race implements RaceHooks {
     }
   }
 
+  privateRoot(root: Sp): boolean {
+    if (!root.invalid) return false;
+    return this.actors.every((a) => {
+      if (a === this.running || a.done) return true;
+      if (a.spec.work.kind !== 'access' && a.spec.work.kind !== 'fault') return false;
+      for (const t of a.reach) if (t.rootId === root.id) return false;
+      return true;
+    });
+  }
+
   contended(sp: Sp, index: number): boolean {
-    if (!sp.detached) return true;
+    // A live table of a valid root: any vCPU's next walk may come here.
+    const hidden = sp.detached || (this.kvm.sps[sp.rootId]?.invalid ?? false);
+    if (!hidden) return true;
     return this.actors.some((a) => {
-      if (a === this.running || a.done || !a.reach.has(sp)) return false;
+      if (a === this.running || a.done) return false;
       const w = a.spec.work;
-      // The atomic zap touches sp->ptep only, and a table it detached is its own to tear down;
-      // a plain-store zap tears down whatever its stale read pointed at.
-      if (w.kind === 'recover_nx') return w.strategy !== 'atomic';
-      // A fault's walk reads the entry on its GFN's path, and at most the one after it (a side
-      // step that ends the loop).
+      // The zapper walks the invalid roots and may meet any of their entries.
+      if (w.kind === 'zap_invalidated_roots') return true;
+      if (w.kind === 'recover_nx') {
+        // Recovery reads and writes sp->ptep of the tables on the NX list, wherever they hang; a
+        // plain-store zap also tears down whatever its stale read pointed at.
+        if (w.strategy !== 'atomic' && a.reach.has(sp)) return true;
+        for (const t of this.kvm.nxList) if (t.parent === sp) return true;
+        return false;
+      }
+      // A vCPU reaches a hidden table only through a pointer it already read, and its walk reads
+      // the entry on its GFN's path there and at most the one after it (a side step that ends it).
+      if (!a.reach.has(sp)) return false;
       const at = Math.floor((w.gfn - sp.gfn) / pagesPerHpage(sp.level));
       return index === at || index === at + 1;
     });

@@ -74,7 +74,7 @@ export interface RecoverNxStatement extends Pos {
 /** One line of a race block: who runs it (a vCPU or the NX recovery worker) and what. */
 export interface RaceLine extends Pos {
   actor: string;
-  statement: AccessStatement | RecoverNxStatement;
+  statement: AccessStatement | RecoverNxStatement | BareStatement;
 }
 
 /** `race … end`: the lines run concurrently, one actor each, interleaved by the schedule. */

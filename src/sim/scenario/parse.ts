@@ -130,7 +130,7 @@ function tokenize(raw: string): { tokens: Token[]; label: Token | null } {
 }
 
 /** Actors a race line may name: `vcpuN` (access or fault) and `recovery` (recover_nx). */
-const ACTOR_RE = /^(?:vcpu(\d+)|recovery):$/;
+const ACTOR_RE = /^(?:vcpu(\d+)|recovery|zapper):$/;
 
 /**
  * One line, seen through race blocks: `race` opens one, `end` closes it and yields the race, a line
@@ -191,14 +191,14 @@ function raceLine(
   if (!label) {
     throw new LineError(
       first.col,
-      `inside race … end each line starts with its actor: vcpuN: (access, fault) or recovery: (recover_nx)`,
+      `inside race … end each line starts with its actor: vcpuN: (access, fault), recovery: (recover_nx) or zapper: (zap_invalidated_roots)`,
     );
   }
   const m = ACTOR_RE.exec(label.text);
   if (!m) {
     throw new LineError(
       label.col,
-      `unknown actor '${shown(label.text.slice(0, -1))}' (actors: vcpu0 … vcpu${state.config.vcpus - 1}, recovery)`,
+      `unknown actor '${shown(label.text.slice(0, -1))}' (actors: vcpu0 … vcpu${state.config.vcpus - 1}, recovery, zapper)`,
     );
   }
   const name = label.text.slice(0, -1);
@@ -222,6 +222,19 @@ function raceLine(
       throw new LineError(first.col, `${name}: the line says vcpu=${st.vcpu}`);
     }
     open.st.actors.push({ actor: name, line, col: label.col, statement: { ...st, vcpu } });
+    return null;
+  }
+  if (name === 'zapper') {
+    if (st.kind !== 'zap_invalidated_roots') {
+      throw new LineError(first.col, `zapper runs zap_invalidated_roots, not ${st.kind}`);
+    }
+    if (state.config.kernel === '5.16') {
+      throw new LineError(
+        label.col,
+        'zapper: 5.16 zaps invalidated roots with zap_gfn_range(), which a race does not interleave; race it on 5.18 or 6.18',
+      );
+    }
+    open.st.actors.push({ actor: name, line, col: label.col, statement: st });
     return null;
   }
   if (st.kind !== 'recover_nx') {
@@ -908,7 +921,7 @@ export function formatStatement(st: Statement): string {
 /** A race line's statement without the vcpu= its label already says. */
 function raceLineBare(a: RaceStatement['actors'][number]): Statement {
   const st = a.statement;
-  if (st.kind === 'recover_nx') return st;
+  if (st.kind !== 'access' && st.kind !== 'fault') return st;
   const bare: typeof st = { ...st };
   delete bare.vcpu;
   return bare;

@@ -24,6 +24,9 @@ function recoverWhatIf(st: RecoverNxStatement): Partial<RecoverOptions> {
 export function raceActors(sim: Simulator, st: RaceStatement): ActorSpec[] {
   return st.actors.map((a) => {
     const s = a.statement;
+    if (s.kind !== 'access' && s.kind !== 'fault' && s.kind !== 'recover_nx') {
+      return { name: a.actor, line: a.line, work: { kind: 'zap_invalidated_roots' } };
+    }
     if (s.kind === 'recover_nx') {
       const strategy = s.strategy ?? sim.profile.zapStrategy;
       return {

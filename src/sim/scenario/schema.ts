@@ -269,7 +269,7 @@ export const SCHEMA = {
   race: {
     word: 'race',
     mirrors: 'vCPUs and the recovery worker running at once under mmu_lock',
-    doc: 'Opens a block: up to `end`, each line is `vcpuN: access …`, `vcpuN: fault …` or `recovery: recover_nx …`, one actor each, interleaved at every SPTE read, cmpxchg and store.',
+    doc: 'Opens a block: up to `end`, each line is `vcpuN: access …`, `vcpuN: fault …`, `recovery: recover_nx …` or `zapper: zap_invalidated_roots` (5.18, 6.18), one actor each, interleaved at every SPTE read, cmpxchg and store.',
     keys: [
       {
         name: 'schedule',
