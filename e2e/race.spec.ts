@@ -72,3 +72,33 @@ test('the explorer lists the final states, finds the what-if broken, and loads a
   await app.idle();
   await app.expectScript(script);
 });
+
+test('a vCPU that meets a frozen SPTE says so in its lane and faults again', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await app.setScript(`vm kernel=5.18 vcpus=2
+memslot gpa=0x100000000 size=2M backing=2M
+access vcpu=0 gpa=0x100000000 type=read
+race schedule=1,0,1,0,0,1,0,1,0,1,1,0*3,1,0*3,1*5
+  vcpu0: fault gpa=0x100000000 type=exec
+  vcpu1: fault gpa=0x100001000 type=write
+end
+expect frozen_seen=1 pf_retry=1`);
+  await expect(app.failures).toHaveCount(0);
+  await app.press('Shift+ArrowRight', 3);
+  await app.press('ArrowRight');
+  const lane = page.getByTestId('race-lane-state-1');
+  // Event by event through the race until vcpu1's fault has returned RET_PF_RETRY.
+  for (let i = 0; i < 80; i++) {
+    if ((await lane.textContent())?.includes('met a frozen SPTE')) break;
+    await app.press('ArrowRight');
+  }
+  await expect(lane).toContainText(
+    'met a frozen SPTE: RET_PF_RETRY, faults again once an SPTE changes',
+  );
+  await app.press('Shift+ArrowRight');
+  await expect(lane).toContainText('done');
+  await expect(lane).not.toContainText('frozen');
+});

@@ -2,7 +2,8 @@
 // that actor ran (click a stretch to go there), and what it holds at the cursor: mmu_lock and so
 // its RCU read-side section, read from the log through the mirror.
 import { useMemo } from 'react';
-import { EV } from '../sim/event-log.ts';
+import { EV, FD_FROZEN_SEEN } from '../sim/event-log.ts';
+import { RET_PF_RETRY } from '../sim/names.ts';
 import { eventKind, type WordSource } from '../sim/events.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { activeStatement, selectCursor, selectScript } from '../store/selectors.ts';
@@ -30,6 +31,24 @@ function actorStretches(src: WordSource, first: number, end: number): Stretch[][
   }
   close(end);
   return lanes;
+}
+
+/**
+ * Each actor's last fault in [first, at) if it returned RET_PF_RETRY and the actor has not faulted
+ * again since: 'frozen' when its walk met a frozen SPTE, 'lost' when its cmpxchg lost.
+ */
+function retrying(src: WordSource, first: number, at: number): Map<number, 'frozen' | 'lost'> {
+  const out = new Map<number, 'frozen' | 'lost'>();
+  let actor = -1;
+  for (let i = first; i < at; i++) {
+    const kind = eventKind(src, i);
+    if (kind === EV.actor) actor = src.word(i, 1);
+    else if (kind === EV.fault) out.delete(actor);
+    else if (kind === EV.faultDone && src.word(i, 1) === RET_PF_RETRY) {
+      out.set(actor, src.word(i, 6) & FD_FROZEN_SEEN ? 'frozen' : 'lost');
+    }
+  }
+  return out;
 }
 
 /** The actors that finished their statement in [first, end) (what a finished race shows). */
@@ -65,6 +84,10 @@ export function RaceLanes() {
     () => (race ? finishedActors(session.events, first, end) : new Set<number>()),
     [race, session, first, end],
   );
+  const retry = useMemo(
+    () => (race ? retrying(session.events, first, Math.min(cursor, end)) : new Map()),
+    [race, session, first, end, cursor],
+  );
   if (!race || names.length === 0 || end <= first) return null;
   // Past the race's last event the mirror has left it: what the log says each actor did.
   const over = cursor >= end;
@@ -84,6 +107,11 @@ export function RaceLanes() {
           m.actor === a ? 'runs now' : null,
           state === 'idle' ? 'not started' : state === 'done' ? 'done' : null,
           lock === 'none' ? null : `mmu_lock: ${lock} · in RCU`,
+          retry.get(a) === 'frozen'
+            ? 'met a frozen SPTE: RET_PF_RETRY, faults again once an SPTE changes'
+            : retry.get(a) === 'lost'
+              ? 'lost a cmpxchg: RET_PF_RETRY, faults again'
+              : null,
         ].filter(Boolean);
         return (
           <div
@@ -96,7 +124,11 @@ export function RaceLanes() {
               <span className="race-lane__tag">{a}</span>
               {name}
             </span>
-            <span className="race-lane__state" data-testid={`race-lane-state-${a}`}>
+            <span
+              className="race-lane__state"
+              data-testid={`race-lane-state-${a}`}
+              title={words.join(' · ')}
+            >
               {words.join(' · ') || 'waits for its turn'}
             </span>
             <div className="race-lane__strip" aria-hidden="true">
