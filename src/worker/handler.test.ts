@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { WorkerMessage } from '../protocol/messages.ts';
 import { WORDS } from '../sim/event-log.ts';
@@ -121,5 +122,47 @@ describe('measurements for the compare view', () => {
     expect(row(4, 1, 'walk')?.spte_reads).toBe(4 * (7 + 512));
     expect(row(4, 2, 'direct')).toMatchObject({ accounted: 8, left: 0 });
     expect(row(4, 2, 'walk')?.left).toBeGreaterThan(0);
+  });
+});
+
+describe('worker handler: exploring a race', () => {
+  const preset = readFileSync('public/presets/race-recovery-6.18.tdp', 'utf8');
+  const ended = (msgs: WorkerMessage[]) =>
+    new Promise<Extract<WorkerMessage, { type: 'explored' }>>((resolve) => {
+      const poll = () => {
+        const m = msgs.find((x) => x.type === 'explored');
+        if (m?.type === 'explored') resolve(m);
+        else setTimeout(poll, 5);
+      };
+      poll();
+    });
+
+  it('explores in slices with progress and ends with what it found', async () => {
+    const { msgs, handle } = collect();
+    handle({ type: 'explore', id: 3, script: preset, line: 16 });
+    const end = await ended(msgs);
+    expect(msgs.some((m) => m.type === 'exploreProgress' && m.cmdId === 3)).toBe(true);
+    expect(end.error).toBeNull();
+    expect(end.result).toMatchObject({ line: 16, complete: true, schedules: '10004' });
+    expect(end.result?.finals).toHaveLength(2);
+    expect(end.result?.violations).toEqual([]);
+  });
+
+  it('stops when told, between slices, keeping what it found so far', async () => {
+    const { msgs, handle } = collect();
+    handle({ type: 'explore', id: 4, script: preset, line: 29 });
+    handle({ type: 'stopExplore', id: 5, target: 4 });
+    const end = await ended(msgs);
+    expect(end.result?.complete).toBe(false);
+    expect(end.result?.runs).toBeGreaterThan(0);
+  });
+
+  it('says why when there is no race at the line or the script has problems', async () => {
+    const { msgs, handle } = collect();
+    handle({ type: 'explore', id: 6, script: preset, line: 3 });
+    expect((await ended(msgs)).error).toBe('there is no race at line 3');
+    const broken = collect();
+    broken.handle({ type: 'explore', id: 7, script: 'race\n', line: 1 });
+    expect((await ended(broken.msgs)).error).toBe('the script has problems: fix them first');
   });
 });
