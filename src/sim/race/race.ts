@@ -96,10 +96,6 @@ export class Race implements RaceHooks {
     return this.shown;
   }
 
-  get size(): number {
-    return this.actors.length;
-  }
-
   get finished(): boolean {
     return this.actors.every((a) => a.done);
   }
@@ -342,16 +338,6 @@ export class Race implements RaceHooks {
   }
 
   // ---- What the explorer compares -------------------------------------------------------
-
-  /** Who holds mmu_lock and how, by actor (for the invariants' concurrent forms). */
-  held(i: number): Held {
-    return this.actors[i]?.held ?? 'none';
-  }
-
-  /** Some actor is still inside its operation (transient states are legal until it is done). */
-  get busy(): boolean {
-    return this.actors.some((a) => !a.done);
-  }
 
   /**
    * Everything the rest of the race depends on: the SPTEs (hashed), the tables' flags, the NX list,
