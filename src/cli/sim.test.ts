@@ -210,3 +210,43 @@ end
     expect(bad.err[0]).toMatch(/bad\.tdp:1:1: race at line 1 has no end/);
   });
 });
+
+describe('npm run sim -- --import-trace', () => {
+  it('prints the structure a trace implies as one JSON object, its own --trace output included', () => {
+    const traced = run(script('split.tdp', `${NX}`), '--trace');
+    const lines = traced.out.filter((l) => l.startsWith('kvm_tdp_mmu_spte_changed'));
+    const trace = script(
+      'split.txt',
+      [
+        'CPU 0/KVM-1 [000] 1.0: kvm_exit: reason EPT_VIOLATION',
+        'CPU:0 [LOST 2 EVENTS]',
+        ...lines,
+      ].join('\n'),
+    );
+    const r = run('--import-trace', trace, '--json');
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.out[0] ?? '{}') as Record<string, unknown>;
+    // The NX split: the 2M leaf went, a 4K table with one exec leaf came (root, L3, L2, L1 tables).
+    expect(s).toMatchObject({
+      spte_changes: lines.length,
+      leaves: { '4k': 1, '2m': 0, '1g': 0 },
+      tables: 4,
+      roots: 1,
+      skipped: { kvm_exit: 1 },
+      lost_events: 2,
+    });
+  });
+
+  it('exits 2 naming the first line that looked like a trace line, when nothing reads', () => {
+    const bad = script('bad.txt', 'Hi all,\n x-1 [000] 1.0: kvm_mmu_set_spte: gfn 1 spte zz\n');
+    const r = run('--import-trace', bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([
+      `${bad}:2: kvm_mmu_set_spte: the payload does not read as the kernel prints it`,
+    ]);
+    const none = run('--import-trace', script('none.txt', 'vm levels=4\n'));
+    expect(none.code).toBe(2);
+    expect(none.err[0]).toMatch(/none\.txt: no trace line here/);
+  });
+});

@@ -1,5 +1,7 @@
 // The headless runner behind `npm run sim -- FILE [--kernel V] [--json] [--trace] [--explore
-// [--max N]]` (FILE `-` reads stdin).
+// [--max N]]` and `npm run sim -- --import-trace FILE [--json]` (FILE `-` reads stdin).
+// With --import-trace: 0 when the trace was read (even with lines skipped), 2 when it holds no
+// trace line that reads.
 // Exit 0 when every expect holds, 1 when one fails, 2 when the script is malformed or refused,
 // 3 when the output cannot be written. With --explore: 0 when no schedule of any race breaks an
 // invariant, 1 when one does, 2 when malformed.
@@ -13,9 +15,13 @@ import { formatPicks } from '../sim/race/schedule.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatements } from '../sim/scenario/run.ts';
 import { Simulator } from '../sim/simulator.ts';
+import { readTrace } from '../sim/trace/read-trace.ts';
+import { TraceRebuild, type TraceSummary } from '../sim/trace/rebuild.ts';
 
 const USAGE = `usage: npm run sim -- FILE [--kernel ${KERNELS.join('|')}] [--json] [--trace] [--explore [--max N]]
+       npm run sim -- --import-trace FILE [--json]
   FILE      a .tdp scenario; - reads standard input
+  --import-trace  read trace-cmd report / tracefs text and print the paging structure it implies
   --kernel  run under this kernel's profile, whatever the script's vm kernel= says
   --json    print the kernel, the final stats and the counters as one JSON object
   --trace   print one kvm_tdp_mmu_spte_changed line per SPTE change first
@@ -51,7 +57,7 @@ function parseArgs(argv: string[]): Args | string {
       }
       kernel = v;
     } else if (a.startsWith('--')) {
-      if (!['--json', '--trace', '--help', '--explore'].includes(a)) {
+      if (!['--json', '--trace', '--help', '--explore', '--import-trace'].includes(a)) {
         return `unknown option ${a.slice(0, 40)}`;
       }
       flags.add(a);
@@ -103,6 +109,7 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
     return 2;
   }
   const name = file === '-' ? '<stdin>' : file;
+  if (flags.has('--import-trace')) return importTrace(name, text, flags.has('--json'), out, err);
 
   const parsed = parseScenario(text);
   if (parsed.errors.length > 0) {
@@ -167,6 +174,52 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
 
   reportFailures();
   return run.failures.length > 0 ? 1 : 0;
+}
+
+/** `--import-trace`: the structure a trace implies, as a summary or one JSON object. */
+function importTrace(
+  name: string,
+  text: string,
+  json: boolean,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): number {
+  const read = readTrace(text);
+  if (read.records.length === 0) {
+    const bad = read.firstBad;
+    err(
+      bad
+        ? `${name}:${bad.line}: ${bad.message}`
+        : `${name}: no trace line here: expected trace-cmd report or tracefs text with kvmmmu events`,
+    );
+    return 2;
+  }
+  const s: TraceSummary = TraceRebuild.of(read).summary();
+  if (json) {
+    out(JSON.stringify(s));
+    return 0;
+  }
+  const skipped = Object.entries(s.skipped).sort((a, b) => b[1] - a[1]);
+  out(
+    `${name}: ${read.lines} lines, ${s.spte_changes} SPTE changes (SPTE encoding of kernel ${s.kernel === '6.18' ? '6.10+' : 'before 6.10'}, ${s.levels}-level)`,
+  );
+  out(`leaves   4K ${s.leaves['4k']}  2M ${s.leaves['2m']}  1G ${s.leaves['1g']}`);
+  out(
+    `tables   ${s.tables} linked at the end, ${s.roots} root${s.roots === 1 ? '' : 's'} mapping something`,
+  );
+  out(
+    `inferred ${s.inferred_tables} table${s.inferred_tables === 1 ? '' : 's'} met before the trace showed them whole`,
+  );
+  if (s.ambiguous > 0)
+    out(
+      `ambiguous ${s.ambiguous} changes fit more than one table (the most recently used was chosen)`,
+    );
+  if (s.mismatches > 0)
+    out(`mismatches ${s.mismatches} old_spte values disagree with what the trace showed before`);
+  if (s.lost_events > 0)
+    out(`lost     ${s.lost_events} events: the structure after the loss is uncertain`);
+  if (skipped.length > 0) out(`skipped  ${skipped.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  return 0;
 }
 
 export const EXIT_WRITE_ERROR = 3;

@@ -32,6 +32,8 @@ export const EV = {
   actor: 23,
   /** A race's actor began (w2 0) or ended (w2 1) its statement: actor, 0|1, line, result. */
   actorOp: 24,
+  /** An imported trace lost events here (`CPU:N [LOST N EVENTS]`): cpu, count, trace line. */
+  traceLost: 25,
 } as const;
 
 export const WORDS = 8;
@@ -50,6 +52,15 @@ export const OP_KERNEL_SHIFT = 24;
 
 /** spAllocated word 6, above the level: the table came filled with SHADOW_NONPRESENT_VALUE. */
 export const SPA_FILLED = 1 << 8;
+/** spAllocated word 6: a table an imported trace implies, whose entries are unknown until seen. */
+export const SPA_UNKNOWN = 1 << 9;
+
+/** spteChanged word 7, in an imported trace: where a write that the trace did not print comes from. */
+export const TR_SEEN = 1; // first sight of the entry: its old_spte was already there
+export const TR_SPLIT = 2; // a split's child, as make_huge_page_split_spte() computes it
+export const TR_UNFREEZE = 3; // the untraced non-present store after a freeze
+export const TR_MISMATCH = 4; // the trace's old_spte disagrees with what it showed before
+export const TR_GONE = 5; // a table was freed while the trace still showed it mapping this
 
 /** faultDone word 6: which vCPU stats the fault bumped (the profile decides which exist). */
 export const FD_PF_FIXED = 1;

@@ -11,6 +11,7 @@ import {
   STEP_DOWN,
   STEP_RESTART,
   SPA_FILLED,
+  SPA_UNKNOWN,
   STEP_SIDE,
 } from './event-log.ts';
 import { pagesPerHpage } from './geometry.ts';
@@ -47,6 +48,10 @@ export type SpLookup = (id: number) => SpMeta;
 
 export type IterStepKind = 'start' | 'down' | 'side' | 'restart';
 
+/** Where an SPTE write comes from: the kernel (a run), or what an imported trace implies. */
+export type SpteOrigin = 'kernel' | 'seen' | 'split' | 'unfreeze' | 'mismatch' | 'gone';
+const ORIGINS: SpteOrigin[] = ['kernel', 'seen', 'split', 'unfreeze', 'mismatch', 'gone'];
+
 export type SimEvent = { reads: number } & (
   | {
       type: 'opBegin';
@@ -71,6 +76,7 @@ export type SimEvent = { reads: number } & (
       handled: boolean;
       atomic: boolean;
       shared: boolean;
+      origin: SpteOrigin;
     }
   | {
       type: 'iterStep';
@@ -92,7 +98,10 @@ export type SimEvent = { reads: number } & (
       level: number;
       /** The table came filled with SHADOW_NONPRESENT_VALUE (6.10+). */
       filled: boolean;
+      /** Implied by an imported trace: its entries are unknown until the trace shows them. */
+      unknown: boolean;
     }
+  | { type: 'traceLost'; cpu: number; count: number; line: number }
   | { type: 'spLinked' | 'spUnlinked' | 'spFreed' | 'nxAccounted' | 'rootInvalidated'; sp: number }
   | { type: 'nxUnaccounted'; sp: number; seq: number }
   | { type: 'tlbFlush'; ranged: boolean; gfn: number; pages: number }
@@ -179,6 +188,7 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
         handled: (flags & SC_HANDLED) !== 0,
         atomic: (flags & SC_ATOMIC) !== 0,
         shared: (flags & SC_SHARED) !== 0,
+        origin: ORIGINS[w(7)] ?? 'kernel',
       };
     }
     case EV.iterStep:
@@ -208,7 +218,10 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
         gfn: join32(w(4), w(5)),
         level: w(6) & 0xff,
         filled: (w(6) & SPA_FILLED) !== 0,
+        unknown: (w(6) & SPA_UNKNOWN) !== 0,
       };
+    case EV.traceLost:
+      return { reads, type: 'traceLost', cpu: w(1), count: w(2), line: w(3) };
     case EV.spLinked:
       return { reads, type: 'spLinked', sp: w(1) };
     case EV.spUnlinked:

@@ -1,11 +1,32 @@
 // Words for events: one line per operation naming the kernel function it mirrors, one per event,
 // and the kernel's own tracepoint text for SPTE changes.
-import type { SimEvent } from './events.ts';
+import type { SimEvent, SpteOrigin } from './events.ts';
 import { opArgs } from './events.ts';
 import { levelName } from './geometry.ts';
 import { isExecutable, spteKind } from './spte.ts';
 
 const hex = (n: number | bigint) => '0x' + n.toString(16);
+
+/** The event each trace record kind came from (TRACE_KINDS order). */
+const TRACE_EVENTS = [
+  'kvm_tdp_mmu_spte_changed',
+  'kvm_mmu_set_spte',
+  'kvm_mmu_spte_requested',
+  'kvm_mmu_split_huge_page',
+  'kvm_page_fault',
+  'kvm_mmu_get_page',
+  'kvm_mmu_prepare_zap_page',
+  'lost events',
+];
+
+/** Writes an imported trace implies but did not print, in words. */
+const ORIGIN_WORDS: Record<Exclude<SpteOrigin, 'kernel'>, string> = {
+  seen: 'first seen in the trace (its old_spte)',
+  split: 'not traced: a split child as make_huge_page_split_spte() computes it',
+  unfreeze: 'not traced: the non-present store after a freeze',
+  mismatch: "the trace's old_spte differs from what it showed before",
+  gone: 'not traced: the table was freed while the trace still showed this entry',
+};
 
 /** One sentence for an operation, from its opBegin event (which names the kernel it ran under). */
 export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
@@ -43,6 +64,8 @@ export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
       return k === '5.16'
         ? 'kvm_tdp_mmu_zap_invalidated_roots() (5.16): zap_gfn_range() over each invalidated root, shared, then drop its reference'
         : `kvm_tdp_mmu_zap_invalidated_roots() (${k}): zap each invalidated root (tdp_mmu_zap_root) and drop ${six ? "the TDP MMU's" : 'its'} reference`;
+    case 'trace':
+      return `trace line ${ev.line}: ${TRACE_EVENTS[ev.c] ?? 'a trace record'}`;
     case 'race':
       return `race: ${ev.a} actors run at once, switching at every SPTE read, cmpxchg and store; each takes mmu_lock as its kernel code does`;
     case 'recover_nx':
@@ -114,12 +137,16 @@ export function explainEvent(ev: SimEvent): string {
     case 'opEnd':
       return `${ev.op} done`;
     case 'spteChanged':
+      if (ev.origin !== 'kernel')
+        return `${ORIGIN_WORDS[ev.origin]}: sp ${ev.sp}[${ev.index}] gfn ${hex(ev.gfn)} level ${ev.level}: ${hex(ev.new)}`;
       return `${ev.handled ? 'handle_changed_spte' : 'SPTE write'}: sp ${ev.sp}[${ev.index}] gfn ${hex(ev.gfn)} level ${ev.level}: ${hex(ev.old)} -> ${hex(ev.new)}`;
     case 'iterStep':
       return `tdp_iter ${ev.step}: sp ${ev.sp}[${ev.index}] level ${ev.level} gfn ${hex(ev.gfn)} = ${hex(ev.spte)}`;
     case 'iterUp':
       return `tdp_iter up: level ${ev.level} sp ${ev.sp}[${ev.index}]`;
     case 'spAllocated':
+      if (ev.unknown)
+        return `sp ${ev.sp}: a level-${ev.level} table the trace implies${ev.parent === null ? ' (a root)' : `, under sp ${ev.parent}[${ev.parentIndex}]`}; its entries are unknown until the trace shows them`;
       return ev.parent === null
         ? `new root sp ${ev.sp}, level ${ev.level}${ev.filled ? ', entries SHADOW_NONPRESENT_VALUE' : ''}`
         : `tdp_mmu_alloc_sp(): sp ${ev.sp} role.level ${ev.level} gfn ${hex(ev.gfn)}, ptep = sp ${ev.parent}[${ev.parentIndex}]${ev.filled ? ', entries SHADOW_NONPRESENT_VALUE' : ''}`;
@@ -166,6 +193,8 @@ export function explainEvent(ev: SimEvent): string {
       return `cmpxchg failed: sp ${ev.sp}[${ev.index}] gfn ${hex(ev.gfn)} level ${ev.level} held ${hex(ev.current)}, not the ${hex(ev.expected)} read before: the value changed under us`;
     case 'actor':
       return `actor ${ev.actor} runs`;
+    case 'traceLost':
+      return `CPU ${ev.cpu} lost ${ev.count} events (trace line ${ev.line}): what follows is uncertain`;
     case 'actorOp':
       return ev.end
         ? `actor ${ev.actor} finished line ${ev.line}`

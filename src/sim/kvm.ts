@@ -2,7 +2,7 @@
 // and the primitives every operation shares (SPTE reads, the one SPTE write, event emission).
 import { NxList } from './nx-list.ts';
 import { SortedRanges } from './ranges.ts';
-import { EV, EventLog, hi32, lo32, NONE, SC_ATOMIC, SPA_FILLED } from './event-log.ts';
+import { EV, EventLog, hi32, lo32, NONE, SC_ATOMIC, SPA_FILLED, SPA_UNKNOWN } from './event-log.ts';
 import { pagesPerHpage, PG_LEVEL_1G, SPTE_ENT_PER_PAGE, sptIndex } from './geometry.ts';
 import {
   DEFAULT_CONFIG,
@@ -271,7 +271,7 @@ export class Kvm {
    * The one place an SPTE changes. Every write (plain store, cmpxchg, xchg, the writes into a
    * not-yet-linked table) comes here and leaves as an spteChanged event {sp, index, old, new}.
    */
-  writeSpte(sp: Sp, index: number, lo: number, hi: number, flags: number): void {
+  writeSpte(sp: Sp, index: number, lo: number, hi: number, flags: number, origin = 0): void {
     const o = index * 2;
     const oldLo = sp.spt[o] ?? 0;
     const oldHi = sp.spt[o + 1] ?? 0;
@@ -290,7 +290,7 @@ export class Kvm {
       oldHi,
       lo,
       hi,
-      0,
+      origin,
     );
   }
 
@@ -328,6 +328,8 @@ export class Kvm {
     parent: Sp | null,
     parentIndex: number,
     hugeDisallowed = false,
+    /** An imported trace implies the table; what it holds is unknown. */
+    unknown = false,
   ): Sp {
     const id = this.sps.length;
     const sp = new Sp(id, gfn, level, parent ? parent.rootId : id);
@@ -345,7 +347,7 @@ export class Kvm {
       parentIndex,
       lo32(gfn),
       hi32(gfn),
-      level | (fillHi !== 0 ? SPA_FILLED : 0),
+      level | (fillHi !== 0 ? SPA_FILLED : 0) | (unknown ? SPA_UNKNOWN : 0),
     );
     return sp;
   }

@@ -160,6 +160,7 @@ export const OPS = [
   'zap_invalidated_roots',
   'recover_nx',
   'race',
+  'trace',
 ] as const;
 export type OpName = (typeof OPS)[number];
 export const STRATEGIES: readonly ZapStrategy[] = ['walk', 'direct', 'atomic'];

@@ -15,6 +15,10 @@ import {
   SC_ATOMIC,
   SC_HANDLED,
   SPA_FILLED,
+  SPA_UNKNOWN,
+  TR_GONE,
+  TR_MISMATCH,
+  TR_SEEN,
   WORDS,
 } from './event-log.ts';
 import { eventKind, type SpMeta, type WordSource } from './events.ts';
@@ -43,6 +47,8 @@ export interface MirrorSp extends SpMeta {
   rootCount: number;
   nxDisallowed: boolean;
   nxSeq: number;
+  /** A table an imported trace implies: 1 for each entry it has not shown yet (null: all known). */
+  unknown: Uint8Array | null;
 }
 
 export interface MirrorMemslot {
@@ -133,6 +139,8 @@ export class Mirror {
   config: VmConfig;
   readonly pages = [0, 0, 0, 0];
   nxLpageSplits = 0;
+  /** Events an imported trace lost before the cursor: the structure shown is uncertain. */
+  lostEvents = 0;
   readonly counters: Counters = zeroCounters();
   /** Events applied so far: the cursor. */
   cursor = 0;
@@ -272,7 +280,15 @@ export class Mirror {
         c.spte_writes += dir;
         if ((w(2) >>> 16) & SC_ATOMIC) c.spte_atomic += dir;
         if (isRemovedSpte(w(5) | 0, w(6) | 0)) c.spte_frozen += dir;
-        if ((w(2) >>> 16) & SC_HANDLED) {
+        const origin = w(7);
+        if (origin === TR_SEEN && sp.unknown) sp.unknown[index] = fwd ? 0 : 1;
+        // An imported entry's first sight (or a correction) counts like the kernel's own change.
+        if (
+          (w(2) >>> 16) & SC_HANDLED ||
+          origin === TR_SEEN ||
+          origin === TR_MISMATCH ||
+          origin === TR_GONE
+        ) {
           // The page stats move exactly where handle_changed_spte() moves them: on a leafness change.
           const wasLeaf = isShadowPresent(w(3)) && isLastSpte(w(3), sp.level);
           const isLeaf = isShadowPresent(w(5)) && isLastSpte(w(5), sp.level);
@@ -310,6 +326,7 @@ export class Mirror {
             rootCount: 0,
             nxDisallowed: false,
             nxSeq: 0,
+            unknown: w(6) & SPA_UNKNOWN ? new Uint8Array(512).fill(1) : null,
           };
         } else {
           this.sps.length = w(1);
@@ -401,6 +418,9 @@ export class Mirror {
           : w(2) === 1
             ? 'running'
             : 'idle';
+        break;
+      case EV.traceLost:
+        this.lostEvents += dir * w(2);
         break;
       case EV.cmpxchgFailed:
         c.cmpxchg_failed += dir;
