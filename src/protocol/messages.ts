@@ -29,6 +29,15 @@ export interface StatementSpan {
   kind: string;
   firstEvent: number;
   endEvent: number;
+  /** An imported trace's record: the line as the trace printed it, and who printed it. */
+  trace?: {
+    text: string;
+    task: string | null;
+    cpu: number | null;
+    ts: string | null;
+    /** What the rebuild had to guess (null: nothing). */
+    note: string | null;
+  };
 }
 
 /** What an exploration found (bigints as decimal text, to cross any boundary). */

@@ -108,11 +108,7 @@ export function scriptFromFile(name: string, text: string): { script: string; ev
   }
   if (text.includes('\0'))
     throw new ImportError(`${name}: this is a binary file, not a .tdp scenario`);
-  if (/^kvm_tdp_mmu_spte_changed:/m.test(text)) {
-    throw new ImportError(
-      `${name}: this is tracepoint text, which records SPTE changes but not the operations behind them; import the .tdp scenario or the JSON trace instead`,
-    );
-  }
+  // Trace text (trace-cmd report, tracefs, our own export) opens as a run rebuilt from the trace.
   return { script: text };
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../sim/queries.ts';
 import { Mirror } from '../sim/replay.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
+import { looksLikeTrace } from '../sim/trace/read-trace.ts';
 import {
   createAppStore,
   SPEEDS,
@@ -73,6 +74,10 @@ interface Persisted {
   presentation: boolean;
   picture: Picture;
 }
+
+/** A scenario's parse errors; an imported trace's come from the worker, which reads it. */
+const scriptErrors = (script: string) =>
+  looksLikeTrace(script) ? [] : parseScenario(script).errors;
 
 export class Session {
   readonly store: AppStore;
@@ -244,7 +249,7 @@ export class Session {
   /** Replace the script; if it parses, run it and put the cursor at `cursor` (clamped). */
   setScript(script: string, cursor = this.store.getState().cursor): void {
     this.cancelEdit();
-    const parseErrors = parseScenario(script).errors;
+    const parseErrors = scriptErrors(script);
     this.store.setState({ script, parseErrors });
     this.persistSoon();
     if (parseErrors.length > 0) {
@@ -267,7 +272,7 @@ export class Session {
     const s = this.store.getState();
     this.store.setState({
       script,
-      parseErrors: parseScenario(script).errors,
+      parseErrors: scriptErrors(script),
       refused: s.refused && kept(s.refused.line) ? s.refused : null,
       failures: s.failures.every((f) => kept(f.line))
         ? s.failures

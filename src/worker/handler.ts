@@ -12,6 +12,8 @@ import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatement } from '../sim/scenario/run.ts';
 import { SimError, Simulator } from '../sim/simulator.ts';
+import { looksLikeTrace, readTrace } from '../sim/trace/read-trace.ts';
+import { TraceRebuild } from '../sim/trace/rebuild.ts';
 
 export type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
 
@@ -113,8 +115,69 @@ function explore(
   slice();
 }
 
+/** An imported trace as a run: one span per record, each naming the line it came from. */
+function importTrace(cmdId: number, text: string, post: Post, t0: number): void {
+  const read = readTrace(text);
+  if (read.records.length === 0) {
+    const bad = read.firstBad;
+    post({
+      type: 'parseErrors',
+      cmdId,
+      errors: [
+        bad
+          ? { line: bad.line, col: 1, message: bad.message }
+          : { line: 1, col: 1, message: 'no trace line here' },
+      ],
+    });
+  } else {
+    const r = TraceRebuild.of(read);
+    const log = r.kvm.log;
+    let seq = 0;
+    for (let first = 0; first < log.length; first += BATCH_EVENTS) {
+      const words = log.slice(first, Math.min(log.length, first + BATCH_EVENTS));
+      post({ type: 'batch', cmdId, seq: seq++, first, words }, [words.buffer as ArrayBuffer]);
+    }
+    const statements: StatementSpan[] = r.spans.map((s) => ({
+      line: s.line,
+      kind: s.event,
+      firstEvent: s.firstEvent,
+      endEvent: s.endEvent,
+      trace: {
+        text: s.text,
+        task: s.task === null ? null : `${s.task}-${s.pid}`,
+        cpu: s.cpu,
+        ts: s.ts,
+        note: s.note,
+      },
+    }));
+    post({
+      type: 'finished',
+      cmdId,
+      eventCount: log.length,
+      statements,
+      failures: [],
+      refused: null,
+      ms: performance.now() - t0,
+    });
+    return;
+  }
+  post({
+    type: 'finished',
+    cmdId,
+    eventCount: 0,
+    statements: [],
+    failures: [],
+    refused: null,
+    ms: performance.now() - t0,
+  });
+}
+
 function run(cmdId: number, script: string, post: Post): void {
   const t0 = performance.now();
+  if (looksLikeTrace(script)) {
+    importTrace(cmdId, script, post, t0);
+    return;
+  }
   const parsed = parseScenario(script);
   const statements: StatementSpan[] = [];
   const failures: ExpectFailure[] = [];
