@@ -1,4 +1,5 @@
 // Module-level selectors: stable function identities, so components re-render only on their slice.
+import type { StatementSpan } from '../protocol/messages.ts';
 import type { AppState } from './app-store.ts';
 
 export const selectScript = (s: AppState) => s.script;
@@ -30,6 +31,19 @@ export function activeStatement(s: AppState) {
   return s.statements.find((st) => at >= st.firstEvent && at < st.endEvent) ?? null;
 }
 export const selectActiveLine = (s: AppState) => activeStatement(s)?.line ?? null;
+
+/** The statement whose events start at event `i` (statements are in log order). */
+export function spanStartingAt(spans: readonly StatementSpan[], i: number): StatementSpan | null {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((spans[mid]?.firstEvent ?? 0) < i) lo = mid + 1;
+    else hi = mid;
+  }
+  const s = spans[lo];
+  return s && s.firstEvent === i ? s : null;
+}
 
 /** Event indices where operations start: the scrubber's markers and shift+arrow stops. */
 export function operationStarts(s: AppState): number[] {

@@ -3,6 +3,7 @@ import { useStore } from 'zustand';
 import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
 import { PRESETS, type Preset } from '../sim/presets.ts';
 import { kernelOfScript, parseScenario } from '../sim/scenario/parse.ts';
+import { looksLikeTrace } from '../sim/trace/read-trace.ts';
 import { COMPARE_CHOICES, describeDifference, withKernel } from '../store/compare.ts';
 import { isKernel, KERNELS } from '../sim/profile.ts';
 import { SessionGroup } from '../store/group.ts';
@@ -24,8 +25,12 @@ import {
   selectPlaying,
   selectSelection,
   selectTheme,
+  selectStatements,
   selectVersion,
+  spanStartingAt,
 } from '../store/selectors.ts';
+import type { SimEvent } from '../sim/events.ts';
+import { traceLine } from './step-words.ts';
 import type { Session } from '../store/session.ts';
 import type { Workspace } from '../store/workspace.ts';
 import type { FrameLoop } from '../viz/FrameLoop.ts';
@@ -297,7 +302,12 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
           <select
             value={config.kernel}
             data-testid="kernel"
-            disabled={mode !== 'explore'}
+            disabled={mode !== 'explore' || looksLikeTrace(script)}
+            title={
+              looksLikeTrace(script)
+                ? 'An imported trace: the kernel follows from its SPTE encoding (6.10+ sets bit 63 in non-present SPTEs)'
+                : undefined
+            }
             onChange={(e) => {
               const k = e.target.value;
               if (isKernel(k))
@@ -495,6 +505,15 @@ function LogPane({ title = 'Event log' }: { title?: string }) {
   const logFilter = useApp(selectLogFilter);
   const kernel = kernelOfScript(script);
   const jump = useCallback((c: number) => session.seek(c), [session]);
+  const statements = useApp(selectStatements);
+  const describe = useCallback(
+    (i: number, ev: SimEvent) => {
+      if (ev.type !== 'opBegin' || ev.op !== 'trace') return null;
+      const span = spanStartingAt(statements, i);
+      return span ? traceLine(span) : null;
+    },
+    [statements],
+  );
   const filter = useMemo(
     () => ({ ...logFilter, onChange: (text: string) => session.setLogFilter(text) }),
     [logFilter, session],
@@ -504,6 +523,7 @@ function LogPane({ title = 'Event log' }: { title?: string }) {
       count={count}
       cursor={cursor}
       getEvent={session.eventAt}
+      describe={describe}
       onJump={jump}
       title={`${title} · kernel ${kernel}`}
       filter={filter}

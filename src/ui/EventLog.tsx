@@ -12,6 +12,8 @@ export interface EventLogProps {
   /** Events applied: the last applied event is cursor - 1. */
   cursor: number;
   getEvent: (i: number) => SimEvent;
+  /** A row's own words instead of the event's explanation (an imported trace's original line). */
+  describe?: (i: number, ev: SimEvent) => string | null;
   /** Clicking row i jumps to cursor i + 1. */
   onJump: (cursor: number) => void;
   /** Whose log this is (compare mode has one per pane). */
@@ -64,6 +66,7 @@ export function EventLog({
   count: allCount,
   cursor,
   getEvent,
+  describe,
   onJump,
   title = 'Event log',
   filter,
@@ -201,7 +204,7 @@ export function EventLog({
   for (let i = first; i < last; i++) {
     const e = at(i);
     const ev = getEvent(e);
-    const text = explainEvent(ev);
+    const text = describe?.(e, ev) ?? explainEvent(ev);
     const cls = ['event-log__row'];
     if (ev.type === 'opBegin') cls.push('event-log__row--op');
     else if (ev.type === 'opEnd') cls.push('event-log__row--end');

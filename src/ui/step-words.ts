@@ -1,6 +1,7 @@
 // The words for the cursor, shared by the timeline, the live region and presentation mode's
 // caption: the event at the cursor, its operation, and the operation's outcome once it is done.
 import { useMemo } from 'react';
+import type { StatementSpan } from '../protocol/messages.ts';
 import { explainEvent, explainOp, stepSentence } from '../sim/explain.ts';
 import { outcomeLine } from '../sim/outcome.ts';
 import { activeStatement, selectCursor, selectEventCount } from '../store/selectors.ts';
@@ -14,6 +15,11 @@ export interface StepWords {
   op: string | null;
   /** What it did, once all of its events are applied. */
   outcome: string | null;
+}
+
+/** An imported trace record in a line: where it is in the file, and the line as the trace has it. */
+export function traceLine(span: StatementSpan): string | null {
+  return span.trace ? `trace line ${span.line}: ${span.trace.text}` : null;
 }
 
 export function useStepWords(): StepWords {
@@ -35,6 +41,7 @@ export function useStepWords(): StepWords {
 
   const op = useMemo(() => {
     if (!active) return null;
+    if (active.trace) return traceLine(active);
     const first = session.eventAt(active.firstEvent);
     return first.type === 'opBegin' ? explainOp(first) : null;
   }, [active, session]);
@@ -43,6 +50,8 @@ export function useStepWords(): StepWords {
   const done = active !== null && cursor >= active.endEvent;
   const outcome = useMemo(() => {
     if (!active || !done || active.endEvent > session.events.length) return null;
+    // A trace record did what its line says; only a guess the rebuild made needs words.
+    if (active.trace) return active.trace.note;
     return outcomeLine(
       session.events,
       session.events.spOf,

@@ -6,6 +6,7 @@ import { zapLock } from '../ops/zap-sp.ts';
 import { isKernel, KERNELS, profileOf, type KernelId } from '../profile.ts';
 import { formatPicks, readSchedule, type ScheduleSpec } from '../race/schedule.ts';
 import { SortedRanges } from '../ranges.ts';
+import { looksLikeTrace, traceKernel } from '../trace/read-trace.ts';
 import type {
   ExpectCheck,
   ExpectStatement,
@@ -855,7 +856,10 @@ let lastKernel: { script: string; kernel: KernelId } | null = null;
 /** scriptKernel() of a script's text. */
 export function kernelOfScript(script: string): KernelId {
   if (lastKernel?.script !== script) {
-    lastKernel = { script, kernel: scriptKernel(parseScenario(script).statements) };
+    const kernel = looksLikeTrace(script)
+      ? traceKernel(script)
+      : scriptKernel(parseScenario(script).statements);
+    lastKernel = { script, kernel };
   }
   return lastKernel.kernel;
 }

@@ -1,5 +1,6 @@
 // Reading trace-cmd report / tracefs text into records: the kvmmmu and kvm tracepoints the TDP MMU
 // prints, with the prefix (task, pid, CPU, timestamp) kept and everything else counted by name.
+import type { KernelId } from '../profile.ts';
 
 export type TraceEv =
   | { kind: 'spteChanged'; asId: number; gfn: number; level: number; old: bigint; new: bigint }
@@ -162,6 +163,14 @@ export function looksLikeTrace(text: string): boolean {
   return /(?:^|[\s:])(kvm_tdp_mmu_spte_changed|kvm_mmu_set_spte|kvm_mmu_spte_requested|kvm_mmu_split_huge_page):/m.test(
     head,
   );
+}
+
+/**
+ * The kernel whose SPTE encoding the text uses, cheaply: 6.10+ prints SHADOW_NONPRESENT_VALUE
+ * (bit 63) for non-present and frozen SPTEs. (The rebuild decides the same from its records.)
+ */
+export function traceKernel(text: string): KernelId {
+  return /(?:old|new)_spte (?:0x)?800000000000(?:0000|05a0)\b/.test(text) ? '6.18' : '5.18';
 }
 
 /** Read a whole trace. Never throws: what it cannot read is counted in `skipped`. */

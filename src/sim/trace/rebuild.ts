@@ -2,6 +2,7 @@
 // Kvm.writeSpte() like the model's own, so the viewer, step-back and stats read it unchanged.
 import {
   EV,
+  OP_KERNEL_SHIFT,
   hi32,
   lo32,
   SC_HANDLED,
@@ -14,7 +15,7 @@ import {
 import { pagesPerHpage, SPTE_ENT_PER_PAGE, sptIndex } from '../geometry.ts';
 import { Kvm, type Sp } from '../kvm.ts';
 import { OPS } from '../names.ts';
-import { HI_BIT63, type KernelId } from '../profile.ts';
+import { HI_BIT63, KERNELS, type KernelId } from '../profile.ts';
 import {
   fromBig,
   isLastSpte,
@@ -134,7 +135,7 @@ export class TraceRebuild {
       0,
       0,
       0,
-      1 | (k.config.physBits << 8) | (1 << 16),
+      1 | (k.config.physBits << 8) | (1 << 16) | (KERNELS.indexOf(kernel) << OP_KERNEL_SHIFT),
     );
     k.emit(EV.opEnd, OPS.indexOf('vm'));
   }
@@ -507,6 +508,7 @@ export function levelsOf(read: TraceRead): 4 | 5 {
 
 /** 6.10+ when a non-present or frozen SPTE carries bit 63 (SHADOW_NONPRESENT_VALUE), else 5.18. */
 export function kernelOf(read: TraceRead): KernelId {
+  // The same rule as traceKernel(), on the records.
   for (const r of read.records) {
     if (r.ev.kind !== 'spteChanged') continue;
     for (const v of [r.ev.old, r.ev.new]) {

@@ -25,12 +25,23 @@ const STYLE: Record<LineToken['role'], string> = {
   unknown: 'invalid',
 };
 
+/** A trace line (an imported trace is edited here too): its event name stands out, nothing is an error. */
+const TRACE_EVENT_RE = /(?:\d\.\d+:\s+|^\s*)([a-z][a-z0-9_]*):\s/;
+function traceTokens(line: string): LineToken[] | null {
+  if (!/\[\d+\]|^\s*kvm_\w+:|^\s*CPU:\d+ \[LOST|^\s*=>/.test(line)) return null;
+  const m = TRACE_EVENT_RE.exec(line);
+  const name = m?.[1];
+  if (!m || name === undefined) return [];
+  const from = m.index + m[0].indexOf(name);
+  return [{ from, to: from + name.length, role: 'statement' }];
+}
+
 const tdp = StreamLanguage.define<LineState>({
   name: 'tdp',
   startState: () => ({ tokens: [] }),
   copyState: (s) => ({ tokens: s.tokens }),
   token(stream, state) {
-    if (stream.sol()) state.tokens = tokenizeLine(stream.string);
+    if (stream.sol()) state.tokens = traceTokens(stream.string) ?? tokenizeLine(stream.string);
     const at = stream.pos;
     const tok = state.tokens.find((t) => t.to > at);
     if (tok === undefined) {

@@ -1,0 +1,39 @@
+// An imported trace-cmd report opens as a run: stepped, explained by its own lines, decoded.
+import { readFileSync } from 'node:fs';
+import { expect, test } from './fixtures.ts';
+
+const TRACE = readFileSync('e2e/data/nx-recovery.trace.txt', 'utf8');
+
+test('File → Import opens a trace-cmd report as a run: its lines in the log, steps, the inspector decodes its SPTEs', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  await page.getByTestId('import-file').setInputFiles({
+    name: 'nx-recovery.trace.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from(TRACE),
+  });
+  await app.idle();
+  await app.expectScript(TRACE);
+  await expect(page.getByTestId('run-status')).not.toContainText('problem');
+  // One step per traced record: the second links the L3 table's entry 4 to a new L2 table.
+  await app.press('Home');
+  await app.press('Shift+ArrowRight', 2);
+  await expect(
+    page
+      .getByTestId('event-row')
+      .filter({ hasText: 'trace line 5: CPU 0/KVM-4242 [001] 81234.500107' }),
+  ).toHaveCount(1);
+  await app.press('End');
+  // The trace ends with a 2M leaf back at gfn 0x100400 and the one at 0x100200 kept.
+  expect(await app.stat('pages_2m')).toBe(2);
+  expect(await app.stat('pages_4k')).toBe(0);
+  const canvas = page.getByRole('application', { name: /Paging structure/ });
+  await canvas.focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('heading', { name: /Entry sp 0\s*\[0\]/ })).toBeVisible();
+  // The root's entry as the trace printed it: a table pointer to PFN 0x10001.
+  await expect(page.getByTestId('inspector-spte')).toHaveText('0x0000000010001907');
+  await page.keyboard.press('Escape');
+});
