@@ -35,5 +35,9 @@ test('File → Import opens a trace-cmd report as a run: its lines in the log, s
   await expect(page.getByRole('heading', { name: /Entry sp 0\s*\[0\]/ })).toBeVisible();
   // The root's entry as the trace printed it: a table pointer to PFN 0x10001.
   await expect(page.getByTestId('inspector-spte')).toHaveText('0x0000000010001907');
+  // The root is implied: the trace never showed its entry 1, so nothing is claimed about it.
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('heading', { name: /Entry sp 0\s*\[1\]/ })).toBeVisible();
+  await expect(page.getByTestId('inspector-spte')).toHaveText('unknown');
   await page.keyboard.press('Escape');
 });

@@ -73,3 +73,25 @@ describe('links', () => {
     );
   });
 });
+
+describe('a link to an imported trace', () => {
+  it('carries the trace when it fits, and says clearly when it does not', async () => {
+    const small = 'kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 4 old_spte 0 new_spte 10001907\n';
+    const hash = await encodeLink({ v: 1, mode: 'explore', script: small, cursor: 3 });
+    expect((await decodeLink(hash)).script).toBe(small);
+    // Random SPTEs do not compress: ~150k lines are well past what a link may carry.
+    let seed = 7;
+    const rnd = () =>
+      ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32).toString(16).slice(2, 14);
+    const lines: string[] = [];
+    for (let i = 0; i < 150_000; i++)
+      lines.push(
+        `kvm_tdp_mmu_spte_changed: as id 0 gfn ${rnd()} level 1 old_spte ${rnd()} new_spte ${rnd()}`,
+      );
+    await expect(
+      encodeLink({ v: 1, mode: 'explore', script: lines.join('\n'), cursor: 0 }),
+    ).rejects.toThrow(
+      /^this trace is too large for a link: it would be [\d,]+ characters, and a link may be at most 2,097,152; share the file instead \(File → Export\)$/,
+    );
+  });
+});

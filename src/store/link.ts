@@ -1,5 +1,6 @@
 // The whole workspace in a URL fragment: JSON, deflated, base64url. Decoding checks every field and
 // says what is wrong, so a damaged link changes nothing.
+import { looksLikeTrace } from '../sim/trace/read-trace.ts';
 import { kernelOfScript } from '../sim/scenario/parse.ts';
 import type { Picture, Selection, Theme } from './app-store.ts';
 
@@ -90,7 +91,15 @@ const KERNEL_PARAM = '&kernel=';
 export async function encodeLink(state: LinkState): Promise<string> {
   const bytes = new TextEncoder().encode(JSON.stringify(state));
   const data = toBase64Url(await pipe(bytes, new CompressionStream('deflate-raw')));
-  return LINK_PREFIX + data + KERNEL_PARAM + kernelOfScript(state.script);
+  const hash = LINK_PREFIX + data;
+  // A link that decodeLink() would refuse is not made: the user hears why at once.
+  if (hash.length > MAX_LINK_CHARS) {
+    const what = looksLikeTrace(state.script) ? 'trace' : 'script';
+    throw new LinkError(
+      `this ${what} is too large for a link: it would be ${hash.length.toLocaleString('en-US')} characters, and a link may be at most ${MAX_LINK_CHARS.toLocaleString('en-US')}; share the file instead (File → Export)`,
+    );
+  }
+  return hash + KERNEL_PARAM + kernelOfScript(state.script);
 }
 
 const MODES: readonly Mode[] = ['explore', 'compare', 'tour'];

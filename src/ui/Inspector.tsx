@@ -59,6 +59,25 @@ function EntryDetails({ mirror, sp, index }: { mirror: Mirror; sp: MirrorSp; ind
   const child = kind === 'table' ? childAt(mirror, sp, index) : null;
   const strippedX = kind === 'leaf' && sp.level > 1 && !isExecutable(lo);
 
+  // An imported trace has not shown this entry: the value held is a placeholder, not a fact.
+  if (sp.unknown?.[index] === 1) {
+    return (
+      <div className="inspector__block">
+        <h3 className="inspector__heading">
+          Entry <code>sp {sp.id}</code>
+          <code>[{index}]</code>
+        </h3>
+        <div className="inspector__spte" data-testid="inspector-spte">
+          unknown
+        </div>
+        <p className="inspector__note">
+          The trace has not shown this entry yet: the table is implied by the trace, and what the
+          entry held before its first change there is not in it.
+        </p>
+      </div>
+    );
+  }
+
   let what: ReactNode;
   switch (kind) {
     case 'none':

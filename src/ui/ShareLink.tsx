@@ -1,5 +1,5 @@
 import { useCallback, useRef, useState } from 'react';
-import { encodeLink } from '../store/link.ts';
+import { encodeLink, LinkError } from '../store/link.ts';
 import { useDismiss } from './use-dismiss.ts';
 import { useWorkspace } from './workspace-context.ts';
 import './ShareLink.css';
@@ -9,6 +9,7 @@ export function ShareLink() {
   const workspace = useWorkspace();
   const [link, setLink] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
   const box = useRef<HTMLDivElement>(null);
   useDismiss(
     box,
@@ -17,7 +18,16 @@ export function ShareLink() {
   );
 
   const make = async () => {
-    const hash = await encodeLink(workspace.linkState());
+    let hash: string;
+    try {
+      hash = await encodeLink(workspace.linkState());
+    } catch (e) {
+      if (!(e instanceof LinkError)) throw e;
+      setProblem(e.message);
+      setLink('');
+      return;
+    }
+    setProblem(null);
     const url = `${location.origin}${location.pathname}${location.search}${hash}`;
     setLink(url);
     try {
@@ -33,18 +43,26 @@ export function ShareLink() {
       <button type="button" onClick={() => void make()}>
         Copy link
       </button>
-      {link && (
+      {link !== null && (
         <div className="share-pop" role="dialog" aria-label="Link to this state">
-          <span className="share-status">
-            {copied ? 'Copied to the clipboard' : 'Copy this link'}
-          </span>
-          <input
-            readOnly
-            value={link}
-            aria-label="Link to this state"
-            data-testid="share-link"
-            onFocus={(e) => e.currentTarget.select()}
-          />
+          {problem !== null ? (
+            <span className="share-status" role="alert" data-testid="share-problem">
+              No link: {problem}
+            </span>
+          ) : (
+            <>
+              <span className="share-status">
+                {copied ? 'Copied to the clipboard' : 'Copy this link'}
+              </span>
+              <input
+                readOnly
+                value={link}
+                aria-label="Link to this state"
+                data-testid="share-link"
+                onFocus={(e) => e.currentTarget.select()}
+              />
+            </>
+          )}
           <button type="button" onClick={() => setLink(null)} aria-label="Close">
             ×
           </button>

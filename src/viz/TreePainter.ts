@@ -88,6 +88,14 @@ export class TableView {
   get nxDisallowed(): boolean {
     return this.sp?.nxDisallowed ?? false;
   }
+  /** How many entries an imported trace has not shown yet (0 for a run's own tables). */
+  get unknownEntries(): number {
+    const u = this.sp?.unknown;
+    if (!u) return 0;
+    let n = 0;
+    for (let i = 0; i < u.length; i++) n += u[i] ?? 0;
+    return n;
+  }
 }
 
 interface Edge {
@@ -426,6 +434,14 @@ export class TreePainter implements PictureView<TreeScene> {
         });
     }
     if (v.invalid) list.push({ text: 'invalid', fill: p.error, ink: p.panel, outline: false });
+    // A table an imported trace implies: some of its entries were never shown.
+    if (v.unknownEntries > 0)
+      list.push({
+        text: `${v.unknownEntries} unknown`,
+        fill: p.muted,
+        ink: p.muted,
+        outline: true,
+      });
     if (v.nxDisallowed) list.push({ text: 'NX', fill: p.nxMark, ink: p.panel, outline: false });
     if (!v.linked && !v.freed)
       list.push({ text: 'unlinked', fill: p.muted, ink: p.muted, outline: true });
