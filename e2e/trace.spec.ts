@@ -25,6 +25,11 @@ test('File → Import opens a trace-cmd report as a run: its lines in the log, s
       .getByTestId('event-row')
       .filter({ hasText: 'trace line 5: CPU 0/KVM-4242 [001] 81234.500107' }),
   ).toHaveCount(1);
+  // One lane per task that printed records, with where the cursor left each.
+  await expect(page.getByTestId('trace-lane-0')).toContainText('CPU 0/KVM-4242');
+  await expect(page.getByTestId('trace-lane-0')).toContainText('line 5 · CPU 1 · 81234.500107');
+  await expect(page.getByTestId('trace-lane-1')).toContainText('CPU 1/KVM-4243');
+  await expect(page.getByTestId('trace-lane-1')).toContainText('no record yet');
   await app.press('End');
   // The trace ends with a 2M leaf back at gfn 0x100400 and the one at 0x100200 kept.
   expect(await app.stat('pages_2m')).toBe(2);

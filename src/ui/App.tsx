@@ -322,10 +322,17 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
           </select>
         </label>
       )}
-      <span className="header-config" title="vm settings at the end of the script">
-        {config.levels}-level · NX {config.nxHugePages ? 'on' : 'off'} · ratio{' '}
-        {config.recoveryRatio}
-      </span>
+      {looksLikeTrace(script) ? (
+        // A trace does not say how the VM was configured: only what its records show.
+        <span className="header-config" title="What the imported trace shows of the VM">
+          trace · {config.levels}-level
+        </span>
+      ) : (
+        <span className="header-config" title="vm settings at the end of the script">
+          {config.levels}-level · NX {config.nxHugePages ? 'on' : 'off'} · ratio{' '}
+          {config.recoveryRatio}
+        </span>
+      )}
       <div className="header-actions">
         <button
           type="button"

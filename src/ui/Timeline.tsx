@@ -12,6 +12,7 @@ import {
 } from '../store/selectors.ts';
 import { PlaybackButtons } from './PlaybackButtons.tsx';
 import { RaceLanes } from './RaceLanes.tsx';
+import { TraceLanes } from './TraceLanes.tsx';
 import { useStepWords } from './step-words.ts';
 import { useApp, useSession } from './session-context.ts';
 import './Timeline.css';
@@ -104,6 +105,7 @@ export function Timeline() {
         </output>
       </div>
       <RaceLanes />
+      <TraceLanes />
       <p className="timeline-now">
         {op && (
           <span className="timeline-op" title={op}>

@@ -28,7 +28,8 @@ const STYLE: Record<LineToken['role'], string> = {
 /** A trace line (an imported trace is edited here too): its event name stands out, nothing is an error. */
 const TRACE_EVENT_RE = /(?:\d\.\d+:\s+|^\s*)([a-z][a-z0-9_]*):\s/;
 function traceTokens(line: string): LineToken[] | null {
-  if (!/\[\d+\]|^\s*kvm_\w+:|^\s*CPU:\d+ \[LOST|^\s*=>/.test(line)) return null;
+  if (!/\[\d+\]|^\s*kvm_\w+:|^\s*CPU:\d+ \[LOST|^\s*=>|^\s*(?:version|cpus)\s*=/.test(line))
+    return null;
   const m = TRACE_EVENT_RE.exec(line);
   const name = m?.[1];
   if (!m || name === undefined) return [];
