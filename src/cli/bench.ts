@@ -1,6 +1,6 @@
 // `npm run bench`: fault a 4 GiB memslot in at 4K with every event recorded, then zap it all, and
 // print what it cost; then one NX recovery run over 100k accounted tables, walk and direct; then
-// the explorer over every race of the presets.
+// the explorer over every race of the presets; then a 1M-line trace-cmd report imported.
 // A benchmark that prints figures, not a timed test.
 import { readFileSync } from 'node:fs';
 import type { ZapStrategy } from '../sim/names.ts';
@@ -8,6 +8,10 @@ import { PRESETS } from '../sim/presets.ts';
 import { exploreRace } from '../sim/race/explore.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { Simulator } from '../sim/simulator.ts';
+import { decodeEvent } from '../sim/events.ts';
+import { tracepointLine } from '../sim/explain.ts';
+import { readTrace } from '../sim/trace/read-trace.ts';
+import { TraceRebuild } from '../sim/trace/rebuild.ts';
 
 const GIB = 2 ** 30;
 const base = (4 * GIB) / 4096;
@@ -88,6 +92,37 @@ function explorePresets(): void {
   }
 }
 
+/** A trace-cmd report of ~1M SPTE changes (4 GiB faulted in at 4K on two vCPU tasks), imported. */
+function importTrace(): void {
+  const sim = new Simulator({ nxHugePages: true });
+  sim.memslot(base, npages, 1);
+  for (let i = 0; i < npages; i++) sim.fault(base + i, 'write');
+  const kvm = sim.kvm;
+  const lines: string[] = ['version = 6', 'cpus=2'];
+  let n = 0;
+  for (let i = 0; i < kvm.log.length; i++) {
+    const l = tracepointLine(decodeEvent(kvm.log, i, (id) => kvm.sp(id)));
+    if (!l) continue;
+    const cpu = (n >> 10) & 1;
+    const ts = (1000 + n * 0.000004).toFixed(6);
+    lines.push(`  CPU ${cpu}/KVM-${4242 + cpu} [00${cpu}] ${ts}: ${l.replace(': ', ':   ')}`);
+    n++;
+  }
+  const text = lines.join('\n');
+  const t0 = process.hrtime.bigint();
+  const read = readTrace(text);
+  const t1 = process.hrtime.bigint();
+  const r = TraceRebuild.of(read);
+  const t2 = process.hrtime.bigint();
+  const s = r.summary();
+  const readS = Number(t1 - t0) / 1e9;
+  const rebuildS = Number(t2 - t1) / 1e9;
+  console.log(
+    `import-trace ${String(read.lines).padStart(8)} lines (${(text.length / 2 ** 20).toFixed(0)} MiB)  read ${readS.toFixed(2)} s  rebuild ${rebuildS.toFixed(2)} s  ${Math.round(read.lines / (readS + rebuildS)).toLocaleString('en-US')} lines/s  ${r.kvm.log.length} events  4K leaves ${s.leaves['4k']}`,
+  );
+}
+
 run();
 for (const strategy of ['walk', 'direct'] as const) recovery(100_000, strategy);
 explorePresets();
+importTrace();

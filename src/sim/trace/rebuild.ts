@@ -101,6 +101,8 @@ export class TraceRebuild {
   /** Live tables by as id, level and first GFN. */
   private readonly at = new Map<string, Table[]>();
   private readonly ofSp = new Map<number, Table>();
+  /** Tables being torn down (their parent SPTE changed away), not freed yet. */
+  private tornDown: Table[] = [];
   /** The table last freed at each as id, level and first GFN. */
   private readonly freedAt = new Map<string, Table>();
   private seq = 0;
@@ -204,7 +206,8 @@ export class TraceRebuild {
 
   /** The end of the trace: tables still being torn down are gone by now. */
   finish(): void {
-    for (const t of this.tables) if (t.removing && !t.sp.freed) this.free(t);
+    for (const t of this.tornDown) if (!t.sp.freed) this.free(t);
+    this.tornDown = [];
   }
 
   /** The tables linked at the end (roots among them whether they map anything or not). */
@@ -409,9 +412,10 @@ export class TraceRebuild {
     this.changes++;
     // Tables this task was tearing down are done once it changes something else.
     const { t, note } = this.tableFor(rec, asId, gfn, level, old);
-    if (!t.removing) {
-      for (const x of this.tables)
-        if (x.removing && x.owner === rec.pid && !x.sp.freed) this.free(x);
+    if (!t.removing && this.tornDown.length > 0) {
+      const mine = this.tornDown.filter((x) => x.owner === rec.pid);
+      this.tornDown = this.tornDown.filter((x) => x.owner !== rec.pid);
+      for (const x of mine) if (!x.sp.freed) this.free(x);
     }
     t.used = this.seq;
     const index = sptIndex(gfn, level);
@@ -458,6 +462,7 @@ export class TraceRebuild {
       if (gone && !gone.removing) {
         gone.removing = true;
         gone.owner = rec.pid;
+        this.tornDown.push(gone);
         gone.sp.linked = false;
         this.kvm.emit(EV.spUnlinked, gone.sp.id);
       }
