@@ -277,10 +277,14 @@ export class Mirror {
         sp.spt[2 * index] = toLo;
         sp.spt[2 * index + 1] = toHi;
         this.moveActorCell(src, i, fwd);
-        c.spte_writes += dir;
-        if ((w(2) >>> 16) & SC_ATOMIC) c.spte_atomic += dir;
-        if (isRemovedSpte(w(5) | 0, w(6) | 0)) c.spte_frozen += dir;
         const origin = w(7);
+        // What an imported trace implies but no kernel wrote (a first sight, a correction, a freed
+        // table's entries) is not counted as a write.
+        if (origin !== TR_SEEN && origin !== TR_MISMATCH && origin !== TR_GONE) {
+          c.spte_writes += dir;
+          if ((w(2) >>> 16) & SC_ATOMIC) c.spte_atomic += dir;
+          if (isRemovedSpte(w(5) | 0, w(6) | 0)) c.spte_frozen += dir;
+        }
         if (origin === TR_SEEN && sp.unknown) sp.unknown[index] = fwd ? 0 : 1;
         // An imported entry's first sight (or a correction) counts like the kernel's own change.
         if (

@@ -13,6 +13,7 @@ import {
   parseScenario,
   scriptKernel,
 } from '../sim/scenario/parse.ts';
+import { looksLikeTrace } from '../sim/trace/read-trace.ts';
 import type { Session } from './session.ts';
 
 /**
@@ -46,6 +47,8 @@ export function withStrategy(script: string, strategy: ZapStrategy): string {
  * (or added), or a `vm kernel=` line goes in before the first statement. Other lines are untouched.
  */
 export function withKernel(script: string, kernel: KernelId): string {
+  // A trace was recorded on one kernel: its text is what that kernel printed, left as it is.
+  if (looksLikeTrace(script)) return script;
   const parsed = parseScenario(script);
   const lines = script.split('\n');
   const first = parsed.statements[0];

@@ -9,6 +9,7 @@ import {
   traceJson,
   tracepointText,
 } from './files.ts';
+import { withKernel } from './compare.ts';
 import { Session } from './session.ts';
 
 const SCRIPT = 'memslot gpa=0x100000000 size=2M backing=2M\naccess gpa=0x100000000 type=exec\n';
@@ -62,6 +63,10 @@ describe('export and import', () => {
     s.seek(st.eventCount);
     for (let i = 0; i < 1000 && !s.settled(); i++) s.advance(performance.now());
     expect(s.mirror.stats()).toEqual({ pages_4k: 1, pages_2m: 0, pages_1g: 0, nx_lpage_splits: 0 });
+    // Four writes the trace printed; the root entry's first sight is not a write.
+    expect(s.mirror.counters.spte_writes).toBe(4);
+    // A trace is what one kernel printed: no kernel= goes into it.
+    expect(withKernel(text, '6.18')).toBe(text);
   });
 
   it('names the kernel in every exported file', async () => {

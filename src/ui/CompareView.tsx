@@ -19,6 +19,7 @@ import {
 } from '../store/selectors.ts';
 import { spteWords } from '../sim/explain.ts';
 import { hex } from '../sim/geometry.ts';
+import { looksLikeTrace } from '../sim/trace/read-trace.ts';
 import type { Session } from '../store/session.ts';
 import { SCALE_NS } from '../store/workspace.ts';
 import type { FrameLoop } from '../viz/FrameLoop.ts';
@@ -96,6 +97,12 @@ function ComparePane({
       </section>
     </SessionContext.Provider>
   );
+}
+
+/** A pane's re-map figure: measuring, or none at all for a trace (it records no accesses). */
+function refaultCell(n: number | null, script: string): string {
+  if (n !== null) return String(n);
+  return looksLikeTrace(script) ? '—' : '…';
 }
 
 export function CompareCenter({ a, b, loop }: { a: Session; b: Session; loop: FrameLoop }) {
@@ -263,8 +270,8 @@ export function CompareSummary({ a, b }: { a: Session; b: Session }) {
             data-metric="refaults"
           >
             <th scope="row">faults to re-map the accesses afterwards</th>
-            <td data-testid="A-refaults">{refaults[0] ?? '…'}</td>
-            <td data-testid="B-refaults">{refaults[1] ?? '…'}</td>
+            <td data-testid="A-refaults">{refaultCell(refaults[0], sa)}</td>
+            <td data-testid="B-refaults">{refaultCell(refaults[1], sb)}</td>
           </tr>
           <tr className={view.same ? undefined : 'differs'} data-metric="tables">
             <th scope="row">final tables</th>
