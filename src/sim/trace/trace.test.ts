@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -317,4 +318,55 @@ describe('our own tracepoint text imports back', () => {
       expect(shape(r.liveTables())).toEqual(shape(reachable(sim.kvm)));
     });
   }
+});
+
+describe('any trace, however damaged, rebuilds without throwing and steps back to nothing', () => {
+  const texts = PRESETS.map((p) => tracepointText(runPreset(p.file).kvm).split('\n'));
+  const mutation = fc.oneof(
+    fc.record({ op: fc.constant('drop' as const), at: fc.nat() }),
+    fc.record({ op: fc.constant('swap' as const), at: fc.nat(), with: fc.nat() }),
+    fc.record({
+      op: fc.constant('digit' as const),
+      at: fc.nat(),
+      pos: fc.nat(),
+      digit: fc.constantFrom(...'0123456789abcdefx '.split('')),
+    }),
+    fc.record({ op: fc.constant('cut' as const), at: fc.nat(), pos: fc.nat() }),
+    fc.record({ op: fc.constant('lost' as const), at: fc.nat() }),
+  );
+  it('holds for random drops, swaps, digit flips, cut lines and lost-event markers', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: texts.length - 1 }),
+        fc.array(mutation, { maxLength: 12 }),
+        (which, muts) => {
+          const lines = [...(texts[which] ?? [])];
+          for (const m of muts) {
+            const i = m.at % Math.max(1, lines.length);
+            const l = lines[i] ?? '';
+            if (m.op === 'drop') lines.splice(i, 1);
+            else if (m.op === 'swap') {
+              const j = m.with % Math.max(1, lines.length);
+              lines[i] = lines[j] ?? '';
+              lines[j] = l;
+            } else if (m.op === 'digit') {
+              const p = m.pos % Math.max(1, l.length);
+              lines[i] = l.slice(0, p) + m.digit + l.slice(p + 1);
+            } else if (m.op === 'cut') lines[i] = l.slice(0, m.pos % Math.max(1, l.length));
+            else lines.splice(i, 0, 'CPU:0 [LOST 5 EVENTS]');
+          }
+          const r = rebuild(lines.join('\n'));
+          const s = r.summary();
+          expect(s.spte_changes).toBeLessThanOrEqual(lines.length);
+          const m = new Mirror();
+          m.seek(r.kvm.log, r.kvm.log.length);
+          m.seek(r.kvm.log, 0);
+          expect(m.stats()).toEqual({ pages_4k: 0, pages_2m: 0, pages_1g: 0, nx_lpage_splits: 0 });
+          expect(m.counters.spte_writes).toBe(0);
+          expect(m.lostEvents).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
