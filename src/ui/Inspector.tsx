@@ -49,6 +49,21 @@ function Note({ children }: { children: ReactNode }) {
   return <span className="inspector__note">{children}</span>;
 }
 
+/** Which entry, and its value as the inspector's big line. */
+function EntryHead({ sp, index, value }: { sp: number; index: number; value: string }) {
+  return (
+    <>
+      <h3 className="inspector__heading">
+        Entry <code>sp {sp}</code>
+        <code>[{index}]</code>
+      </h3>
+      <div className="inspector__spte" data-testid="inspector-spte">
+        {value}
+      </div>
+    </>
+  );
+}
+
 function EntryDetails({ mirror, sp, index }: { mirror: Mirror; sp: MirrorSp; index: number }) {
   const lo = sp.spt[2 * index] ?? 0;
   const hi = sp.spt[2 * index + 1] ?? 0;
@@ -63,13 +78,7 @@ function EntryDetails({ mirror, sp, index }: { mirror: Mirror; sp: MirrorSp; ind
   if (sp.unknown?.[index] === 1) {
     return (
       <div className="inspector__block">
-        <h3 className="inspector__heading">
-          Entry <code>sp {sp.id}</code>
-          <code>[{index}]</code>
-        </h3>
-        <div className="inspector__spte" data-testid="inspector-spte">
-          unknown
-        </div>
+        <EntryHead sp={sp.id} index={index} value="unknown" />
         <p className="inspector__note">
           The trace has not shown this entry yet: the table is implied by the trace, and what the
           entry held before its first change there is not in it.
@@ -134,13 +143,7 @@ function EntryDetails({ mirror, sp, index }: { mirror: Mirror; sp: MirrorSp; ind
 
   return (
     <div className="inspector__block">
-      <h3 className="inspector__heading">
-        Entry <code>sp {sp.id}</code>
-        <code>[{index}]</code>
-      </h3>
-      <div className="inspector__spte" data-testid="inspector-spte">
-        {hex64(lo, hi)}
-      </div>
+      <EntryHead sp={sp.id} index={index} value={hex64(lo, hi)} />
       <dl className="inspector__grid">
         <Row name="kind">
           <span
