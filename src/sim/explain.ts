@@ -4,20 +4,9 @@ import type { SimEvent, SpteOrigin } from './events.ts';
 import { opArgs } from './events.ts';
 import { levelName } from './geometry.ts';
 import { isExecutable, spteKind } from './spte.ts';
+import { TRACE_EVENT_NAMES, TRACE_KINDS } from './trace/read-trace.ts';
 
 const hex = (n: number | bigint) => '0x' + n.toString(16);
-
-/** The event each trace record kind came from (TRACE_KINDS order). */
-const TRACE_EVENTS = [
-  'kvm_tdp_mmu_spte_changed',
-  'kvm_mmu_set_spte',
-  'kvm_mmu_spte_requested',
-  'kvm_mmu_split_huge_page',
-  'kvm_page_fault',
-  'kvm_mmu_get_page',
-  'kvm_mmu_prepare_zap_page',
-  'lost events',
-];
 
 /** Writes an imported trace implies but did not print, in words. */
 const ORIGIN_WORDS: Record<Exclude<SpteOrigin, 'kernel'>, string> = {
@@ -65,7 +54,7 @@ export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
         ? 'kvm_tdp_mmu_zap_invalidated_roots() (5.16): zap_gfn_range() over each invalidated root, shared, then drop its reference'
         : `kvm_tdp_mmu_zap_invalidated_roots() (${k}): zap each invalidated root (tdp_mmu_zap_root) and drop ${six ? "the TDP MMU's" : 'its'} reference`;
     case 'trace':
-      return `trace line ${ev.line}: ${TRACE_EVENTS[ev.c] ?? 'a trace record'}`;
+      return `trace line ${ev.line}: ${TRACE_EVENT_NAMES[TRACE_KINDS[ev.c] ?? 'lost']}`;
     case 'race':
       return `race: ${ev.a} actors run at once, switching at every SPTE read, cmpxchg and store; each takes mmu_lock as its kernel code does`;
     case 'recover_nx':

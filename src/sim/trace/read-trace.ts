@@ -12,6 +12,28 @@ export type TraceEv =
   | { kind: 'prepareZap'; gfn: number; level: number }
   | { kind: 'lost'; cpu: number; count: number };
 
+/** Record kinds in the order a trace record's opBegin names them (word 7), and their events. */
+export const TRACE_KINDS = [
+  'spteChanged',
+  'setSpte',
+  'spteRequested',
+  'split',
+  'pageFault',
+  'getPage',
+  'prepareZap',
+  'lost',
+] as const satisfies readonly TraceEv['kind'][];
+export const TRACE_EVENT_NAMES: Record<TraceEv['kind'], string> = {
+  spteChanged: 'kvm_tdp_mmu_spte_changed',
+  setSpte: 'kvm_mmu_set_spte',
+  spteRequested: 'kvm_mmu_spte_requested',
+  split: 'kvm_mmu_split_huge_page',
+  pageFault: 'kvm_page_fault',
+  getPage: 'kvm_mmu_get_page',
+  prepareZap: 'kvm_mmu_prepare_zap_page',
+  lost: 'lost events',
+};
+
 export interface TraceRecord {
   /** 1-based line of the text where the record starts (a wrapped record spans more). */
   line: number;

@@ -26,20 +26,9 @@ import {
   toBig,
 } from '../spte.ts';
 import { Mirror } from '../replay.ts';
-import type { TraceRead, TraceRecord } from './read-trace.ts';
+import { TRACE_KINDS, type TraceRead, type TraceRecord } from './read-trace.ts';
 
 const TRACE_OP = OPS.indexOf('trace');
-/** Record kinds as the opBegin of a trace record names them (word 7). */
-export const TRACE_KINDS = [
-  'spteChanged',
-  'setSpte',
-  'spteRequested',
-  'split',
-  'pageFault',
-  'getPage',
-  'prepareZap',
-  'lost',
-] as const;
 
 /** Where one trace record's events sit in the log, and what the trace said. */
 export interface TraceSpan {

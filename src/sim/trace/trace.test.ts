@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent } from '../events.ts';
-import { tracepointLine } from '../explain.ts';
+import { explainEvent, tracepointLine } from '../explain.ts';
 import type { Kvm, Sp } from '../kvm.ts';
 import { PRESETS } from '../presets.ts';
 import { Mirror } from '../replay.ts';
@@ -207,6 +207,11 @@ describe('rebuilding the paging structure', () => {
       roots: 1,
       inferred_tables: 1,
     });
+    // Each record opens with its line and event, in words.
+    const first = r.spans[2]?.firstEvent ?? -1;
+    expect(explainEvent(decodeEvent(r.kvm.log, first, (id) => r.kvm.sp(id)))).toBe(
+      'trace line 3: kvm_tdp_mmu_spte_changed',
+    );
     const [root, l3, l2] = r.liveTables();
     expect([root?.level, l3?.level, l2?.level]).toEqual([4, 3, 2]);
     expect(l3?.parent).toBe(root);
