@@ -50,6 +50,9 @@ export const SC_SHARED = 4; // mmu_lock held for read
 /** opBegin word 7: the kernel profile (index in KERNELS) sits above the operation's own bits. */
 export const OP_KERNEL_SHIFT = 24;
 
+/** A vm opBegin's word 7, bit 1: the VM is an imported trace's (its settings are not known). */
+export const VM_FROM_TRACE = 2;
+
 /** spAllocated word 6, above the level: the table came filled with SHADOW_NONPRESENT_VALUE. */
 export const SPA_FILLED = 1 << 8;
 /** spAllocated word 6: a table an imported trace implies, whose entries are unknown until seen. */

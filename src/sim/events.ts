@@ -102,7 +102,13 @@ export type SimEvent = { reads: number } & (
       unknown: boolean;
     }
   | { type: 'traceLost'; cpu: number; count: number; line: number }
-  | { type: 'spLinked' | 'spUnlinked' | 'spFreed' | 'nxAccounted' | 'rootInvalidated'; sp: number }
+  | {
+      type: 'spLinked';
+      sp: number;
+      /** An imported trace implies the table was linked before it began (no link was seen). */
+      implied: boolean;
+    }
+  | { type: 'spUnlinked' | 'spFreed' | 'nxAccounted' | 'rootInvalidated'; sp: number }
   | { type: 'nxUnaccounted'; sp: number; seq: number }
   | { type: 'tlbFlush'; ranged: boolean; gfn: number; pages: number }
   | { type: 'warn'; code: number; message: string; sp: number | null }
@@ -223,7 +229,7 @@ export function decodeEvent(src: WordSource, i: number, spOf: SpLookup): SimEven
     case EV.traceLost:
       return { reads, type: 'traceLost', cpu: w(1), count: w(2), line: w(3) };
     case EV.spLinked:
-      return { reads, type: 'spLinked', sp: w(1) };
+      return { reads, type: 'spLinked', sp: w(1), implied: w(2) === 1 };
     case EV.spUnlinked:
       return { reads, type: 'spUnlinked', sp: w(1) };
     case EV.spFreed:

@@ -1,5 +1,6 @@
 // Words for events: one line per operation naming the kernel function it mirrors, one per event,
 // and the kernel's own tracepoint text for SPTE changes.
+import { VM_FROM_TRACE } from './event-log.ts';
 import type { SimEvent, SpteOrigin } from './events.ts';
 import { opArgs } from './events.ts';
 import { levelName } from './geometry.ts';
@@ -24,6 +25,8 @@ export function explainOp(ev: Extract<SimEvent, { type: 'opBegin' }>): string {
   const six = k === '6.18';
   switch (ev.op) {
     case 'vm':
+      if (ev.c & VM_FROM_TRACE)
+        return `an imported trace: SPTEs as kernel ${k === '6.18' ? '6.10+' : 'before 6.10'} encodes them, ${ev.a}-level TDP; the VM's settings are not in the trace`;
       return `vm: kernel ${k}, ${ev.a}-level TDP, nx_huge_pages=${ev.c & 1 ? 'on' : 'off'}, recovery_ratio=${ev.b}, phys_bits=${(ev.c >>> 8) & 0xff}, vcpus=${Math.max(1, (ev.c >>> 16) & 0xff)}`;
     case 'memslot':
       return `kvm_set_memory_region(): memslot at gfn ${hex(ev.a)}, ${ev.b} pages, host backing ${levelName(ev.c)}`;
@@ -104,8 +107,17 @@ export function changeCallout(ev: Extract<SimEvent, { type: 'spteChanged' | 'cmp
       detail: `read ${hex(ev.expected)}, found ${hex(ev.current)}`,
     };
   }
+  // A first sight in an imported trace: what was there before is not known, only what it held.
+  if (ev.origin === 'seen') {
+    return {
+      where: `sp ${ev.sp}[${ev.index}] · L${ev.level} · first seen`,
+      change: `unknown → ${spteWords(ev.new, ev.level)}`,
+      detail: hex(ev.new),
+    };
+  }
+  const implied = ev.origin === 'kernel' ? '' : ' · not traced';
   return {
-    where: `sp ${ev.sp}[${ev.index}] · L${ev.level}`,
+    where: `sp ${ev.sp}[${ev.index}] · L${ev.level}${implied}`,
     change: `${spteWords(ev.old, ev.level)} → ${spteWords(ev.new, ev.level)}`,
     detail: `${hex(ev.old)} → ${hex(ev.new)}`,
   };
@@ -114,6 +126,10 @@ export function changeCallout(ev: Extract<SimEvent, { type: 'spteChanged' | 'cmp
 /** The event at the cursor in a full sentence (the "Current step" live region). */
 export function stepSentence(ev: SimEvent): string {
   if (ev.type !== 'spteChanged') return explainEvent(ev);
+  if (ev.origin === 'seen')
+    return `${ORIGIN_WORDS.seen}: table sp ${ev.sp}, index ${ev.index}, level ${ev.level}, gfn ${hex(ev.gfn)} held ${spteWords(ev.new, ev.level)} ${hex(ev.new)}`;
+  if (ev.origin !== 'kernel')
+    return `${ORIGIN_WORDS[ev.origin]}: table sp ${ev.sp}, index ${ev.index}, level ${ev.level}, gfn ${hex(ev.gfn)}: ${spteWords(ev.old, ev.level)} ${hex(ev.old)} → ${spteWords(ev.new, ev.level)} ${hex(ev.new)}`;
   const who = ev.handled ? 'handle_changed_spte()' : 'an SPTE write without handle_changed_spte()';
   return `SPTE change through ${who}: table sp ${ev.sp}, index ${ev.index}, level ${ev.level}, gfn ${hex(ev.gfn)}: ${spteWords(ev.old, ev.level)} ${hex(ev.old)} → ${spteWords(ev.new, ev.level)} ${hex(ev.new)}`;
 }
@@ -140,6 +156,7 @@ export function explainEvent(ev: SimEvent): string {
         ? `new root sp ${ev.sp}, level ${ev.level}${ev.filled ? ', entries SHADOW_NONPRESENT_VALUE' : ''}`
         : `tdp_mmu_alloc_sp(): sp ${ev.sp} role.level ${ev.level} gfn ${hex(ev.gfn)}, ptep = sp ${ev.parent}[${ev.parentIndex}]${ev.filled ? ', entries SHADOW_NONPRESENT_VALUE' : ''}`;
     case 'spLinked':
+      if (ev.implied) return `sp ${ev.sp} was already linked when the trace began`;
       return `tdp_mmu_link_sp(): sp ${ev.sp} added to the TDP MMU's pages`;
     case 'spUnlinked':
       return `tdp_mmu_unlink_sp(): sp ${ev.sp} taken off the TDP MMU's pages`;

@@ -182,7 +182,8 @@ export const splitLines = (text: string): string[] => text.split(/\r\n|\r|\n/);
 /** Whether the text is a trace (some line is one of the events above) rather than a scenario. */
 export function looksLikeTrace(text: string): boolean {
   const head = text.length > 1 << 20 ? text.slice(0, 1 << 20) : text;
-  return /(?:^|[\s:])(kvm_tdp_mmu_spte_changed|kvm_mmu_set_spte|kvm_mmu_spte_requested|kvm_mmu_split_huge_page):/m.test(
+  // A line that is a comment does not count: a scenario may quote a trace line in one.
+  return /^(?![ \t]*#)[^\n]*?(?:^|[\s:])(?:kvm_tdp_mmu_spte_changed|kvm_mmu_set_spte|kvm_mmu_spte_requested|kvm_mmu_split_huge_page):/m.test(
     head,
   );
 }

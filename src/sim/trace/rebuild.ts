@@ -3,6 +3,7 @@
 import {
   EV,
   OP_KERNEL_SHIFT,
+  VM_FROM_TRACE,
   hi32,
   lo32,
   SC_HANDLED,
@@ -126,7 +127,11 @@ export class TraceRebuild {
       0,
       0,
       0,
-      1 | (k.config.physBits << 8) | (1 << 16) | (KERNELS.indexOf(kernel) << OP_KERNEL_SHIFT),
+      1 |
+        VM_FROM_TRACE |
+        (k.config.physBits << 8) |
+        (1 << 16) |
+        (KERNELS.indexOf(kernel) << OP_KERNEL_SHIFT),
     );
     k.emit(EV.opEnd, OPS.indexOf('vm'));
   }
@@ -264,7 +269,7 @@ export class TraceRebuild {
     if (list) list.push(t);
     else this.at.set(key, [t]);
     sp.linked = true;
-    this.kvm.emit(EV.spLinked, sp.id);
+    this.kvm.emit(EV.spLinked, sp.id, unknown ? 1 : 0);
     return t;
   }
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent } from '../events.ts';
-import { explainEvent, tracepointLine } from '../explain.ts';
+import { changeCallout, explainEvent, stepSentence, tracepointLine } from '../explain.ts';
 import type { Kvm, Sp } from '../kvm.ts';
 import { PRESETS } from '../presets.ts';
 import { Mirror } from '../replay.ts';
@@ -183,6 +183,15 @@ describe('reading trace text', () => {
 
   it('tells a trace from a scenario', () => {
     expect(looksLikeTrace('vm levels=4\naccess 0x100 read\n')).toBe(false);
+    // A scenario quoting a trace line in a comment is still the user's scenario.
+    expect(
+      looksLikeTrace(
+        'vm kernel=6.18\n  # kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 4 old_spte 0 new_spte 0\n',
+      ),
+    ).toBe(false);
+    expect(looksLikeTrace('# exported\nkvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 4')).toBe(
+      true,
+    );
     expect(looksLikeTrace('x-1 [000] 1.0: kvm_mmu_set_spte: gfn 1 spte 0 (---) level 1 at 0')).toBe(
       true,
     );
@@ -236,6 +245,25 @@ describe('rebuilding the paging structure', () => {
     expect(l3?.unknown?.[4]).toBe(0);
     expect(l3?.unknown?.[5]).toBe(1);
     expect(m.sps[2]).toMatchObject({ level: 2, freed: true, linked: false });
+    // The words say what the trace showed and what was inferred, and claim nothing else.
+    const words = (i: number) => explainEvent(decodeEvent(r.kvm.log, i, (id) => r.kvm.sp(id)));
+    const all = Array.from({ length: r.kvm.log.length }, (_, i) => words(i));
+    expect(all[0]).toBe(
+      "an imported trace: SPTEs as kernel before 6.10 encodes them, 4-level TDP; the VM's settings are not in the trace",
+    );
+    expect(all).toContain('sp 1 was already linked when the trace began');
+    expect(all.some((w) => w.startsWith('tdp_mmu_link_sp()'))).toBe(false);
+    const seenAt = all.findIndex((w) => w.startsWith('first seen in the trace'));
+    const seen = decodeEvent(r.kvm.log, seenAt, (id) => r.kvm.sp(id));
+    if (seen.type !== 'spteChanged') throw new Error('not a change');
+    expect(changeCallout(seen)).toEqual({
+      where: 'sp 1[4] · L3 · first seen',
+      change: 'unknown → non-leaf',
+      detail: '0x10002907',
+    });
+    expect(stepSentence(seen)).toBe(
+      'first seen in the trace (its old_spte): table sp 1, index 4, level 3, gfn 0x100000 held non-leaf 0x10002907',
+    );
     // The L3 table is still linked (somewhere in a root the trace has not shown mapping anything).
     expect(r.summary()).toMatchObject({ tables: 1, roots: 0, inferred_tables: 3 });
   });
