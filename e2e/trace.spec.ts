@@ -9,6 +9,8 @@ test('File → Import opens a trace-cmd report as a run: its lines in the log, s
   page,
 }) => {
   await app.open();
+  const mine = 'memslot gpa=0x100000000 size=2M backing=2M\naccess gpa=0x100000000 type=read\n';
+  await app.setScript(mine);
   await page.getByTestId('import-file').setInputFiles({
     name: 'nx-recovery.trace.txt',
     mimeType: 'text/plain',
@@ -45,4 +47,7 @@ test('File → Import opens a trace-cmd report as a run: its lines in the log, s
   await expect(page.getByRole('heading', { name: /Entry sp 0\s*\[1\]/ })).toBeVisible();
   await expect(page.getByTestId('inspector-spte')).toHaveText('unknown');
   await page.keyboard.press('Escape');
+  // The import replaced the user's script: one click brings it back exactly.
+  await page.getByTestId('undo-notice').getByRole('button', { name: 'Undo' }).click();
+  await app.expectScript(mine);
 });
