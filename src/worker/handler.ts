@@ -11,6 +11,7 @@ import { Explorer } from '../sim/race/explore.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatement } from '../sim/scenario/run.ts';
+import type { EventLog } from '../sim/event-log.ts';
 import { SimError, Simulator } from '../sim/simulator.ts';
 import { looksLikeTrace, readTrace } from '../sim/trace/read-trace.ts';
 import { TraceRebuild } from '../sim/trace/rebuild.ts';
@@ -115,9 +116,25 @@ function explore(
   slice();
 }
 
+/** Posts the log's new events in whole batches; with `all`, the rest too. */
+function shipper(cmdId: number, log: EventLog, post: Post): (all: boolean) => void {
+  let sent = 0;
+  let seq = 0;
+  return (all) => {
+    while (log.length - sent >= BATCH_EVENTS || (all && log.length > sent)) {
+      const to = Math.min(log.length, sent + BATCH_EVENTS);
+      const words = log.slice(sent, to);
+      post({ type: 'batch', cmdId, seq: seq++, first: sent, words }, [words.buffer as ArrayBuffer]);
+      sent = to;
+    }
+  };
+}
+
 /** An imported trace as a run: one span per record, each naming the line it came from. */
 function importTrace(cmdId: number, text: string, post: Post, t0: number): void {
   const read = readTrace(text);
+  let statements: StatementSpan[] = [];
+  let eventCount = 0;
   if (read.records.length === 0) {
     const bad = read.firstBad;
     post({
@@ -131,13 +148,9 @@ function importTrace(cmdId: number, text: string, post: Post, t0: number): void 
     });
   } else {
     const r = TraceRebuild.of(read);
-    const log = r.kvm.log;
-    let seq = 0;
-    for (let first = 0; first < log.length; first += BATCH_EVENTS) {
-      const words = log.slice(first, Math.min(log.length, first + BATCH_EVENTS));
-      post({ type: 'batch', cmdId, seq: seq++, first, words }, [words.buffer as ArrayBuffer]);
-    }
-    const statements: StatementSpan[] = r.spans.map((s) => ({
+    shipper(cmdId, r.kvm.log, post)(true);
+    eventCount = r.kvm.log.length;
+    statements = r.spans.map((s) => ({
       line: s.line,
       kind: s.event,
       firstEvent: s.firstEvent,
@@ -150,26 +163,9 @@ function importTrace(cmdId: number, text: string, post: Post, t0: number): void 
         note: s.note,
       },
     }));
-    post({
-      type: 'finished',
-      cmdId,
-      eventCount: log.length,
-      statements,
-      failures: [],
-      refused: null,
-      ms: performance.now() - t0,
-    });
-    return;
   }
-  post({
-    type: 'finished',
-    cmdId,
-    eventCount: 0,
-    statements: [],
-    failures: [],
-    refused: null,
-    ms: performance.now() - t0,
-  });
+  const ms = performance.now() - t0;
+  post({ type: 'finished', cmdId, eventCount, statements, failures: [], refused: null, ms });
 }
 
 function run(cmdId: number, script: string, post: Post): void {
@@ -184,16 +180,7 @@ function run(cmdId: number, script: string, post: Post): void {
   let refused: ParseError | null = null;
   const sim = new Simulator();
   const log = sim.kvm.log;
-  let sent = 0;
-  let seq = 0;
-  const ship = (all: boolean) => {
-    while (log.length - sent >= BATCH_EVENTS || (all && log.length > sent)) {
-      const to = Math.min(log.length, sent + BATCH_EVENTS);
-      const words = log.slice(sent, to);
-      post({ type: 'batch', cmdId, seq: seq++, first: sent, words }, [words.buffer as ArrayBuffer]);
-      sent = to;
-    }
-  };
+  const ship = shipper(cmdId, log, post);
 
   if (parsed.errors.length > 0) {
     post({ type: 'parseErrors', cmdId, errors: parsed.errors });
