@@ -53,15 +53,19 @@ const compareDefault = PRESETS.find((p) => p.file === 'nx-recovery.tdp');
 
 /** Preset texts seen so far, so the menu can name the preset the script is. */
 const presetTexts = new Map<string, Preset>();
+let longestPreset = 0;
 
 async function loadPreset(p: Preset): Promise<string> {
   const res = await fetch(`${import.meta.env.BASE_URL}presets/${p.file}`);
   if (!res.ok) throw new Error(`preset ${p.file}: HTTP ${res.status}`);
   const text = await res.text();
   presetTexts.set(text, p);
+  longestPreset = Math.max(longestPreset, text.length);
   return text;
 }
-const presetOf = (script: string): Preset | null => presetTexts.get(script) ?? null;
+// A longer script is no preset; asking the map would hash it (a big trace would be joined first).
+const presetOf = (script: string): Preset | null =>
+  script.length > longestPreset ? null : (presetTexts.get(script) ?? null);
 
 // The theme attribute follows the store synchronously, so the canvas reads the right colours.
 const applyTheme = () => {

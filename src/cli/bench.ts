@@ -1,8 +1,9 @@
 // `npm run bench`: fault a 4 GiB memslot in at 4K with every event recorded, then zap it all, and
 // print what it cost; then one NX recovery run over 100k accounted tables, walk and direct; then
 // the explorer over every race of the presets; then a 1M-line trace-cmd report imported.
-// A benchmark that prints figures, not a timed test.
-import { readFileSync } from 'node:fs';
+// A benchmark that prints figures, not a timed test. `--write-trace FILE` only writes that trace
+// (the browser benchmark imports it).
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { ZapStrategy } from '../sim/names.ts';
 import { PRESETS } from '../sim/presets.ts';
 import { exploreRace } from '../sim/race/explore.ts';
@@ -92,8 +93,8 @@ function explorePresets(): void {
   }
 }
 
-/** A trace-cmd report of ~1M SPTE changes (4 GiB faulted in at 4K on two vCPU tasks), imported. */
-function importTrace(): void {
+/** A trace-cmd report of ~1M SPTE changes: 4 GiB faulted in at 4K on two vCPU tasks. */
+function reportText(): string {
   const sim = new Simulator({ nxHugePages: true });
   sim.memslot(base, npages, 1);
   for (let i = 0; i < npages; i++) sim.fault(base + i, 'write');
@@ -108,7 +109,12 @@ function importTrace(): void {
     lines.push(`  CPU ${cpu}/KVM-${4242 + cpu} [00${cpu}] ${ts}: ${l.replace(': ', ':   ')}`);
     n++;
   }
-  const text = lines.join('\n');
+  return lines.join('\n') + '\n';
+}
+
+/** The report above, imported. */
+function importTrace(): void {
+  const text = reportText();
   const t0 = process.hrtime.bigint();
   const read = readTrace(text);
   const t1 = process.hrtime.bigint();
@@ -122,6 +128,13 @@ function importTrace(): void {
   );
 }
 
+const writeAt = process.argv.indexOf('--write-trace');
+if (writeAt >= 0) {
+  const file = process.argv[writeAt + 1];
+  if (!file) throw new Error('--write-trace needs a file name');
+  writeFileSync(file, reportText());
+  process.exit(0);
+}
 run();
 for (const strategy of ['walk', 'direct'] as const) recovery(100_000, strategy);
 explorePresets();

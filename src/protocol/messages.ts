@@ -2,13 +2,19 @@
 // raw event words, then a summary). Everything is structured-clone safe; event words are transferred.
 import type { ZapStrategy } from '../sim/names.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
+import type { SpanTable } from './spans.ts';
+
+export type { SpanTable, StatementSpan } from './spans.ts';
 
 export const PROTOCOL_VERSION = 1;
 
 /** Commands the page sends; each carries an id that every reply names. */
 export interface CommandMap {
-  /** Reset the simulator and run a whole script, streaming its events. */
-  run: { script: string };
+  /**
+   * Reset the simulator and run a whole script, streaming its events. With `file`, the script is
+   * that file's text and the worker reads it itself (a 100 MiB string is not copied across).
+   */
+  run: { script: string; file?: Blob };
   /** Make the worker die (tests exercise the restart path with it). */
   crash: { reason?: string };
   /** Run a script, then replay its accesses: how many faults re-map what the guest had touched. */
@@ -17,28 +23,14 @@ export interface CommandMap {
   scale: { ns: number[]; roots: number[] };
   /** Every schedule of the race block at `line` (in slices, with progress), up to `max` runs. */
   explore: { script: string; line: number; max?: number };
-  /** Stop the exploration `target` names; it answers with what it found so far. */
-  stopExplore: { target: number };
+  /**
+   * Stop the command `target` names: an exploration answers with what it found so far, a trace
+   * import finishes with the records read so far.
+   */
+  stop: { target: number };
 }
 export type CommandType = keyof CommandMap;
 export type Command = { [K in CommandType]: { type: K; id: number } & CommandMap[K] }[CommandType];
-
-/** Where a statement's events sit in the log: [firstEvent, endEvent). */
-export interface StatementSpan {
-  line: number;
-  kind: string;
-  firstEvent: number;
-  endEvent: number;
-  /** An imported trace's record: the line as the trace printed it, and who printed it. */
-  trace?: {
-    text: string;
-    task: string | null;
-    cpu: number | null;
-    ts: string | null;
-    /** What the rebuild had to guess (null: nothing). */
-    note: string | null;
-  };
-}
 
 /** What an exploration found (bigints as decimal text, to cross any boundary). */
 export interface ExploreSummary {
@@ -76,11 +68,22 @@ export type WorkerMessage =
   | { type: 'parseErrors'; cmdId: number; errors: ParseError[] }
   /** Events [first, first + words.length / 8) of the run's log. */
   | { type: 'batch'; cmdId: number; seq: number; first: number; words: Uint32Array }
+  /** A long trace import on its way: `done` of `total` lines read, then rebuilt. */
+  | {
+      type: 'progress';
+      cmdId: number;
+      phase: 'reading' | 'rebuilding';
+      done: number;
+      total: number;
+    }
   | {
       type: 'finished';
       cmdId: number;
       eventCount: number;
-      statements: StatementSpan[];
+      /** Where each statement's (or trace record's) events are; its buffers are transferred. */
+      spans: SpanTable;
+      /** Stopped by the user after `done` of `total` lines: the run holds those lines only. */
+      stopped: { done: number; total: number } | null;
       failures: ExpectFailure[];
       /** A statement the model refused; it changed nothing and later statements did not run. */
       refused: ParseError | null;

@@ -140,7 +140,7 @@ export function explainEvent(ev: SimEvent): string {
     case 'opBegin':
       return explainOp(ev);
     case 'opEnd':
-      return `${ev.op} done`;
+      return ev.op === 'trace' && ev.extra > 0 ? `end of trace line ${ev.extra}` : `${ev.op} done`;
     case 'spteChanged':
       if (ev.origin !== 'kernel')
         return `${ORIGIN_WORDS[ev.origin]}: sp ${ev.sp}[${ev.index}] gfn ${hex(ev.gfn)} level ${ev.level}: ${hex(ev.new)}`;

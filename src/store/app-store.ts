@@ -2,7 +2,7 @@
 // selectors). The mirrored model itself is a mutable object owned by the session; `version` bumps
 // whenever it changes so views re-read it.
 import { createStore } from 'zustand/vanilla';
-import type { StatementSpan } from '../protocol/messages.ts';
+import { Spans } from '../protocol/spans.ts';
 import type { Counters, Stats } from '../sim/names.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
 
@@ -41,7 +41,12 @@ export interface AppState {
   runStatus: RunStatus;
   /** Events received from the worker so far. */
   eventCount: number;
-  statements: StatementSpan[];
+  /** Where each statement's (or trace record's) events are. */
+  statements: Spans;
+  /** A long trace import on its way: lines read, then rebuilt, of all of them. */
+  progress: { phase: 'reading' | 'rebuilding'; done: number; total: number } | null;
+  /** The run was stopped after `done` of `total` lines. */
+  stopped: { done: number; total: number } | null;
   failures: ExpectFailure[];
   refused: ParseError | null;
   runMs: number;
@@ -71,7 +76,9 @@ export const initialState: AppState = {
   parseErrors: [],
   runStatus: 'loading',
   eventCount: 0,
-  statements: [],
+  statements: Spans.none,
+  progress: null,
+  stopped: null,
   failures: [],
   refused: null,
   runMs: 0,

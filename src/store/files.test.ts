@@ -4,6 +4,8 @@ import {
   checkImportSize,
   ImportError,
   MAX_IMPORT_BYTES,
+  PIECED_READ_BYTES,
+  readFileText,
   scenarioFile,
   scriptFromFile,
   traceJson,
@@ -22,6 +24,37 @@ async function ran(script = SCRIPT): Promise<Session> {
 }
 
 describe('export and import', () => {
+  it('reads a big file in pieces that make exactly its text, and runs it from the file', async () => {
+    // Two-byte characters, so pieces of 2 MiB of bytes split some of them: the decoder must join them.
+    const record =
+      'CPU 0/KVM-9 [000] 1.000001: kvm_tdp_mmu_spte_changed: as id 0 gfn 100000 level 4 old_spte 0 new_spte 10001907\n';
+    // kvm_exit lines (skipped by name) with a two-byte character in each.
+    const exit = 'CPU 0/KVM-9 [000] 0.500000: kvm_exit: reason EPT_VIOLATION rip 0xé info 0 0\n';
+    const pad = exit.repeat(Math.ceil(PIECED_READ_BYTES / exit.length));
+    const blob = new Blob([pad, record, pad]);
+    const { text, pieces } = await readFileText(blob);
+    expect(text).toBe(await blob.text());
+    expect(pieces?.length).toBe(Math.ceil(blob.size / (2 * 2 ** 20)));
+    expect(pieces?.join('')).toBe(text);
+    expect(scriptFromFile('t.txt', text, pieces)).toEqual({ script: text });
+    // A NUL in a later piece is found without joining the pieces.
+    const bad = await readFileText(new Blob([pad, record, pad, '\0']));
+    expect(() => scriptFromFile('t.txt', bad.text, bad.pieces)).toThrow(
+      't.txt: this is a binary file',
+    );
+
+    const s = new Session(new InProcessSimClient(), null);
+    s.setScript(text, 0, { file: blob, pieces });
+    await s.whenFinished();
+    const st = s.store.getState();
+    expect(st.parseErrors).toEqual([]);
+    expect(st.statements.length).toBe(1);
+    const line = pad.split('\n').length;
+    expect(st.statements.at(0)?.line).toBe(line);
+    expect(st.statements.at(0)?.trace?.text).toBe(record.trim());
+    expect(st.statements.traceLine(line + 1)).toBe(exit.trim());
+  });
+
   it('refuses a file over the import limit before reading it', () => {
     expect(() => checkImportSize('big.json', 300 * 2 ** 20)).toThrow(
       'big.json: 300 MiB is more than the 256 MiB an import may be',
@@ -53,13 +86,13 @@ describe('export and import', () => {
     const st = s.store.getState();
     expect(st.parseErrors).toEqual([]);
     // The exec fault's changes: L4, L3, L2 non-leaf entries, the 4K leaf, one span per line.
-    expect(st.statements.map((x) => [x.line, x.kind])).toEqual([
+    expect([...st.statements].map((x) => [x.line, x.kind])).toEqual([
       [2, 'kvm_tdp_mmu_spte_changed'],
       [3, 'kvm_tdp_mmu_spte_changed'],
       [4, 'kvm_tdp_mmu_spte_changed'],
       [5, 'kvm_tdp_mmu_spte_changed'],
     ]);
-    expect(st.statements[3]?.trace?.text).toBe(text.split('\n')[4]);
+    expect(st.statements.at(3)?.trace?.text).toBe(text.split('\n')[4]);
     s.seek(st.eventCount);
     for (let i = 0; i < 1000 && !s.settled(); i++) s.advance(performance.now());
     expect(s.mirror.stats()).toEqual({ pages_4k: 1, pages_2m: 0, pages_1g: 0, nx_lpage_splits: 0 });

@@ -3,6 +3,7 @@
 import { tracepointLine } from '../sim/explain.ts';
 import type { SimEvent } from '../sim/events.ts';
 import { kernelOfScript } from '../sim/scenario/parse.ts';
+import { rememberHead } from '../sim/trace/read-trace.ts';
 import { withKernel } from './compare.ts';
 import type { Session } from './session.ts';
 
@@ -14,6 +15,40 @@ export const TRACE_FORMAT = 'tdpviz-trace';
 export const MAX_EXPORTED_EVENTS = 1_000_000;
 /** The largest file File → Import reads: a JSON trace of MAX_EXPORTED_EVENTS fits well under it. */
 export const MAX_IMPORT_BYTES = 256 * 2 ** 20;
+
+/** Files larger than this are read a piece at a time and never joined into one flat string. */
+export const PIECED_READ_BYTES = 8 * 2 ** 20;
+const PIECE_BYTES = 2 * 2 ** 20;
+
+/** A file's text, and for a big file the pieces it was decoded in (see PiecedText). */
+export interface FileText {
+  text: string;
+  pieces: string[] | null;
+}
+
+/**
+ * Read a file's text. A big one is decoded 2 MiB at a time: decoding or copying 100 MiB at once
+ * holds the page for over 100 ms. Its text is the pieces concatenated, which V8 keeps as a rope
+ * until something needs it flat; the page reads its lines from the pieces instead.
+ */
+export async function readFileText(file: Blob): Promise<FileText> {
+  if (file.size <= PIECED_READ_BYTES) return { text: await file.text(), pieces: null };
+  const decoder = new TextDecoder();
+  const pieces: string[] = [];
+  for (let at = 0; at < file.size; at += PIECE_BYTES) {
+    const bytes = await file.slice(at, at + PIECE_BYTES).arrayBuffer();
+    pieces.push(decoder.decode(bytes, { stream: at + PIECE_BYTES < file.size }));
+  }
+  let level = pieces;
+  while (level.length > 1) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push((level[i] ?? '') + (level[i + 1] ?? ''));
+    level = next;
+  }
+  const text = level[0] ?? '';
+  rememberHead(text, pieces[0] ?? '');
+  return { text, pieces };
+}
 
 /** Refuses a file too large to import before any of it is read. */
 export function checkImportSize(name: string, bytes: number): void {
@@ -81,9 +116,14 @@ export class ImportError extends Error {
  * The script an imported file holds: a `.tdp` scenario as it is, or the script inside a tdpviz JSON
  * trace (its events are the script's own, so running the script reproduces them).
  */
-export function scriptFromFile(name: string, text: string): { script: string; events?: number } {
-  const trimmed = text.trimStart();
-  if (name.endsWith('.json') || trimmed.startsWith('{')) {
+export function scriptFromFile(
+  name: string,
+  text: string,
+  pieces: readonly string[] | null = null,
+): { script: string; events?: number } {
+  // A big file's pieces are looked at one by one: trimming or searching the whole would join them.
+  const first = pieces ? (pieces[0] ?? '') : text;
+  if (name.endsWith('.json') || first.trimStart().startsWith('{')) {
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -106,7 +146,7 @@ export function scriptFromFile(name: string, text: string): { script: string; ev
       throw new ImportError(`${name}: "events" is missing or not a list`);
     return { script: o.script, events: o.events.length };
   }
-  if (text.includes('\0'))
+  if (pieces ? pieces.some((p) => p.includes('\0')) : text.includes('\0'))
     throw new ImportError(`${name}: this is a binary file, not a .tdp scenario`);
   // Trace text (trace-cmd report, tracefs, our own export) opens as a run rebuilt from the trace.
   return { script: text };

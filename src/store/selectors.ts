@@ -1,5 +1,7 @@
 // Module-level selectors: stable function identities, so components re-render only on their slice.
-import type { StatementSpan } from '../protocol/messages.ts';
+import type { KernelId } from '../sim/profile.ts';
+import { kernelOfScript } from '../sim/scenario/parse.ts';
+import { looksLikeTrace, textHead, traceKernel } from '../sim/trace/read-trace.ts';
 import type { AppState } from './app-store.ts';
 
 export const selectScript = (s: AppState) => s.script;
@@ -26,26 +28,25 @@ export const selectRunMs = (s: AppState) => s.runMs;
 
 /** The statement whose events contain the cursor's last applied event (the one "executing"). */
 export function activeStatement(s: AppState) {
-  const at = s.cursor - 1;
-  if (at < 0) return null;
-  return s.statements.find((st) => at >= st.firstEvent && at < st.endEvent) ?? null;
+  return s.statements.at(s.statements.containing(s.cursor - 1));
 }
 export const selectActiveLine = (s: AppState) => activeStatement(s)?.line ?? null;
+export const selectProgress = (s: AppState) => s.progress;
+export const selectStopped = (s: AppState) => s.stopped;
 
-/** The statement whose events start at event `i` (statements are in log order). */
-export function spanStartingAt(spans: readonly StatementSpan[], i: number): StatementSpan | null {
-  let lo = 0;
-  let hi = spans.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((spans[mid]?.firstEvent ?? 0) < i) lo = mid + 1;
-    else hi = mid;
-  }
-  const s = spans[lo];
-  return s && s.firstEvent === i ? s : null;
-}
+/** The last answer of selectKernel (selectors run on every store change). */
+let lastKernel: { script: string; rebuilt: KernelId | undefined; kernel: KernelId } | null = null;
 
-/** Event indices where operations start: the scrubber's markers and shift+arrow stops. */
-export function operationStarts(s: AppState): number[] {
-  return s.statements.filter((st) => st.endEvent > st.firstEvent).map((st) => st.firstEvent);
+/** The kernel the run follows: a script's `vm kernel=`, or what an imported trace's SPTEs show. */
+export function selectKernel(s: AppState): KernelId {
+  const rebuilt = s.statements.table.trace?.kernel;
+  if (lastKernel?.script === s.script && lastKernel.rebuilt === rebuilt) return lastKernel.kernel;
+  const kernel =
+    rebuilt ??
+    (looksLikeTrace(s.script)
+      ? // Until its rebuild decides, a trace's kernel is what its first MiB shows.
+        traceKernel(textHead(s.script))
+      : kernelOfScript(s.script));
+  lastKernel = { script: s.script, rebuilt, kernel };
+  return kernel;
 }

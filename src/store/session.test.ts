@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessSimClient } from '../client/InProcessSimClient.ts';
-import { Session, UNREADABLE_KEY } from './session.ts';
+import { MAX_SAVED_CHARS, Session, UNREADABLE_KEY } from './session.ts';
 
 const NX = `vm recovery_ratio=1
 memslot gpa=0x100000000 size=6M backing=2M
@@ -128,6 +128,40 @@ describe('Session', () => {
     expect(st.notice).toBe(
       'The saved cursor (40.5) was not a whole event number; the timeline starts at event 40.',
     );
+  });
+
+  it('does not save a trace too large for storage: a reload brings back the script before it, saying so', async () => {
+    const first = started();
+    await settle(first.session);
+    first.session.seek(40);
+    await settle(first.session);
+    const trace =
+      'CPU 0/KVM-9 [000] 1.000001: kvm_tdp_mmu_spte_changed: as id 0 gfn 100000 level 4 old_spte 0 new_spte 10001907\n' +
+      '# padding\n'.repeat(MAX_SAVED_CHARS / 8);
+    first.session.setScript(trace, 0);
+    await settle(first.session);
+    expect(first.session.store.getState().eventCount).toBeGreaterThan(0);
+    first.session.persistNow();
+    const saved = JSON.parse(first.storage.getItem('tdpviz:v1') ?? '{}') as Record<string, unknown>;
+    expect(saved).toMatchObject({ script: NX, cursor: 40, dropped: trace.length });
+    const again = started('', first.storage);
+    await settle(again.session);
+    const st = again.session.store.getState();
+    expect(st.script).toBe(NX);
+    expect(st.cursor).toBe(40);
+    expect(st.notice).toBe(
+      `The trace that was open (${(trace.length / 2 ** 20).toFixed(1)} MiB) is too large to keep in this browser, so the script you had before it is back. Import the trace again to see it.`,
+    );
+  });
+
+  it('a big trace opened first is not saved either: the default loads, saying why', async () => {
+    const storage = new MemoryStorage();
+    storage.setItem('tdpviz:v1', JSON.stringify({ dropped: 3 * 2 ** 20, theme: 'dark' }));
+    const { session } = started(NX, storage);
+    await settle(session);
+    expect(session.store.getState().script).toBe(NX);
+    expect(session.store.getState().notice).toContain('so the default scenario was loaded');
+    expect(storage.getItem(UNREADABLE_KEY)).toBeNull();
   });
 
   it('keeps an unreadable saved session aside, loads the default and says where it is', async () => {

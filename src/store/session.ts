@@ -2,6 +2,7 @@
 // at the cursor, and moves the cursor (play, step, seek) when the frame loop asks it to.
 import type { SimClient } from '../client/SimClient.ts';
 import type { CommandMap, ExploreSummary, WorkerMessage } from '../protocol/messages.ts';
+import { PiecedText, Spans, type TextSource } from '../protocol/spans.ts';
 import { EV } from '../sim/event-log.ts';
 import { decodeEvent, eventKind, type SimEvent } from '../sim/events.ts';
 import { explainEvent } from '../sim/explain.ts';
@@ -25,7 +26,6 @@ import {
   type Theme,
 } from './app-store.ts';
 import { EventStore } from './event-store.ts';
-import { operationStarts } from './selectors.ts';
 
 /** What the frame loop must show after a step of the cursor. */
 export type Applied = { kind: 'events'; events: SimEvent[]; direction: 1 | -1 } | { kind: 'sync' };
@@ -66,13 +66,34 @@ export interface KeyValueStorage {
   setItem(key: string, value: string): void;
 }
 
+/** Longer scripts (a big trace) are not saved: the browser's storage holds a few MiB. */
+export const MAX_SAVED_CHARS = 2 * 2 ** 20;
+
 interface Persisted {
   script: string;
+  /** The script open at the time was this many characters, too large to save: `script` is the one before it. */
+  dropped?: number;
   cursor: number;
   theme: Theme;
   speed: number;
   presentation: boolean;
   picture: Picture;
+}
+
+/** A file whose text is a script: the worker reads the file itself, the page reads its pieces. */
+export interface ScriptFile {
+  file: Blob;
+  /** A big file's text as decoded, piece by piece (null: the text is small enough to use whole). */
+  pieces: string[] | null;
+}
+
+/** The file last imported and its text: any session that runs that text sends the file instead. */
+let imported: { script: string; from: ScriptFile } | null = null;
+
+/** What a reload says when the trace that was open could not be saved. */
+function droppedNotice(chars: number, before: boolean): string {
+  const mib = (chars / 2 ** 20).toFixed(1);
+  return `The trace that was open (${mib} MiB) is too large to keep in this browser, so ${before ? 'the script you had before it is back' : 'the default scenario was loaded'}. Import the trace again to see it.`;
 }
 
 /** A scenario's parse errors; an imported trace's come from the worker, which reads it. */
@@ -105,6 +126,10 @@ export class Session {
   /** The last entry history asked for; a new run forgets it. */
   private history: { sp: number; index: number; length: number; changes: EntryChange[] } | null =
     null;
+  /** The last script (and cursor) small enough to save: what a save keeps while a big trace is open. */
+  private lastSaved: { script: string; cursor: number } | null = null;
+  /** What the run's trace lines are read from (the pieces of a big imported file). */
+  private ranText: TextSource = '';
   /** The script of the run whose results (refusal, failures) the store holds. */
   private ranScript = '';
   /** Called after anything that needs a frame (the frame loop wakes up). */
@@ -174,6 +199,15 @@ export class Session {
     } catch {
       v = {};
     }
+    // A big trace was open and nothing smaller before it: the default loads, saying why.
+    if (
+      typeof v === 'object' &&
+      v !== null &&
+      v.script === undefined &&
+      typeof v.dropped === 'number'
+    ) {
+      return { saved: null, problem: droppedNotice(v.dropped, false) };
+    }
     if (typeof v !== 'object' || v === null || typeof v.script !== 'string') {
       try {
         this.storage?.setItem(UNREADABLE_KEY, raw);
@@ -192,11 +226,15 @@ export class Session {
       (typeof cursor === 'number' && Number.isSafeInteger(cursor) && cursor >= 0);
     const repaired =
       typeof cursor === 'number' && Number.isFinite(cursor) && cursor > 0 ? Math.floor(cursor) : 0;
+    const saved = this.repaired(v, v.script, whole ? (cursor ?? 0) : repaired);
+    this.lastSaved = { script: saved.script, cursor: saved.cursor };
     return {
-      problem: whole
-        ? null
-        : `The saved cursor (${String(cursor).slice(0, 24)}) was not a whole event number; the timeline starts at event ${repaired}.`,
-      saved: this.repaired(v, v.script, whole ? (cursor ?? 0) : repaired),
+      problem: !whole
+        ? `The saved cursor (${String(cursor).slice(0, 24)}) was not a whole event number; the timeline starts at event ${repaired}.`
+        : typeof v.dropped === 'number'
+          ? droppedNotice(v.dropped, true)
+          : null,
+      saved,
     };
   }
 
@@ -229,9 +267,17 @@ export class Session {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = null;
     const s = this.store.getState();
-    const v: Persisted = {
-      script: this.held?.script ?? s.script,
-      cursor: this.held?.cursor ?? s.cursor,
+    let work = { script: this.held?.script ?? s.script, cursor: this.held?.cursor ?? s.cursor };
+    let dropped: number | undefined;
+    if (work.script.length > MAX_SAVED_CHARS) {
+      dropped = work.script.length;
+      if (this.lastSaved) work = this.lastSaved;
+    } else {
+      this.lastSaved = work;
+    }
+    const v: Partial<Persisted> = {
+      ...(dropped === undefined || this.lastSaved ? work : {}),
+      ...(dropped === undefined ? {} : { dropped }),
       theme: s.theme,
       speed: Number.isFinite(s.speed) ? s.speed : 1,
       presentation: s.presentation,
@@ -247,8 +293,13 @@ export class Session {
   // ---- The script and the run ---------------------------------------------------------------
 
   /** Replace the script; if it parses, run it and put the cursor at `cursor` (clamped). */
-  setScript(script: string, cursor = this.store.getState().cursor): void {
+  setScript(script: string, cursor = this.store.getState().cursor, file?: ScriptFile): void {
     this.cancelEdit();
+    if (file) imported = { script, from: file };
+    const was = this.store.getState();
+    // What a save keeps while a script too large to save is open.
+    if (was.script !== '' && was.script.length <= MAX_SAVED_CHARS)
+      this.lastSaved = { script: was.script, cursor: was.cursor };
     const parseErrors = scriptErrors(script);
     this.store.setState({ script, parseErrors });
     this.persistSoon();
@@ -291,11 +342,11 @@ export class Session {
   }
 
   /** A script that is still on its way (a preset being fetched): busy until it runs. */
-  async loadScript(text: Promise<string>, cursor = 0): Promise<void> {
+  async loadScript(text: Promise<string>, cursor = 0, file?: ScriptFile): Promise<void> {
     this.store.setState({ runStatus: 'loading' });
     this.onWake();
     try {
-      this.setScript(await text, cursor);
+      this.setScript(await text, cursor, file);
     } catch (e) {
       this.store.setState({ runStatus: 'idle', notice: `Could not load: ${(e as Error).message}` });
       this.onWake();
@@ -318,7 +369,9 @@ export class Session {
     const v = this.store.getState().version + 1;
     this.store.setState({
       eventCount: 0,
-      statements: [],
+      statements: Spans.none,
+      progress: null,
+      stopped: null,
       failures: [],
       refused: null,
       cursor: 0,
@@ -337,8 +390,17 @@ export class Session {
     this.ranScript = this.store.getState().script;
     this.resetRun();
     this.store.setState({ runStatus: 'running' });
-    this.runId = this.client.send('run', { script: this.store.getState().script });
+    const script = this.store.getState().script;
+    const from = imported?.script === script ? imported.from : null;
+    this.ranText = from?.pieces ? new PiecedText(from.pieces) : script;
+    this.runId = this.client.send('run', from ? { script: '', file: from.file } : { script });
     this.onWake();
+  }
+
+  /** Stop the run in flight (a long trace import ends with what it has read). */
+  stopRun(): void {
+    if (this.store.getState().runStatus === 'running')
+      this.client.send('stop', { target: this.runId });
   }
 
   /** Send a measurement command and wait for its answer. */
@@ -370,7 +432,7 @@ export class Session {
         return true;
       });
     });
-    return { done, stop: () => this.client.send('stopExplore', { target: id }) };
+    return { done, stop: () => this.client.send('stop', { target: id }) };
   }
 
   /** Resolves when the current run has finished (at once if none is in flight). */
@@ -396,11 +458,14 @@ export class Session {
     if (m.cmdId !== this.runId) return;
     switch (m.type) {
       case 'batch':
+        // The count reaches the store once per frame (advance()), not once per batch.
         this.events.append(m.first, m.words);
-        this.store.setState({ eventCount: this.events.length });
         break;
       case 'parseErrors':
         this.store.setState({ parseErrors: m.errors });
+        break;
+      case 'progress':
+        this.store.setState({ progress: { phase: m.phase, done: m.done, total: m.total } });
         break;
       case 'finished': {
         const target = Math.min(this.resumeAt ?? 0, m.eventCount);
@@ -408,7 +473,9 @@ export class Session {
         this.store.setState({
           runStatus: 'done',
           eventCount: m.eventCount,
-          statements: m.statements,
+          statements: new Spans(m.spans, this.ranText),
+          progress: null,
+          stopped: m.stopped,
           failures: m.failures,
           refused: m.refused,
           runMs: m.ms,
@@ -460,12 +527,13 @@ export class Session {
   stepOperation(dir: 1 | -1): void {
     const s = this.store.getState();
     const at = s.target;
+    const spans = s.statements;
     if (dir === 1) {
-      const next = s.statements.find((st) => st.endEvent > at && st.endEvent > st.firstEvent);
-      this.seek(next ? next.endEvent : this.end());
+      const next = spans.nextEndingAfter(at);
+      this.seek(next >= 0 ? spans.end(next) : this.end());
     } else {
-      const starts = operationStarts(s).filter((i) => i < at);
-      this.seek(starts.at(-1) ?? 0);
+      const prev = spans.prevStartBefore(at);
+      this.seek(prev >= 0 ? spans.first(prev) : 0);
     }
   }
 
@@ -523,9 +591,9 @@ export class Session {
    */
   runToLine(line: number): boolean {
     const spans = this.store.getState().statements;
-    const st = spans.find((s) => s.line === line);
-    if (!st) return false;
-    this.seek(st.endEvent);
+    const i = spans.onLine(line);
+    if (i < 0) return false;
+    this.seek(spans.end(i));
     return true;
   }
 
@@ -603,13 +671,16 @@ export class Session {
 
   private duration(i: number): number {
     const kind = eventKind(this.events, i);
-    const st = this.store.getState().statements.find((x) => i >= x.firstEvent && i < x.endEvent);
-    if (st && st.endEvent - st.firstEvent > 300) return BULK_EVENT_MS;
+    const spans = this.store.getState().statements;
+    const k = spans.containing(i);
+    if (k >= 0 && spans.end(k) - spans.first(k) > 300) return BULK_EVENT_MS;
     return EVENT_MS[kind] ?? 200;
   }
 
   /** Move the mirror toward where the timeline wants it, within a frame's budget. */
   advance(now: number): Applied | null {
+    if (this.store.getState().eventCount !== this.events.length)
+      this.store.setState({ eventCount: this.events.length });
     const s = this.store.getState();
     const dt = this.lastNow ? Math.min(now - this.lastNow, 250) : 0;
     this.lastNow = now;

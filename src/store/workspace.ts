@@ -6,7 +6,7 @@ import { EV } from '../sim/event-log.ts';
 import { eventKind } from '../sim/events.ts';
 import { compareChoice, DEFAULT_COMPARE, deriveComparison } from './compare.ts';
 import { checkLinkState, type CameraView, type LinkState, type Mode } from './link.ts';
-import type { Session } from './session.ts';
+import type { ScriptFile, Session } from './session.ts';
 
 /** What the workspace needs of a tour (the tours themselves are UI content). */
 export interface TourLike {
@@ -257,15 +257,21 @@ export class Workspace {
 
   /**
    * Put a new script in Explore (a preset, an import, a link), keeping the one it replaces one
-   * click away. `text` may still be on its way (a preset being fetched).
+   * click away. `text` may still be on its way (a preset being fetched); `file`, when given, holds
+   * exactly that text (the worker reads it itself).
    */
-  async replaceScript(what: string, text: string | Promise<string>, cursor = 0): Promise<void> {
+  async replaceScript(
+    what: string,
+    text: string | Promise<string>,
+    cursor = 0,
+    file?: ScriptFile,
+  ): Promise<void> {
     const mode = this.store.getState().mode;
     if (mode === 'compare') this.exitCompare();
     else if (mode === 'tour') this.exitTour();
     const before = this.main.store.getState();
     const old = { script: before.script, cursor: before.cursor };
-    await this.main.loadScript(Promise.resolve(text), cursor);
+    await this.main.loadScript(Promise.resolve(text), cursor, file);
     const now = this.main.store.getState().script;
     this.store.setState({
       undo: old.script.trim() !== '' && old.script !== now ? { what, ...old } : null,
@@ -323,7 +329,8 @@ export class Workspace {
    */
   stepTarget(tour: TourLike, step: number): number {
     const at = tour.steps[step]?.at;
-    const span = at && this.main.store.getState().statements.find((s) => s.line === at.line);
+    const spans = this.main.store.getState().statements;
+    const span = at && spans.at(spans.onLine(at.line));
     if (!at || !span) return 0;
     if (at.stretch !== undefined) {
       const events = this.main.events;

@@ -2,7 +2,7 @@ import { useCallback, useMemo, useState, type CSSProperties } from 'react';
 import { useStore } from 'zustand';
 import { DEFAULT_CONFIG, type VmConfig } from '../sim/names.ts';
 import { PRESETS, type Preset } from '../sim/presets.ts';
-import { kernelOfScript, parseScenario } from '../sim/scenario/parse.ts';
+import { parseScenario } from '../sim/scenario/parse.ts';
 import { looksLikeTrace } from '../sim/trace/read-trace.ts';
 import { COMPARE_CHOICES, describeDifference, withKernel } from '../store/compare.ts';
 import { isKernel, KERNELS } from '../sim/profile.ts';
@@ -17,8 +17,11 @@ import {
   selectParseErrors,
   selectPresentation,
   selectRefused,
+  selectKernel,
+  selectProgress,
   selectRunMs,
   selectRunStatus,
+  selectStopped,
   selectScript,
   selectLogFilter,
   selectMark,
@@ -27,7 +30,6 @@ import {
   selectTheme,
   selectStatements,
   selectVersion,
-  spanStartingAt,
 } from '../store/selectors.ts';
 import type { SimEvent } from '../sim/events.ts';
 import { traceLine } from './step-words.ts';
@@ -54,6 +56,7 @@ import { StatsPanel, type Shape } from './StatsPanel.tsx';
 import { RaceExplorer } from './RaceExplorer.tsx';
 import { StepCaption } from './StepCaption.tsx';
 import { Timeline } from './Timeline.tsx';
+import { LARGE_TRACE_CHARS, TraceText } from './TraceText.tsx';
 import { TourView } from './TourView.tsx';
 import { TOURS } from './tours/tours.ts';
 import { TreeView } from './TreeView.tsx';
@@ -92,6 +95,8 @@ export function App({ workspace, loop, loadPreset, presetOf }: AppProps) {
 function scriptConfig(script: string): { config: VmConfig; locked: boolean } {
   let config = DEFAULT_CONFIG;
   let locked = false;
+  // A trace is no scenario (and may be a hundred MiB): its VM is what its records show.
+  if (looksLikeTrace(script)) return { config, locked: true };
   for (const st of parseScenario(script).statements) {
     if (st.kind === 'vm') {
       config = {
@@ -229,16 +234,26 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
   const runMs = useApp(selectRunMs);
   const parseErrors = useApp(selectParseErrors);
   const script = useApp(selectScript);
+  const progress = useApp(selectProgress);
+  const stopped = useApp(selectStopped);
+  const spans = useApp(selectStatements);
   const { config } = useMemo(() => scriptConfig(script), [script]);
+  const isTrace = looksLikeTrace(script);
+  const traceKernel = useApp(selectKernel);
+  const n = (v: number) => v.toLocaleString('en-US');
 
   const statusText =
     status === 'loading'
       ? 'loading…'
       : status === 'running'
-        ? `running… ${count.toLocaleString('en-US')} events`
+        ? progress
+          ? `${progress.phase === 'reading' ? 'reading the trace' : 'rebuilding'}… line ${n(progress.done)} of ${n(progress.total)}`
+          : `running… ${n(count)} events`
         : parseErrors.length > 0
-          ? `${parseErrors.length} error${parseErrors.length > 1 ? 's' : ''} in the script`
-          : `${count.toLocaleString('en-US')} events · ${runMs.toFixed(0)} ms`;
+          ? `${parseErrors.length} error${parseErrors.length > 1 ? 's' : ''} in the ${isTrace ? 'trace' : 'script'}`
+          : stopped
+            ? `${n(count)} events · stopped at line ${n(stopped.done)} of ${n(stopped.total)}`
+            : `${n(count)} events · ${runMs.toFixed(0)} ms`;
 
   return (
     <header className="app-header">
@@ -293,6 +308,20 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
       <span className={`run-status ${status}`} role="status" data-testid="run-status">
         {statusText}
       </span>
+      {status === 'running' && progress && (
+        <button
+          type="button"
+          className="run-stop"
+          onClick={() => session.stopRun()}
+          title={
+            progress.phase === 'reading'
+              ? 'Stop reading: the trace is rebuilt up to the line reached'
+              : 'Stop: the run ends at the line reached'
+          }
+        >
+          Stop
+        </button>
+      )}
       {mode !== 'compare' && (
         <label
           className="kernel-pick"
@@ -300,11 +329,11 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
         >
           <span>kernel</span>
           <select
-            value={config.kernel}
+            value={isTrace ? traceKernel : config.kernel}
             data-testid="kernel"
-            disabled={mode !== 'explore' || looksLikeTrace(script)}
+            disabled={mode !== 'explore' || isTrace}
             title={
-              looksLikeTrace(script)
+              isTrace
                 ? 'An imported trace: the kernel follows from its SPTE encoding (6.10+ sets bit 63 in non-present SPTEs)'
                 : undefined
             }
@@ -322,10 +351,10 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
           </select>
         </label>
       )}
-      {looksLikeTrace(script) ? (
+      {isTrace ? (
         // A trace does not say how the VM was configured: only what its records show.
         <span className="header-config" title="What the imported trace shows of the VM">
-          trace · {config.levels}-level
+          trace{spans.table.trace ? ` · ${spans.table.trace.levels}-level` : ''}
         </span>
       ) : (
         <span className="header-config" title="vm settings at the end of the script">
@@ -373,10 +402,13 @@ function ScriptPane() {
     <>
       <Editor />
       <RaceExplorer />
-      <details className="quick-box" open>
-        <summary>Quick actions — append a statement</summary>
-        <QuickActions config={config} locked={locked} onAppend={append} />
-      </details>
+      {/* Statements appended to a trace would not run: a trace is replayed, not scripted. */}
+      {!looksLikeTrace(script) && (
+        <details className="quick-box" open>
+          <summary>Quick actions — append a statement</summary>
+          <QuickActions config={config} locked={locked} onAppend={append} />
+        </details>
+      )}
     </>
   );
 }
@@ -391,6 +423,13 @@ function Editor() {
   const activeLine = useApp(selectActiveLine);
   const editScript = useCallback((v: string) => session.editScript(v), [session]);
   const runTo = useCallback((line: number) => session.runToLine(line), [session]);
+  if (script.length > LARGE_TRACE_CHARS && looksLikeTrace(script)) {
+    return (
+      <div className="editor-box">
+        <TraceText />
+      </div>
+    );
+  }
   return (
     <div className="editor-box">
       <ScenarioEditor
@@ -477,8 +516,7 @@ function DetailsPane() {
   const mark = useApp(selectMark);
   const playing = useApp(selectPlaying);
   const mirror = session.mirror;
-  const script = useApp(selectScript);
-  const kernel = kernelOfScript(script);
+  const kernel = useApp(selectKernel);
   const stats = useMemo(() => snapshot(mirror, version), [mirror, version]);
   // The values before the last move, so the panel can show what changed.
   const [history, setHistory] = useState({ shown: stats, previous: stats });
@@ -508,15 +546,14 @@ function LogPane({ title = 'Event log' }: { title?: string }) {
   const session = useSession();
   const count = useApp(selectEventCount);
   const cursor = useApp(selectCursor);
-  const script = useApp(selectScript);
   const logFilter = useApp(selectLogFilter);
-  const kernel = kernelOfScript(script);
+  const kernel = useApp(selectKernel);
   const jump = useCallback((c: number) => session.seek(c), [session]);
   const statements = useApp(selectStatements);
   const describe = useCallback(
     (i: number, ev: SimEvent) => {
       if (ev.type !== 'opBegin' || ev.op !== 'trace') return null;
-      const span = spanStartingAt(statements, i);
+      const span = statements.at(statements.startingAt(i));
       return span ? traceLine(span) : null;
     },
     [statements],

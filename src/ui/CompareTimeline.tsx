@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { useStore } from 'zustand';
-import type { StatementSpan } from '../protocol/messages.ts';
+import type { Spans } from '../protocol/spans.ts';
 import { SessionGroup } from '../store/group.ts';
 import {
   selectCursor,
@@ -15,8 +15,11 @@ import { SpeedSelect } from './Timeline.tsx';
 import './Timeline.css';
 
 /** Where each operation of a run ends (the shared scrubber's stops). */
-const ends = (ops: readonly StatementSpan[]) =>
-  ops.filter((s) => s.endEvent > s.firstEvent).map((s) => s.endEvent);
+function ends(ops: Spans): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < ops.length; i++) if (ops.end(i) > ops.first(i)) out.push(ops.end(i));
+  return out;
+}
 
 /** The shared timeline of compare mode: every button moves both panes. */
 export function CompareTimeline({ a, b }: { a: Session; b: Session }) {

@@ -109,8 +109,10 @@ export function EventLog({
     ratioRef.current = ratio;
     const el = listRef.current;
     if (!el) return;
-    if (Math.abs(el.scrollTop - physTop) >= 1) el.scrollTop = physTop;
-    expectedTop.current = el.scrollTop;
+    // Compared with what was last set, not read back: reading scrollTop here forces a layout.
+    if (Math.abs(expectedTop.current - physTop) < 1) return;
+    el.scrollTop = physTop;
+    expectedTop.current = physTop;
   }, [physTop, maxV, ratio]);
 
   useEffect(() => {

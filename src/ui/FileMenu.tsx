@@ -3,6 +3,7 @@ import {
   download,
   ImportError,
   checkImportSize,
+  readFileText,
   scriptFromFile,
   scenarioFile,
   traceJson,
@@ -37,8 +38,15 @@ export function FileMenu() {
   const onFile = async (file: File) => {
     try {
       checkImportSize(file.name, file.size);
-      const { script } = scriptFromFile(file.name, await file.text());
-      await workspace.replaceScript(`the file ${file.name}`, script);
+      const { text, pieces } = await readFileText(file);
+      const { script } = scriptFromFile(file.name, text, pieces);
+      // A file whose text is the script: the worker reads the file rather than a copy of the text.
+      await workspace.replaceScript(
+        `the file ${file.name}`,
+        script,
+        0,
+        script === text ? { file, pieces } : undefined,
+      );
     } catch (e) {
       const why = e instanceof ImportError ? e.message : `${file.name}: ${(e as Error).message}`;
       session.store.setState({ notice: `Nothing was imported: ${why}` });

@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ExploreSummary } from '../protocol/messages.ts';
 import { formatPicks } from '../sim/race/schedule.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
+import { looksLikeTrace } from '../sim/trace/read-trace.ts';
 import { selectScript } from '../store/selectors.ts';
 import { useApp, useSession } from './session-context.ts';
 import { useWorkspace } from './workspace-context.ts';
@@ -30,9 +31,11 @@ export function RaceExplorer() {
   const script = useApp(selectScript);
   const races = useMemo(
     () =>
-      parseScenario(script)
-        .statements.filter((s) => s.kind === 'race')
-        .map((s) => s.line),
+      looksLikeTrace(script)
+        ? []
+        : parseScenario(script)
+            .statements.filter((s) => s.kind === 'race')
+            .map((s) => s.line),
     [script],
   );
   if (races.length === 0) return null;
@@ -74,8 +77,9 @@ function RaceBlock({ line }: { line: number }) {
       withSchedule(script, line, picks),
     );
     await session.whenFinished();
-    const span = session.store.getState().statements.find((s) => s.line === line);
-    if (span) session.seek(span.firstEvent);
+    const spans = session.store.getState().statements;
+    const i = spans.onLine(line);
+    if (i >= 0) session.seek(spans.first(i));
   };
 
   const stale = run.state === 'done' && run.script !== script;

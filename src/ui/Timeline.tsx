@@ -11,6 +11,7 @@ import {
   selectStatements,
 } from '../store/selectors.ts';
 import { PlaybackButtons } from './PlaybackButtons.tsx';
+import { binOf, markersOf } from './span-marks.ts';
 import { RaceLanes } from './RaceLanes.tsx';
 import { TraceLanes } from './TraceLanes.tsx';
 import { useStepWords } from './step-words.ts';
@@ -50,10 +51,8 @@ export function Timeline() {
   const status = useApp(selectRunStatus);
   const active = useApp(activeStatement);
 
-  const markers = useMemo(
-    () => statements.filter((st) => st.endEvent > st.firstEvent),
-    [statements],
-  );
+  const markers = useMemo(() => markersOf(statements, count), [statements, count]);
+  const activeBin = active && count > 0 ? binOf(active.firstEvent, count) : -1;
   const found = useApp(selectLogFilter).matches;
   // The log filter's matches on the scrubber: one tick per occupied 0.25 % of the run.
   const ticks = useMemo(() => {
@@ -89,12 +88,12 @@ export function Timeline() {
           )}
           <div className="scrubber-markers" aria-hidden="true">
             {count > 0 &&
-              markers.map((st) => (
+              markers.map((m) => (
                 <span
-                  key={st.firstEvent}
-                  className={active?.firstEvent === st.firstEvent ? 'marker active' : 'marker'}
-                  style={{ left: `${(st.firstEvent / count) * 100}%` }}
-                  title={`line ${st.line}: ${st.kind}`}
+                  key={m.bin}
+                  className={m.bin === activeBin ? 'marker active' : 'marker'}
+                  style={{ left: `${(m.first / count) * 100}%` }}
+                  title={m.title}
                 />
               ))}
           </div>

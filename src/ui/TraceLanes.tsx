@@ -2,63 +2,18 @@
 // in the log that task's records are (click a stretch to go there) and its last CPU and timestamp
 // at the cursor.
 import { useMemo } from 'react';
-import type { StatementSpan } from '../protocol/messages.ts';
 import {
   activeStatement,
   selectCursor,
   selectEventCount,
   selectStatements,
 } from '../store/selectors.ts';
+import { lanesOf, lastBefore } from './span-marks.ts';
 import { useApp, useSession } from './session-context.ts';
 import './RaceLanes.css';
 
 /** Lanes beyond these many tasks are summed up in one line. */
 const MAX_LANES = 8;
-/** A lane draws at most this many stretches: closer records merge, as they would on screen. */
-const BUCKETS = 400;
-
-interface Lane {
-  task: string;
-  /** Stretches of [from, to) events, merged to the bucket grid. */
-  runs: { from: number; to: number }[];
-  /** Indices into the spans of this task's records, in log order. */
-  spans: number[];
-}
-
-function lanesOf(spans: readonly StatementSpan[], count: number): Lane[] {
-  const byTask = new Map<string, Lane>();
-  const grid = Math.max(1, Math.ceil(count / BUCKETS));
-  spans.forEach((s, k) => {
-    const task = s.trace?.task;
-    if (!task) return;
-    let lane = byTask.get(task);
-    if (!lane) byTask.set(task, (lane = { task, runs: [], spans: [] }));
-    lane.spans.push(k);
-    const from = Math.floor(s.firstEvent / grid) * grid;
-    const to = Math.max(s.endEvent, from + grid);
-    const last = lane.runs[lane.runs.length - 1];
-    if (last && from <= last.to) last.to = Math.max(last.to, to);
-    else lane.runs.push({ from, to });
-  });
-  return [...byTask.values()];
-}
-
-/** The last of `lane`'s records that starts before `cursor`. */
-function lastBefore(
-  lane: Lane,
-  spans: readonly StatementSpan[],
-  cursor: number,
-): StatementSpan | null {
-  let lo = 0;
-  let hi = lane.spans.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((spans[lane.spans[mid] ?? 0]?.firstEvent ?? 0) < cursor) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo > 0 ? (spans[lane.spans[lo - 1] ?? 0] ?? null) : null;
-}
-
 export function TraceLanes() {
   const session = useSession();
   const spans = useApp(selectStatements);

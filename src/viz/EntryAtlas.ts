@@ -44,8 +44,11 @@ export class EntryAtlas {
 
   /** Room for tables 0 .. count - 1. */
   ensure(count: number): void {
-    const rows = Math.min(MAX_ROWS, Math.max(1, Math.ceil(count / TABLES_PER_ROW)));
-    if (rows * ROWS <= this.image.height) return;
+    const need = Math.min(MAX_ROWS, Math.max(1, Math.ceil(count / TABLES_PER_ROW)));
+    const have = this.image.height / ROWS;
+    if (need <= have) return;
+    // Doubling: a structure growing table by table reallocates and re-uploads log(n) times.
+    const rows = Math.min(MAX_ROWS, Math.max(need, have * 2));
     const image = new ImageData(WIDTH, rows * ROWS);
     const words = new Uint32Array(image.data.buffer);
     words.set(this.words);

@@ -7,11 +7,16 @@ import type { Session } from '../store/session.ts';
 import type { View } from './PanZoom.ts';
 import type { PictureRenderer } from './picture.ts';
 
+/** While a run streams in, its new tables join the picture this often. */
+const TABLES_MS = 500;
+
 interface Watched {
   renderer: PictureRenderer | null;
   /** A view to show once a renderer is attached (a link opened before the canvas exists). */
   view: View | null;
   tablesShown: number;
+  /** When the table set was last laid out (while a run streams in, at most every TABLES_MS). */
+  tablesAt: number;
   mirrorShown: unknown;
   /** The cursor the callout was last computed for. */
   focusAt: number;
@@ -41,6 +46,7 @@ export class FrameLoop {
       renderer: null,
       view: null,
       tablesShown: -1,
+      tablesAt: 0,
       mirrorShown: null,
       focusAt: -1,
       opFirst: -2,
@@ -136,20 +142,12 @@ export class FrameLoop {
   /** The operation whose events the cursor is in (or just finished), for the views that draw it. */
   private tellOp(s: Session, w: Watched, setOp: PictureRenderer['setOp'] & {}, at: number): void {
     const spans = s.store.getState().statements;
-    // Statements are in event order: the last one starting before the cursor.
-    let lo = 0;
-    let hi = spans.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((spans[mid]?.firstEvent ?? 0) < at) lo = mid + 1;
-      else hi = mid;
-    }
-    const last = spans[lo - 1];
-    const span = last !== undefined && at <= last.endEvent ? last : undefined;
-    const first = span?.firstEvent ?? -1;
+    // The last statement starting before the cursor, while the cursor is within or just after it.
+    const last = spans.lastStartingAtOrBefore(at - 1);
+    const first = last >= 0 && at <= spans.end(last) ? spans.first(last) : -1;
     if (first === w.opFirst) return;
     w.opFirst = first;
-    if (span === undefined || first >= s.events.length) {
+    if (first < 0 || first >= s.events.length) {
       setOp(null);
       return;
     }
@@ -163,10 +161,13 @@ export class FrameLoop {
     const r = w.renderer;
     if (r) {
       const tables = s.events.tables;
-      const grew = tables.length !== w.tablesShown;
+      // Laying out thousands of tables takes tens of ms: not on every batch of a run streaming in.
+      const streaming = s.store.getState().runStatus === 'running';
+      const grew = tables.length !== w.tablesShown && (!streaming || now - w.tablesAt >= TABLES_MS);
       if (grew) {
         r.setTables(tables.filter((t) => t !== undefined));
         w.tablesShown = tables.length;
+        w.tablesAt = now;
       }
       // A new table set or a new run needs a full refresh; small moves are animated event by event.
       if (grew || w.mirrorShown !== s.mirror || applied?.kind === 'sync') {

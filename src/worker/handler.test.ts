@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { WorkerMessage } from '../protocol/messages.ts';
+import { spanBuffers, Spans } from '../protocol/spans.ts';
+import { decodeEvent } from '../sim/events.ts';
 import { WORDS } from '../sim/event-log.ts';
+import { tracepointLine } from '../sim/explain.ts';
 import { Mirror, WordBatch } from '../sim/replay.ts';
+import { Simulator } from '../sim/simulator.ts';
+import { readTrace } from '../sim/trace/read-trace.ts';
+import { kernelOf, levelsOf, TraceRebuild } from '../sim/trace/rebuild.ts';
 import { BATCH_EVENTS, createHandler } from './handler.ts';
 
 function collect() {
@@ -37,14 +43,16 @@ describe('worker handler', () => {
     expect(mirror.stats()).toEqual({ pages_4k: 0, pages_2m: 0, pages_1g: 0, nx_lpage_splits: 0 });
     expect(fin).toMatchObject({ cmdId: 7, refused: null });
     expect(fin.failures).toEqual([{ line: 4, col: 26, name: 'pages_2m', expected: 1, actual: 0 }]);
-    expect(fin.statements.map((s) => [s.line, s.kind])).toEqual([
+    const spans = new Spans(fin.spans, NX);
+    expect([...spans].map((s) => [s.line, s.kind])).toEqual([
       [1, 'memslot'],
       [2, 'access'],
       [3, 'access'],
       [4, 'expect'],
       [5, 'recover_nx'],
     ]);
-    const expectSpan = fin.statements[3];
+    expect(transfers.at(-1)).toEqual(spanBuffers(fin.spans));
+    const expectSpan = spans.at(3);
     expect(expectSpan?.firstEvent).toBe(expectSpan?.endEvent);
   });
 
@@ -67,7 +75,7 @@ describe('worker handler', () => {
     });
     const fin = msgs.at(-1);
     expect(fin).toMatchObject({ type: 'finished', refused: { line: 2, col: 1 } });
-    expect(fin?.type === 'finished' && fin.statements.length).toBe(1);
+    expect(fin?.type === 'finished' && fin.spans.line.length).toBe(1);
   });
 
   it('splits a long run into batches in order', () => {
@@ -151,7 +159,7 @@ describe('worker handler: exploring a race', () => {
   it('stops when told, between slices, keeping what it found so far', async () => {
     const { msgs, handle } = collect();
     handle({ type: 'explore', id: 4, script: preset, line: 29 });
-    handle({ type: 'stopExplore', id: 5, target: 4 });
+    handle({ type: 'stop', id: 5, target: 4 });
     const end = await ended(msgs);
     expect(end.result?.complete).toBe(false);
     expect(end.result?.runs).toBeGreaterThan(0);
@@ -164,5 +172,143 @@ describe('worker handler: exploring a race', () => {
     const broken = collect();
     broken.handle({ type: 'explore', id: 7, script: 'race\n', line: 1 });
     expect((await ended(broken.msgs)).error).toBe('the script has problems: fix them first');
+  });
+});
+
+describe('worker handler: importing a trace', () => {
+  const finished = (msgs: WorkerMessage[]) =>
+    new Promise<Extract<WorkerMessage, { type: 'finished' }>>((resolve) => {
+      const poll = () => {
+        const m = msgs.find((x) => x.type === 'finished');
+        if (m?.type === 'finished') resolve(m);
+        else setTimeout(poll, 2);
+      };
+      poll();
+    });
+  const wordsOf = (msgs: WorkerMessage[]) =>
+    Uint32Array.from(msgs.flatMap((b) => (b.type === 'batch' ? Array.from(b.words) : [])));
+
+  /** `faults` 4K write faults on two tasks, as trace-cmd report prints them. */
+  function report(faults: number): string {
+    const sim = new Simulator();
+    sim.memslot(0x100000, faults, 1);
+    for (let i = 0; i < faults; i++) sim.fault(0x100000 + i, 'write');
+    const log = sim.kvm.log;
+    const lines = ['version = 6'];
+    for (let i = 0; i < log.length; i++) {
+      const l = tracepointLine(decodeEvent(log, i, (id) => sim.kvm.sp(id)));
+      const cpu = lines.length & 1;
+      if (l) lines.push(`  CPU ${cpu}/KVM-${40 + cpu} [00${cpu}] ${lines.length}.000001: ${l}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  it('reads, then rebuilds, with progress; its spans name each record, its task and its line', async () => {
+    const text = readFileSync('e2e/data/nx-recovery.trace.txt', 'utf8');
+    const { msgs, transfers, handle } = collect();
+    handle({ type: 'run', id: 9, script: text });
+    const fin = await finished(msgs);
+    const phases = msgs.flatMap((m) => (m.type === 'progress' ? [m.phase] : []));
+    expect(phases[0]).toBe('reading');
+    expect(phases.at(-1)).toBe('rebuilding');
+    expect(fin.stopped).toBeNull();
+    // The same log as the rebuild made in one go.
+    const read = readTrace(text);
+    const whole = TraceRebuild.of(read);
+    expect(fin.eventCount).toBe(whole.kvm.log.length);
+    expect(wordsOf(msgs)).toEqual(whole.kvm.log.slice(0, whole.kvm.log.length));
+    expect(transfers.at(-1)).toEqual(spanBuffers(fin.spans));
+    const spans = new Spans(fin.spans, text);
+    expect(spans.length).toBe(read.records.length);
+    const lines = text.split('\n');
+    read.records.forEach((r, i) => {
+      const s = spans.at(i);
+      expect(s?.line).toBe(r.line);
+      expect(s?.kind).toBe(r.event);
+      expect(s?.trace?.text).toBe(lines[r.line - 1]?.trim());
+      expect(s?.trace?.task).toBe(r.task === null ? null : `${r.task}-${r.pid}`);
+      expect(s?.trace?.cpu).toBe(r.cpu);
+      expect(s?.trace?.ts).toBe(r.ts);
+      expect(s?.trace?.note).toBe(whole.spans[i]?.note);
+    });
+    expect(spans.tasks.length).toBe(2);
+  });
+
+  it('a trace without TDP MMU events says what its lines were', async () => {
+    const { msgs, handle } = collect();
+    const exit = 'CPU 0/KVM-9 [000] 0.5: kvm_exit: reason HLT rip 0x1 info 0 0\n';
+    handle({
+      type: 'run',
+      id: 8,
+      script: exit + exit + 'CPU 0/KVM-9 [000] 0.6: kvm_entry: vcpu 0\n',
+    });
+    const fin = await finished(msgs);
+    expect(fin.eventCount).toBe(0);
+    expect(msgs.find((m) => m.type === 'parseErrors')).toMatchObject({
+      errors: [
+        {
+          line: 1,
+          col: 1,
+          message:
+            'no TDP MMU event (kvm_tdp_mmu_spte_changed, kvm_mmu_set_spte, …) in this trace; its lines: kvm_exit ×2, kvm_entry ×1',
+        },
+      ],
+    });
+  });
+
+  it("keeps a wrapped record's joined text", async () => {
+    const text =
+      'CPU 0/KVM-7 [000] 1.5: kvm_tdp_mmu_spte_changed: as id 0 gfn 100 level 4 old_spte 0\n new_spte 10001907\n';
+    const { msgs, handle } = collect();
+    handle({ type: 'run', id: 1, script: text });
+    const spans = new Spans((await finished(msgs)).spans, text);
+    expect(spans.at(0)?.trace?.text).toBe(
+      'CPU 0/KVM-7 [000] 1.5: kvm_tdp_mmu_spte_changed: as id 0 gfn 100 level 4 old_spte 0 new_spte 10001907',
+    );
+    expect(spans.at(0)?.trace?.ts).toBe('1.5');
+  });
+
+  it('Stop while reading rebuilds the lines read so far, and says where it stopped', async () => {
+    const text = report(60_000);
+    const { msgs, handle } = collect();
+    handle({ type: 'run', id: 2, script: text });
+    // The first slice ran inside handle(); Stop is heard before the second.
+    handle({ type: 'stop', id: 3, target: 2 });
+    const fin = await finished(msgs);
+    const total = text.split('\n').length - 1;
+    const done = fin.stopped?.done ?? 0;
+    expect(fin.stopped?.total).toBe(total);
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(total);
+    // Exactly the rebuild of the lines read, left as the trace was when it was cut.
+    const head = text.split('\n').slice(0, done).join('\n');
+    const read = readTrace(head);
+    const r = new TraceRebuild(read, levelsOf(read), kernelOf(read));
+    for (const rec of read.records) r.add(rec);
+    expect(fin.eventCount).toBe(r.kvm.log.length);
+    expect(wordsOf(msgs)).toEqual(r.kvm.log.slice(0, r.kvm.log.length));
+    expect(fin.spans.line.at(-1)).toBeLessThanOrEqual(done);
+  });
+
+  it('Stop while rebuilding ends the run at the record reached', async () => {
+    const text = report(60_000);
+    const { msgs, handle } = collect();
+    handle({ type: 'run', id: 4, script: text });
+    await new Promise<void>((resolve) => {
+      const poll = () => {
+        if (msgs.some((m) => m.type === 'progress' && m.phase === 'rebuilding')) resolve();
+        else setTimeout(poll, 1);
+      };
+      poll();
+    });
+    handle({ type: 'stop', id: 5, target: 4 });
+    const fin = await finished(msgs);
+    const full = TraceRebuild.of(readTrace(text)).kvm.log.length;
+    expect(fin.eventCount).toBeLessThan(full);
+    expect(fin.eventCount).toBe(wordsOf(msgs).length / WORDS);
+    const spans = new Spans(fin.spans, text);
+    // The last record rebuilt is where it says it stopped, and its events end the log.
+    expect(spans.line(spans.length - 1)).toBe(fin.stopped?.done);
+    expect(spans.end(spans.length - 1)).toBe(fin.eventCount);
   });
 });

@@ -3,9 +3,9 @@ import {
   PROTOCOL_VERSION,
   type Command,
   type ScaleRow,
-  type StatementSpan,
   type WorkerMessage,
 } from '../protocol/messages.ts';
+import { spanBuffers, spanTable, type SpanTable, type TraceColumns } from '../protocol/spans.ts';
 import { STRATEGIES } from '../sim/names.ts';
 import { Explorer } from '../sim/race/explore.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
@@ -13,8 +13,8 @@ import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatement } from '../sim/scenario/run.ts';
 import type { EventLog } from '../sim/event-log.ts';
 import { SimError, Simulator } from '../sim/simulator.ts';
-import { looksLikeTrace, readTrace } from '../sim/trace/read-trace.ts';
-import { TraceRebuild } from '../sim/trace/rebuild.ts';
+import { looksLikeTrace, TraceReader } from '../sim/trace/read-trace.ts';
+import { kernelOf, levelsOf, TraceRebuild } from '../sim/trace/rebuild.ts';
 
 export type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
 
@@ -25,8 +25,8 @@ export function readyMessage(): WorkerMessage {
   return { type: 'ready', version: PROTOCOL_VERSION };
 }
 
-/** How long one slice of an exploration runs before the worker reads its messages again. */
-const EXPLORE_SLICE_MS = 40;
+/** How long one slice of an exploration or a trace import runs before the worker reads its messages again. */
+const SLICE_MS = 40;
 
 export function createHandler(post: Post): (cmd: Command) => void {
   const stopping = new Set<number>();
@@ -35,12 +35,27 @@ export function createHandler(post: Post): (cmd: Command) => void {
       case 'explore':
         explore(cmd.id, cmd.script, cmd.line, cmd.max, stopping, post);
         return;
-      case 'stopExplore':
+      case 'stop':
         stopping.add(cmd.target);
         return;
-      case 'run':
-        run(cmd.id, cmd.script, post);
+      case 'run': {
+        const start = (script: string) => {
+          if (looksLikeTrace(script)) importTrace(cmd.id, script, stopping, post);
+          else run(cmd.id, script, post);
+        };
+        if (cmd.file === undefined) start(cmd.script);
+        else {
+          const name = cmd.file instanceof File ? cmd.file.name : 'the file';
+          cmd.file.text().then(start, (e: unknown) => {
+            post({
+              type: 'failed',
+              cmdId: cmd.id,
+              message: `${name} could not be read: ${String(e)}`,
+            });
+          });
+        }
         return;
+      }
       case 'crash':
         throw new Error('the worker was asked to crash');
       case 'analyze':
@@ -103,7 +118,7 @@ function explore(
     const t0 = performance.now();
     let more = true;
     try {
-      while (more && performance.now() - t0 < EXPLORE_SLICE_MS) more = ex.step(8);
+      while (more && performance.now() - t0 < SLICE_MS) more = ex.step(8);
     } catch (e) {
       stopping.delete(cmdId);
       post({ type: 'explored', cmdId, result: null, error: (e as Error).message });
@@ -130,52 +145,168 @@ function shipper(cmdId: number, log: EventLog, post: Post): (all: boolean) => vo
   };
 }
 
-/** An imported trace as a run: one span per record, each naming the line it came from. */
-function importTrace(cmdId: number, text: string, post: Post, t0: number): void {
-  const read = readTrace(text);
-  let statements: StatementSpan[] = [];
-  let eventCount = 0;
-  if (read.records.length === 0) {
-    const bad = read.firstBad;
-    post({
-      type: 'parseErrors',
-      cmdId,
-      errors: [
-        bad
-          ? { line: bad.line, col: 1, message: bad.message }
-          : { line: 1, col: 1, message: 'no trace line here' },
-      ],
-    });
-  } else {
-    const r = TraceRebuild.of(read);
-    shipper(cmdId, r.kvm.log, post)(true);
-    eventCount = r.kvm.log.length;
-    statements = r.spans.map((s) => ({
+/**
+ * An imported trace as a run, in slices with progress: read every line, then rebuild record by
+ * record while the events stream. Stop while reading rebuilds the lines read so far; Stop while
+ * rebuilding ends the run at the record reached.
+ */
+function importTrace(cmdId: number, text: string, stopping: Set<number>, post: Post): void {
+  const t0 = performance.now();
+  const reader = new TraceReader(text);
+  const total = reader.lines;
+  let stoppedAt: number | null = null;
+  let rebuild: TraceRebuild | null = null;
+  let ship: ((all: boolean) => void) | null = null;
+  let next = 0;
+  const heardStop = () => {
+    const heard = stopping.has(cmdId);
+    stopping.delete(cmdId);
+    return heard;
+  };
+  const finish = () => {
+    const read = reader.result();
+    const r = rebuild;
+    // Stopped before any record: nothing was wrong with the trace.
+    if ((r === null || read.records.length === 0) && stoppedAt === null) {
+      const bad = read.firstBad;
+      post({
+        type: 'parseErrors',
+        cmdId,
+        errors: [
+          bad
+            ? { line: bad.line, col: 1, message: bad.message }
+            : { line: 1, col: 1, message: noRecords(read.skipped) },
+        ],
+      });
+    }
+    if (r !== null && stoppedAt === null) r.finish();
+    ship?.(true);
+    const spans = r ? traceSpans(r, reader.starts) : spanTable([]);
+    post(
+      {
+        type: 'finished',
+        cmdId,
+        eventCount: r?.kvm.log.length ?? 0,
+        spans,
+        stopped: stoppedAt === null ? null : { done: stoppedAt, total },
+        failures: [],
+        refused: null,
+        ms: performance.now() - t0,
+      },
+      spanBuffers(spans),
+    );
+  };
+  const slice = () => {
+    const t = performance.now();
+    if (rebuild === null) {
+      let more = true;
+      if (heardStop()) {
+        more = false;
+        stoppedAt = reader.position;
+      }
+      while (more && performance.now() - t < SLICE_MS) more = reader.step(2048);
+      post({ type: 'progress', cmdId, phase: 'reading', done: reader.position, total });
+      if (more) {
+        setTimeout(slice, 0);
+        return;
+      }
+      const read = reader.result();
+      if (read.records.length === 0) {
+        finish();
+        return;
+      }
+      rebuild = new TraceRebuild(read, levelsOf(read), kernelOf(read));
+      ship = shipper(cmdId, rebuild.kvm.log, post);
+      setTimeout(slice, 0);
+      return;
+    }
+    const records = rebuild.read.records;
+    if (heardStop()) {
+      stoppedAt = records[next - 1]?.line ?? 0;
+      finish();
+      return;
+    }
+    while (next < records.length && performance.now() - t < SLICE_MS) {
+      const stop = Math.min(records.length, next + 1024);
+      for (; next < stop; next++) rebuild.add(records[next] as (typeof records)[number]);
+    }
+    ship?.(false);
+    // After a Stop while reading, the rebuild covers the lines read.
+    const of = stoppedAt ?? total;
+    const at = next < records.length ? (records[next]?.line ?? of) - 1 : of;
+    post({ type: 'progress', cmdId, phase: 'rebuilding', done: at, total: of });
+    if (next < records.length) setTimeout(slice, 0);
+    else finish();
+  };
+  slice();
+}
+
+/** Why a trace gave no record: what its lines were instead, the commonest first. */
+function noRecords(skipped: Record<string, number>): string {
+  const seen = Object.entries(skipped).sort((a, b) => b[1] - a[1]);
+  if (seen.length === 0) return 'no trace line here';
+  const some = seen
+    .slice(0, 3)
+    .map(([what, n]) => `${what} ×${n.toLocaleString('en-US')}`)
+    .join(', ');
+  return `no TDP MMU event (kvm_tdp_mmu_spte_changed, kvm_mmu_set_spte, …) in this trace; its lines: ${some}${seen.length > 3 ? ', …' : ''}`;
+}
+
+/** The rebuild's records as span columns: who printed each, and the rebuild's notes. */
+function traceSpans(r: TraceRebuild, lineStarts: Uint32Array): SpanTable {
+  const tasks: string[] = [];
+  const taskIndex = new Map<string, number>();
+  const n = r.spans.length;
+  const trace: TraceColumns = {
+    levels: r.levels,
+    kernel: r.kernel,
+    task: new Int32Array(n),
+    tasks,
+    byTask: new Int32Array(0),
+    taskStarts: new Int32Array(0),
+    cpu: new Int16Array(n),
+    lineStarts,
+    joined: [],
+    notes: [],
+  };
+  r.spans.forEach((s, i) => {
+    let k = -1;
+    if (s.task !== null) {
+      const who = `${s.task}-${s.pid}`;
+      k = taskIndex.get(who) ?? -1;
+      if (k < 0) taskIndex.set(who, (k = tasks.push(who) - 1));
+    }
+    trace.task[i] = k;
+    trace.cpu[i] = s.cpu ?? -1;
+    if (s.joined) trace.joined.push([i, s.text]);
+    if (s.note !== null) trace.notes.push([i, s.note]);
+  });
+  // A counting sort: each task's records together, for its lane.
+  const starts = new Int32Array(tasks.length + 1);
+  for (const t of trace.task) if (t >= 0) starts[t + 1] = (starts[t + 1] ?? 0) + 1;
+  for (let t = 0; t < tasks.length; t++) starts[t + 1] = (starts[t + 1] ?? 0) + (starts[t] ?? 0);
+  const fill = starts.slice(0, tasks.length);
+  const byTask = new Int32Array(starts[tasks.length] ?? 0);
+  trace.task.forEach((t, i) => {
+    if (t >= 0) byTask[(fill[t] = (fill[t] ?? 0) + 1) - 1] = i;
+  });
+  trace.byTask = byTask;
+  trace.taskStarts = starts;
+  return spanTable(
+    r.spans.map((s) => ({
       line: s.line,
       kind: s.event,
       firstEvent: s.firstEvent,
       endEvent: s.endEvent,
-      trace: {
-        text: s.text,
-        task: s.task === null ? null : `${s.task}-${s.pid}`,
-        cpu: s.cpu,
-        ts: s.ts,
-        note: s.note,
-      },
-    }));
-  }
-  const ms = performance.now() - t0;
-  post({ type: 'finished', cmdId, eventCount, statements, failures: [], refused: null, ms });
+    })),
+    trace,
+  );
 }
 
 function run(cmdId: number, script: string, post: Post): void {
   const t0 = performance.now();
-  if (looksLikeTrace(script)) {
-    importTrace(cmdId, script, post, t0);
-    return;
-  }
   const parsed = parseScenario(script);
-  const statements: StatementSpan[] = [];
+  const statements: { line: number; kind: string; firstEvent: number; endEvent: number }[] = [];
   const failures: ExpectFailure[] = [];
   let refused: ParseError | null = null;
   const sim = new Simulator();
@@ -199,15 +330,20 @@ function run(cmdId: number, script: string, post: Post): void {
     }
     ship(true);
   }
-  post({
-    type: 'finished',
-    cmdId,
-    eventCount: log.length,
-    statements,
-    failures,
-    refused,
-    ms: performance.now() - t0,
-  });
+  const spans = spanTable(statements);
+  post(
+    {
+      type: 'finished',
+      cmdId,
+      eventCount: log.length,
+      spans,
+      stopped: null,
+      failures,
+      refused,
+      ms: performance.now() - t0,
+    },
+    spanBuffers(spans),
+  );
 }
 
 /** Faults needed, after the whole script, to touch again every page its accesses touched. */

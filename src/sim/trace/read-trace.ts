@@ -39,6 +39,8 @@ export interface TraceRecord {
   line: number;
   /** The record's text, with wrapped lines joined. */
   text: string;
+  /** Lines after the first that a mailer's wrap had split off (0: the record is one line). */
+  joined: number;
   task: string | null;
   pid: number | null;
   cpu: number | null;
@@ -179,117 +181,218 @@ const bump = (o: Record<string, number>, k: string, n = 1) => {
 /** Lines of any ending: CRLF, LF, or CR alone. */
 export const splitLines = (text: string): string[] => text.split(/\r\n|\r|\n/);
 
+/**
+ * Where each line of the text starts, for any line ending, with the text's length after the last
+ * (a final empty line is not a line). Line i (0-based) is lineText(text, starts, i).
+ */
+export function lineStarts(text: string): Uint32Array {
+  let n = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) n++;
+    else if (c === 13) {
+      n++;
+      if (text.charCodeAt(i + 1) === 10) i++;
+    }
+  }
+  const starts = new Uint32Array(n + 1);
+  let k = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+    if (c === 10 || c === 13) starts[k++] = i + 1;
+  }
+  starts[k] = text.length;
+  // A text that ends with a line break has no line after it.
+  return k > 0 && starts[k - 1] === text.length ? starts.subarray(0, k) : starts;
+}
+
+/** Line i of the text without its line break. */
+export function lineText(text: string, starts: Uint32Array, i: number): string {
+  const from = starts[i] ?? 0;
+  let to = starts[i + 1] ?? text.length;
+  if (to > from && text.charCodeAt(to - 1) === 10) to--;
+  if (to > from && text.charCodeAt(to - 1) === 13) to--;
+  return text.slice(from, to);
+}
+
+/** The last text looksLikeTrace() was asked about (the header asks on every render). */
+let lastLook: { text: string; trace: boolean } | null = null;
+/** A big text read in pieces, with its first MiB: slicing the whole would join its pieces. */
+let pieced: { text: string; head: string } | null = null;
+const HEAD = 1 << 20;
+
+/** Remember the first MiB of `text` (made of pieces a page must not join). */
+export function rememberHead(text: string, head: string): void {
+  pieced = { text, head: head.slice(0, HEAD) };
+}
+
+/** The first MiB of the text. */
+export function textHead(text: string): string {
+  if (pieced?.text === text) return pieced.head;
+  return text.length > HEAD ? text.slice(0, HEAD) : text;
+}
+
 /** Whether the text is a trace (some line is one of the events above) rather than a scenario. */
 export function looksLikeTrace(text: string): boolean {
-  const head = text.length > 1 << 20 ? text.slice(0, 1 << 20) : text;
-  // A line that is a comment does not count: a scenario may quote a trace line in one.
-  return /^(?![ \t]*#)[^\n]*?(?:^|[\s:])(?:kvm_tdp_mmu_spte_changed|kvm_mmu_set_spte|kvm_mmu_spte_requested|kvm_mmu_split_huge_page):/m.test(
-    head,
-  );
+  if (lastLook?.text === text) return lastLook.trace;
+  const head = textHead(text);
+  // A line that is a comment does not count: a scenario may quote a trace line in one. Any event
+  // line with an ftrace prefix counts (a report may open with many kvm_exit lines).
+  const trace =
+    /^(?![ \t]*#)[^\n]*?(?:^|[\s:])(?:kvm_tdp_mmu_spte_changed|kvm_mmu_set_spte|kvm_mmu_spte_requested|kvm_mmu_split_huge_page):/m.test(
+      head,
+    ) ||
+    /^[ \t]*[^#\s][^\n]*-\d+ +(?:\( *[\d-]+\) +)?\[\d+\] +(?:[^\s:]{4,5} +)?\d+\.\d+: +\w+:/m.test(
+      head,
+    );
+  lastLook = { text, trace };
+  return trace;
 }
+
+const NONPRESENT_HI = '800000000000';
 
 /**
  * The kernel whose SPTE encoding the text uses, cheaply: 6.10+ prints SHADOW_NONPRESENT_VALUE
  * (bit 63) for non-present and frozen SPTEs. (The rebuild decides the same from its records.)
+ * A plain search, not a regex: it runs on the page over traces of a hundred MiB.
  */
 export function traceKernel(text: string): KernelId {
-  return /(?:old|new)_spte (?:0x)?800000000000(?:0000|05a0)\b/.test(text) ? '6.18' : '5.18';
+  for (let i = text.indexOf(NONPRESENT_HI); i >= 0; i = text.indexOf(NONPRESENT_HI, i + 1)) {
+    const before = text.slice(Math.max(0, i - 8), i);
+    const after = text.slice(i + NONPRESENT_HI.length, i + NONPRESENT_HI.length + 5);
+    if (/_spte (?:0x)?$/.test(before) && /^(?:0000|05a0)(?![0-9a-fA-F])/.test(after)) return '6.18';
+  }
+  return '5.18';
 }
 
 /** Read a whole trace. Never throws: what it cannot read is counted in `skipped`. */
 export function readTrace(text: string): TraceRead {
-  const lines = splitLines(text);
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  const out: TraceRead = {
-    records: [],
-    skipped: {},
-    lostEvents: 0,
-    firstBad: null,
-    lines: lines.length,
-  };
-  let bad: { line: number; message: string } | null = null;
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i] ?? '';
-    if (HEADER_RE.test(raw)) continue;
-    const lost = LOST_RE.exec(raw);
-    if (lost) {
-      const count = dec(lost[2]);
-      out.lostEvents += count;
+  const r = new TraceReader(text);
+  r.step(Infinity);
+  return r.result();
+}
+
+/** A trace read a slice of lines at a time, so a worker can report progress and hear Stop. */
+export class TraceReader {
+  readonly starts: Uint32Array;
+  /** Lines in the text. */
+  readonly lines: number;
+  private readonly out: TraceRead;
+  private bad: { line: number; message: string } | null = null;
+  /** The next line to read (0-based). */
+  private i = 0;
+
+  constructor(private readonly text: string) {
+    this.starts = lineStarts(text);
+    this.lines = this.starts.length - 1;
+    this.out = { records: [], skipped: {}, lostEvents: 0, firstBad: null, lines: this.lines };
+  }
+
+  /** Lines read so far. */
+  get position(): number {
+    return this.i;
+  }
+
+  private line(i: number): string {
+    return lineText(this.text, this.starts, i);
+  }
+
+  /** Read about `n` more lines (a wrapped record is read whole); false once the text is done. */
+  step(n: number): boolean {
+    const { out, lines } = this;
+    const stop = Math.min(lines, this.i + n);
+    for (; this.i < stop; this.i++) {
+      const i = this.i;
+      const raw = this.line(i);
+      if (HEADER_RE.test(raw)) continue;
+      const lost = LOST_RE.exec(raw);
+      if (lost) {
+        const count = dec(lost[2]);
+        out.lostEvents += count;
+        out.records.push({
+          line: i + 1,
+          text: raw.trim(),
+          joined: 0,
+          task: null,
+          pid: null,
+          cpu: dec(lost[1]),
+          ts: null,
+          event: 'LOST EVENTS',
+          ev: { kind: 'lost', cpu: dec(lost[1]), count },
+        });
+        continue;
+      }
+      if (STACK_RE.test(raw)) {
+        bump(out.skipped, 'stack trace');
+        continue;
+      }
+      // A line a mailer wrapped: join the next ones while that makes an unreadable record readable.
+      let text = raw;
+      let used = 0;
+      let split = splitLine(text);
+      let ev = split && split.event in PAYLOADS ? decodePayload(split.event, split.payload) : null;
+      let acc = raw;
+      for (let k = 1; !ev && k <= MAX_JOIN && i + k < lines; k++) {
+        const next = this.line(i + k);
+        if (HEADER_RE.test(next) || LOST_RE.test(next) || STACK_RE.test(next)) break;
+        // A line that reads on its own starts a record, unless this one is a bare prefix.
+        if (split && splitLine(next)) break;
+        const piece = next.trimStart();
+        // A mailer breaks at a space, or inside a long token: try both joins.
+        for (const t of [acc + ' ' + piece, acc + piece]) {
+          const s = splitLine(t);
+          const e = s && s.event in PAYLOADS ? decodePayload(s.event, s.payload) : null;
+          if (e) {
+            text = t;
+            split = s;
+            ev = e;
+            used = k;
+            break;
+          }
+        }
+        acc = acc + ' ' + piece;
+      }
+      if (!split) {
+        bump(out.skipped, 'not a trace line');
+        continue;
+      }
+      if (!(split.event in PAYLOADS)) {
+        bump(out.skipped, split.event);
+        this.i += used;
+        continue;
+      }
+      const problem = ev ? rangeProblem(ev) : null;
+      if (!ev || problem) {
+        bump(out.skipped, `malformed ${split.event}`);
+        this.bad ??= {
+          line: i + 1,
+          message: problem
+            ? `${split.event}: ${problem}`
+            : `${split.event}: the payload does not read as the kernel prints it`,
+        };
+        this.i += used;
+        continue;
+      }
       out.records.push({
         line: i + 1,
-        text: raw.trim(),
-        task: null,
-        pid: null,
-        cpu: dec(lost[1]),
-        ts: null,
-        event: 'LOST EVENTS',
-        ev: { kind: 'lost', cpu: dec(lost[1]), count },
+        text: text.trim(),
+        joined: used,
+        task: split.task,
+        pid: split.pid,
+        cpu: split.cpu,
+        ts: split.ts,
+        event: split.event,
+        ev,
       });
-      continue;
+      this.i += used;
     }
-    if (STACK_RE.test(raw)) {
-      bump(out.skipped, 'stack trace');
-      continue;
-    }
-    // A line a mailer wrapped: join the next ones while that makes an unreadable record readable.
-    let text = raw;
-    let used = 0;
-    let split = splitLine(text);
-    let ev = split && split.event in PAYLOADS ? decodePayload(split.event, split.payload) : null;
-    let acc = raw;
-    for (let k = 1; !ev && k <= MAX_JOIN && i + k < lines.length; k++) {
-      const next = lines[i + k] ?? '';
-      if (HEADER_RE.test(next) || LOST_RE.test(next) || STACK_RE.test(next)) break;
-      // A line that reads on its own starts a record, unless this one is a bare prefix.
-      if (split && splitLine(next)) break;
-      const piece = next.trimStart();
-      // A mailer breaks at a space, or inside a long token: try both joins.
-      for (const t of [acc + ' ' + piece, acc + piece]) {
-        const s = splitLine(t);
-        const e = s && s.event in PAYLOADS ? decodePayload(s.event, s.payload) : null;
-        if (e) {
-          text = t;
-          split = s;
-          ev = e;
-          used = k;
-          break;
-        }
-      }
-      acc = acc + ' ' + piece;
-    }
-    if (!split) {
-      bump(out.skipped, 'not a trace line');
-      continue;
-    }
-    if (!(split.event in PAYLOADS)) {
-      bump(out.skipped, split.event);
-      i += used;
-      continue;
-    }
-    const problem = ev ? rangeProblem(ev) : null;
-    if (!ev || problem) {
-      bump(out.skipped, `malformed ${split.event}`);
-      bad ??= {
-        line: i + 1,
-        message: problem
-          ? `${split.event}: ${problem}`
-          : `${split.event}: the payload does not read as the kernel prints it`,
-      };
-      i += used;
-      continue;
-    }
-    out.records.push({
-      line: i + 1,
-      text: text.trim(),
-      task: split.task,
-      pid: split.pid,
-      cpu: split.cpu,
-      ts: split.ts,
-      event: split.event,
-      ev,
-    });
-    i += used;
+    return this.i < lines;
   }
-  if (out.records.length === 0) out.firstBad = bad;
-  return out;
+
+  /** What was read so far (all of it once step() has returned false). */
+  result(): TraceRead {
+    this.out.firstBad = this.out.records.length === 0 ? this.bad : null;
+    return this.out;
+  }
 }

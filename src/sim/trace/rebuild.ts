@@ -36,6 +36,8 @@ export interface TraceSpan {
   line: number;
   event: string;
   text: string;
+  /** Whether the record's text joins lines a mailer had wrapped. */
+  joined: boolean;
   task: string | null;
   pid: number | null;
   cpu: number | null;
@@ -183,11 +185,13 @@ export class TraceRebuild {
       default:
         break;
     }
-    k.emit(EV.opEnd, TRACE_OP, 0);
+    // The record's line again, so its end reads as such in the log.
+    k.emit(EV.opEnd, TRACE_OP, 0, rec.line);
     this.spans.push({
       line: rec.line,
       event: rec.event,
       text: rec.text,
+      joined: rec.joined > 0,
       task: rec.task,
       pid: rec.pid,
       cpu: rec.cpu,

@@ -195,6 +195,14 @@ describe('reading trace text', () => {
     expect(looksLikeTrace('x-1 [000] 1.0: kvm_mmu_set_spte: gfn 1 spte 0 (---) level 1 at 0')).toBe(
       true,
     );
+    // A report that opens with other events (its first TDP MMU record may be megabytes in).
+    expect(looksLikeTrace('CPU 0/KVM-9 [000] 0.5: kvm_exit: reason EPT_VIOLATION rip 0x1\n')).toBe(
+      true,
+    );
+    expect(looksLikeTrace('  qemu-1 (  1) [001] d.... 0.5: kvm_entry: vcpu 0\n')).toBe(true);
+    expect(looksLikeTrace('# CPU 0/KVM-9 [000] 0.5: kvm_exit: reason HLT\nvm levels=4\n')).toBe(
+      false,
+    );
   });
 });
 
