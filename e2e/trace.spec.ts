@@ -32,6 +32,11 @@ test('File → Import opens a trace-cmd report as a run: its lines in the log, s
   await expect(page.getByTestId('trace-lane-0')).toContainText('line 5 · CPU 1 · 81234.500107');
   await expect(page.getByTestId('trace-lane-1')).toContainText('CPU 1/KVM-4243');
   await expect(page.getByTestId('trace-lane-1')).toContainText('no record yet');
+  // The root's unseen entries have a colour of their own, named in the legend.
+  await page.locator('.legend__summary').click();
+  await expect(page.getByRole('list', { name: 'Entry colours' })).toContainText(
+    'unknown (not in the trace yet)',
+  );
   await app.press('End');
   // The trace ends with a 2M leaf back at gfn 0x100400 and the one at 0x100200 kept.
   expect(await app.stat('pages_2m')).toBe(2);

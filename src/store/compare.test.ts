@@ -10,6 +10,7 @@ import {
   paneMetrics,
   sameTables,
   scriptRelation,
+  scriptStrategy,
   withKernel,
 } from './compare.ts';
 import { parseScenario, scriptKernel } from '../sim/scenario/parse.ts';
@@ -90,6 +91,20 @@ describe('deriving the two scripts from the Explore script', () => {
       'The scripts run different statements from line 1 of A and line 1 of B on: the panes compare two different runs.',
     );
     expect(describeDifference(b, b)).toBe('Both scripts are the same: both panes will match.');
+  });
+
+  it('a trace in a pane is told apart without reading it as a scenario', () => {
+    const trace =
+      'CPU 0/KVM-9 [000] 1.5: kvm_tdp_mmu_spte_changed: as id 0 gfn 100 level 4 old_spte 0 new_spte 10001907\n';
+    expect(scriptRelation(trace, SCRIPT)).toEqual({ kind: 'unrelated', lineA: null, lineB: null });
+    expect(scriptStrategy(trace)).toBeNull();
+    expect(hasStrategyStatements(trace)).toBe(false);
+    expect(describeDifference(trace, SCRIPT)).toBe(
+      'Pane A holds an imported trace and pane B a scenario: they compare two different runs.',
+    );
+    expect(describeDifference(trace, trace + trace)).toBe(
+      'The panes hold two different traces: they compare two different runs.',
+    );
   });
 });
 

@@ -129,6 +129,8 @@ function offExpects(original: string, derived: string): string {
 
 /** The one strategy every recover_nx / zap_sp of the script uses (null: none, or a mix). */
 export function scriptStrategy(script: string): ZapStrategy | null {
+  // A trace is not parsed as a scenario (it may be a hundred MiB): it names no strategy.
+  if (looksLikeTrace(script)) return null;
   const used = new Set<ZapStrategy>();
   const statements = parseScenario(script).statements;
   const p = profileOf(scriptKernel(statements));
@@ -141,6 +143,7 @@ export function scriptStrategy(script: string): ZapStrategy | null {
 
 /** Whether the script has anything a strategy changes. */
 export function hasStrategyStatements(script: string): boolean {
+  if (looksLikeTrace(script)) return false;
   return parseScenario(script).statements.some(
     (st) => st.kind === 'recover_nx' || st.kind === 'zap_sp',
   );
@@ -158,6 +161,7 @@ export type ScriptRelation =
 
 /** Statements that run, without strategies, kernels and expects: what both panes must share. */
 function skeleton(script: string): { line: number; text: string }[] | null {
+  if (looksLikeTrace(script)) return null;
   const parsed = parseScenario(script);
   if (parsed.errors.length > 0) return null;
   return parsed.statements
@@ -203,6 +207,13 @@ function wordsOnlyIn(line: string, other: string): string[] {
 /** The hint under the editors: how script B differs from script A, line by line. */
 export function describeDifference(a: string, b: string): string {
   if (a === b) return 'Both scripts are the same: both panes will match.';
+  const ta = looksLikeTrace(a);
+  const tb = looksLikeTrace(b);
+  if (ta || tb) {
+    return ta && tb
+      ? 'The panes hold two different traces: they compare two different runs.'
+      : `Pane ${ta ? 'A' : 'B'} holds an imported trace and pane ${ta ? 'B' : 'A'} a scenario: they compare two different runs.`;
+  }
   const la = a.split('\n');
   const lb = b.split('\n');
   const differing: number[] = [];

@@ -135,6 +135,7 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
   const undo = useWs(selectUndo);
   const [leftWidth, setLeftWidth] = usePaneWidth();
   const helpOpen = useApp(selectHelpOpen);
+  const isTrace = useApp(selectStatements).isTrace;
   const b = workspace.compare;
   const comparing = mode === 'compare' && b !== null;
 
@@ -208,6 +209,7 @@ function Shell({ loop, loadPreset, presetOf }: Omit<AppProps, 'workspace'>) {
               <Legend
                 key={String(presentation)}
                 defaultOpen={presentation || window.innerHeight > 900}
+                trace={isTrace}
               />
             </div>
             <DetailsPane />

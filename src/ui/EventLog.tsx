@@ -3,6 +3,7 @@
 // onto the virtual height proportionally and the wheel is driven by hand.
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
 import type { KeyboardEvent, UIEvent } from 'react';
+import { lowerBound } from '../protocol/spans.ts';
 import type { SimEvent } from '../sim/events.ts';
 import { explainEvent } from '../sim/explain.ts';
 import './EventLog.css';
@@ -30,14 +31,7 @@ export interface EventLogProps {
 
 /** The position of the last match before `cursor` in sorted `matches` (-1 if none). */
 function lastBefore(matches: readonly number[], cursor: number): number {
-  let lo = 0;
-  let hi = matches.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((matches[mid] ?? 0) < cursor) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
+  return lowerBound(matches.length, (i) => matches[i] ?? 0, cursor) - 1;
 }
 
 const ROW_HEIGHT = 24;

@@ -7,6 +7,8 @@ import './Legend.css';
 export interface LegendProps {
   /** Open on first render (the user can fold it away). */
   defaultOpen?: boolean;
+  /** An imported trace is shown: its unknown entries have a colour of their own. */
+  trace?: boolean;
 }
 
 const ENTRY_DETAIL: Record<EntryKind, string> = {
@@ -18,6 +20,8 @@ const ENTRY_DETAIL: Record<EntryKind, string> = {
   mmio: 'not present: W+X without R makes the access an EPT misconfiguration, emulated as MMIO',
   removed:
     'REMOVED_SPTE (5.x, 0x5a0) / FROZEN_SPTE (6.11+, 0x80000000000005a0): frozen while its table is torn down; other walkers retry',
+  unknown:
+    'an imported trace began after this table was made and has not shown this entry yet: its value is not known',
 };
 
 interface Mark {
@@ -65,12 +69,12 @@ const MARKS: readonly Mark[] = [
   },
 ];
 
-export function Legend({ defaultOpen = true }: LegendProps) {
+export function Legend({ defaultOpen = true, trace = false }: LegendProps) {
   return (
     <details className="legend" aria-label="Legend" open={defaultOpen}>
       <summary className="legend__summary">Legend</summary>
       <ul className="legend__list" aria-label="Entry colours">
-        {ENTRY_KINDS.map((k) => (
+        {ENTRY_KINDS.filter((k) => trace || k.kind !== 'unknown').map((k) => (
           <li key={k.kind} className="legend__item" title={ENTRY_DETAIL[k.kind]}>
             <span
               className="legend__swatch"

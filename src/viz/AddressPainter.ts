@@ -15,7 +15,7 @@ import {
 } from './address-layout.ts';
 import type { Rect } from './layout.ts';
 import type { OverlayGeometry } from './overlays.ts';
-import { codeKind, entryCode, hasNxGlyph, type EntryKind, type Palette } from './palette.ts';
+import { codeKind, hasNxGlyph, tableEntryCode, type EntryKind, type Palette } from './palette.ts';
 
 /** The operation at the cursor, as far as the picture draws it. */
 export type OpMark = OpCover;
@@ -218,7 +218,6 @@ export class AddressPainter {
     if (x1 < 0 || x0 > scene.w) return;
     const y = cellsTop(scene.rows, sp.level);
     const h = cellsHeight(scene.rows);
-    const spt = sp.spt;
     // Entries are span GFNs wide at the axis's scale there: below a pixel or so the table is one cell.
     const scale = scene.axis.scaleIn(sp.gfn, sp.gfn + 512 * span);
     if (span * scale * scene.view.k < MIN_ENTRY_PX) {
@@ -232,7 +231,7 @@ export class AddressPainter {
         if (ex0 > scene.w) break;
         const ex1 = sx(sp.gfn + (i + 1) * span);
         if (ex1 < 0) continue;
-        const code = entryCode(spt[2 * i] ?? 0, spt[2 * i + 1] ?? 0, sp.level);
+        const code = tableEntryCode(sp, i);
         const kind = codeKind(code);
         const wide = ex1 - ex0;
         ctx.fillStyle = p.entries[kind];
@@ -297,7 +296,7 @@ export class AddressPainter {
     ctx.fillStyle = p.entries.none;
     ctx.fillRect(x0, y, sx(sp.gfn + 512 * span) - x0, h);
     for (let i = 0; i < 512; i++) {
-      const kind = codeKind(entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level));
+      const kind = codeKind(tableEntryCode(sp, i));
       if (kind === 'none') continue;
       const ex = sx(sp.gfn + i * span);
       if (ex > w) break;
@@ -313,9 +312,10 @@ export class AddressPainter {
     const counts = new Map<EntryKind, number>();
     let present = 0;
     for (let i = 0; i < 512; i++) {
-      const kind = codeKind(entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level));
+      const kind = codeKind(tableEntryCode(sp, i));
       if (kind === 'none') continue;
-      present++;
+      // An unknown entry colours the summary but is not counted as present.
+      if (kind !== 'unknown') present++;
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
     let kind: EntryKind = 'none';
@@ -335,8 +335,16 @@ export class AddressPainter {
     h: number,
   ): void {
     const p = this.palette;
-    const dark = kind === 'none' ? p.fg : p.panel;
-    const what = kind === 'none' ? '' : kind === 'table' ? '→ table' : kind.toUpperCase();
+    const light = kind === 'none' || kind === 'unknown';
+    const dark = light ? p.fg : p.panel;
+    const what =
+      kind === 'none'
+        ? ''
+        : kind === 'table'
+          ? '→ table'
+          : kind === 'unknown'
+            ? 'unknown'
+            : kind.toUpperCase();
     this.text(`[${i}] ${what}`, x + 4, y + 15, dark, 12, w - 6, 600);
     if (h >= 38 && w >= 96) {
       const gfn = sp.gfn + i * entrySpan(sp.level);

@@ -54,6 +54,7 @@ const ENTRY_SHORT: Record<EntryKind, string> = {
   '1g': '1G',
   mmio: 'MMIO',
   removed: 'FRZ', // REMOVED_SPTE (5.x) and FROZEN_SPTE (6.11+) alike
+  unknown: '?',
 };
 /** NX glyphs appear once a cell is this large on screen. */
 const GLYPH_PX = 3;
@@ -379,10 +380,12 @@ export class TreePainter implements PictureView<TreeScene> {
     ctx.textBaseline = 'middle';
     for (let i = 0; i < 512; i++) {
       const code = v.codes[i] ?? 0;
-      const kind = ENTRY_SHORT[codeKind(code)];
+      const k = codeKind(code);
+      const kind = ENTRY_SHORT[k];
       const cx = PAD + (i % COLS) * CELL + CELL / 2;
       const cy = HEADER_H + Math.floor(i / COLS) * CELL;
-      ctx.fillStyle = kind ? this.palette.panel : this.palette.muted;
+      // Pale cells (non-present, unknown) take dark text.
+      ctx.fillStyle = kind && k !== 'unknown' ? this.palette.panel : this.palette.muted;
       ctx.font = `${CELL * 0.3}px ${this.palette.mono}`;
       ctx.fillText(String(i), cx, cy + CELL * (kind ? 0.3 : 0.5));
       if (kind) {

@@ -37,7 +37,7 @@ import {
   type OverlayGeometry,
 } from './overlays.ts';
 import { centreOn, fitView, PanZoom, zoomAbout, type View } from './PanZoom.ts';
-import { codeColor, entryCode, hasNxGlyph, readPalette, type Palette } from './palette.ts';
+import { codeColor, hasNxGlyph, readPalette, tableEntryCode, type Palette } from './palette.ts';
 import { changeCallout } from '../sim/explain.ts';
 import type { FocusChange, PictureRenderer, RendererOptions, Selection } from './picture.ts';
 
@@ -248,8 +248,7 @@ export class TreeRenderer implements PictureRenderer {
     for (const { sp: id, index: i } of plan.entries) {
       const v = this.views.get(id);
       const sp = mirror.sps[id];
-      if (v && sp)
-        this.setCode(v, i, entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level));
+      if (v && sp) this.setCode(v, i, tableEntryCode(sp, i));
     }
     for (const a of plan.anims) this.queue(a);
 
@@ -415,7 +414,7 @@ export class TreeRenderer implements PictureRenderer {
     if (!sp) return;
     let nx = 0;
     for (let i = 0; i < 512; i++) {
-      const code = entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level);
+      const code = tableEntryCode(sp, i);
       v.codes[i] = code;
       if (hasNxGlyph(code)) nx++;
     }

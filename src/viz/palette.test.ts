@@ -8,7 +8,11 @@ import {
   type LeafRules,
   type Spte,
 } from '../sim/spte.ts';
-import { codeKind, entryCode, hasNxGlyph } from './palette.ts';
+import { readFileSync } from 'node:fs';
+import { Mirror } from '../sim/replay.ts';
+import { readTrace } from '../sim/trace/read-trace.ts';
+import { TraceRebuild } from '../sim/trace/rebuild.ts';
+import { codeKind, entryCode, hasNxGlyph, tableEntryCode } from './palette.ts';
 
 const rules = (nxHugePages: boolean, hostWritable: boolean): LeafRules => ({
   nxHugePages,
@@ -45,5 +49,25 @@ describe('entryCode', () => {
     expect(hasNxGlyph(entryCode(huge.lo, huge.hi, 2))).toBe(true);
     expect(hasNxGlyph(entryCode(exec.lo, exec.hi, 2))).toBe(false);
     expect(hasNxGlyph(entryCode(small.lo, small.hi, 1))).toBe(false);
+  });
+});
+
+describe('tableEntryCode', () => {
+  it("draws an imported trace's unseen entries as unknown, and a seen one by its value, both ways", () => {
+    const r = TraceRebuild.of(readTrace(readFileSync('e2e/data/nx-recovery.trace.txt', 'utf8')));
+    const log = r.kvm.log;
+    const m = new Mirror();
+    m.seek(log, log.length);
+    const root = m.sps[0];
+    if (!root) throw new Error('no root');
+    // The trace shows the root's entry 0 (a pointer to sp 1) and nothing else of it.
+    expect(codeKind(tableEntryCode(root, 0))).toBe('table');
+    expect(codeKind(tableEntryCode(root, 1))).toBe('unknown');
+    expect(codeKind(tableEntryCode(root, 511))).toBe('unknown');
+    // Back to where only the vm and the implied root exist: entry 0 is unknown again.
+    m.seek(log, 4);
+    const early = m.sps[0];
+    if (!early || early.freed) throw new Error('the root is not there at event 4');
+    expect(codeKind(tableEntryCode(early, 0))).toBe('unknown');
   });
 });

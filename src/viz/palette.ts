@@ -1,5 +1,6 @@
 // Entry colours from the theme's CSS variables, shared by the canvas and the legend.
 import { color } from 'd3';
+import type { MirrorSp } from '../sim/replay.ts';
 import {
   isExecutable,
   isLastSpte,
@@ -8,7 +9,7 @@ import {
   isShadowPresent,
 } from '../sim/spte.ts';
 
-export type EntryKind = 'none' | 'table' | '4k' | '2m' | '1g' | 'mmio' | 'removed';
+export type EntryKind = 'none' | 'table' | '4k' | '2m' | '1g' | 'mmio' | 'removed' | 'unknown';
 
 export interface EntryKindInfo {
   kind: EntryKind;
@@ -25,6 +26,7 @@ export const ENTRY_KINDS: readonly EntryKindInfo[] = [
   { kind: '1g', label: '1G leaf', cssVar: '--spte-1g' },
   { kind: 'mmio', label: 'MMIO SPTE', cssVar: '--spte-mmio' },
   { kind: 'removed', label: 'REMOVED / FROZEN_SPTE', cssVar: '--spte-removed' },
+  { kind: 'unknown', label: 'unknown (not in the trace yet)', cssVar: '--spte-unknown' },
 ];
 
 /** Not a colour but a glyph on the cell: a 2M/1G leaf whose X bit the NX huge page mitigation withheld. */
@@ -47,7 +49,14 @@ const KIND_CODES: Record<EntryKind, number> = {
   '1g': 4,
   mmio: 5,
   removed: 6,
+  unknown: 7,
 };
+
+/** The code of entry i of a mirrored table: an imported trace's unseen entry is unknown, not 0. */
+export function tableEntryCode(sp: MirrorSp, i: number): number {
+  if (sp.unknown?.[i]) return KIND_CODES.unknown;
+  return entryCode(sp.spt[2 * i] ?? 0, sp.spt[2 * i + 1] ?? 0, sp.level);
+}
 
 /** A compact code for what an entry is (kind and leaf size, plus NX_FLAG), as the canvas stores it. */
 export function entryCode(lo: number, hi: number, level: number): number {
@@ -98,6 +107,7 @@ const FALLBACK: Record<string, string> = {
   '--spte-1g': '#cc79a7',
   '--spte-mmio': '#009e73',
   '--spte-removed': '#d55e00',
+  '--spte-unknown': '#ece3b4',
   '--nx-mark': '#000000',
   '--fg': '#1b1f24',
   '--muted': '#5b6470',
