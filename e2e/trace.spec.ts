@@ -56,3 +56,26 @@ test('File → Import opens a trace-cmd report as a run: its lines in the log, s
   await page.getByTestId('undo-notice').getByRole('button', { name: 'Undo' }).click();
   await app.expectScript(mine);
 });
+
+test('File → Paste a trace… opens pasted trace text as a run, and Undo brings the script back', async ({
+  app,
+  page,
+}) => {
+  await app.open();
+  const mine = 'memslot gpa=0x100000000 size=2M backing=2M\naccess gpa=0x100000000 type=read\n';
+  await app.setScript(mine);
+  await page.getByRole('button', { name: 'File' }).click();
+  await page.getByRole('menuitem', { name: 'Paste a trace…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Paste a trace' });
+  await expect(dialog.getByRole('button', { name: 'Open as a run' })).toBeDisabled();
+  await dialog.getByTestId('paste-text').fill(TRACE);
+  await dialog.getByRole('button', { name: 'Open as a run' }).click();
+  await expect(dialog).toBeHidden();
+  await app.idle();
+  await app.expectScript(TRACE);
+  await expect(page.getByTestId('trace-lane-1')).toContainText('CPU 1/KVM-4243');
+  await app.press('End');
+  expect(await app.stat('pages_2m')).toBe(2);
+  await page.getByTestId('undo-notice').getByRole('button', { name: 'Undo' }).click();
+  await app.expectScript(mine);
+});

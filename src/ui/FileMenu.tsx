@@ -9,6 +9,7 @@ import {
   traceJson,
   tracepointText,
 } from '../store/files.ts';
+import { PasteDialog } from './PasteDialog.tsx';
 import { useDismiss } from './use-dismiss.ts';
 import { useWorkspace } from './workspace-context.ts';
 import './FileMenu.css';
@@ -19,6 +20,7 @@ export function FileMenu() {
   const session = workspace.main;
   const input = useRef<HTMLInputElement>(null);
   const [open, setOpen] = useState(false);
+  const [pasting, setPasting] = useState(false);
   const box = useRef<HTMLDivElement>(null);
   useDismiss(
     box,
@@ -98,8 +100,30 @@ export function FileMenu() {
           >
             Import scenario or trace…
           </button>
+          <button
+            type="button"
+            role="menuitem"
+            onClick={() => {
+              setOpen(false);
+              setPasting(true);
+            }}
+          >
+            Paste a trace…
+          </button>
         </div>
       )}
+      <PasteDialog
+        open={pasting}
+        onClose={() => setPasting(false)}
+        onOpen={(text) => {
+          try {
+            const { script } = scriptFromFile('the pasted text', text);
+            void workspace.replaceScript('the pasted text', script);
+          } catch (e) {
+            session.store.setState({ notice: `Nothing was opened: ${(e as Error).message}` });
+          }
+        }}
+      />
       <input
         ref={input}
         type="file"
