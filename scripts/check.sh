@@ -33,7 +33,8 @@ step "typecheck (tsc -b)" npx tsc -b
 step "lint (eslint)" npx eslint --max-warnings 0 .
 step "format (prettier --check)" npx prettier --check --log-level warn .
 step "unit tests (vitest)" npx vitest run --reporter=default --reporter=json --outputFile.json=.reports/unit.json
-step "build (vite build)" npx vite build --logLevel warn
+# The browser tests run against a build with their test hooks (window.tdpviz.crashWorker).
+step "build (vite build --mode test)" npx vite build --mode test --logLevel warn
 step "e2e (playwright, chromium)" npx playwright test
 
 node scripts/summary.mjs "${#failed_steps[@]}" "${failed_steps[@]}"

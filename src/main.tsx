@@ -12,11 +12,14 @@ import { FrameLoop } from './viz/FrameLoop.ts';
 import './ui/theme.css';
 
 const params = new URLSearchParams(location.search);
+/** The simulation on the page itself, for when no worker can start (loaded only then). */
+const inPage = async (): Promise<SimClient> =>
+  new (await import('./client/InProcessSimClient.ts')).InProcessSimClient();
 // The simulation core reaches the page only when asked for (?worker=0): a chunk of its own.
 const client: SimClient =
   typeof Worker === 'undefined' || params.get('worker') === '0'
-    ? new (await import('./client/InProcessSimClient.ts')).InProcessSimClient()
-    : new WorkerSimClient(createSimWorker);
+    ? await inPage()
+    : new WorkerSimClient(createSimWorker, inPage);
 
 const reducedMotion =
   params.get('motion') === '0' || window.matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -40,7 +43,7 @@ loop.watch(session);
 
 const workspace = new Workspace(session, {
   // The second pane gets its own worker and keeps nothing in storage.
-  makeSession: () => new Session(new WorkerSimClient(createSimWorker), null, init),
+  makeSession: () => new Session(new WorkerSimClient(createSimWorker, inPage), null, init),
   watch: (s) => loop.watch(s),
   unwatch: (s) => loop.unwatch(s),
   defaultCompareScript: () => (compareDefault ? loadPreset(compareDefault) : Promise.resolve('')),
@@ -87,8 +90,10 @@ window.addEventListener('pagehide', () => {
   }
 });
 
-// A handle for the browser tests: make the worker die, to exercise the restart path.
-Object.assign(window, { tdpviz: { crashWorker: () => client.send('crash', {}) } });
+// A handle for the browser tests (a `vite build --mode test` only): make the worker die.
+if (import.meta.env.MODE === 'test') {
+  Object.assign(window, { tdpviz: { crashWorker: () => client.send('crash', {}) } });
+}
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

@@ -26,7 +26,7 @@ describe('InProcessSimClient', () => {
     const fin = await done;
     expect(fin.cmdId).toBe(id);
     expect(seen.at(-1)).toBe('finished');
-    expect(seen.slice(0, -1)).toEqual(['batch']);
+    expect(seen.slice(0, -1)).toEqual(['progress', 'progress', 'batch']);
     expect(fin.eventCount).toBeGreaterThan(0);
   });
 

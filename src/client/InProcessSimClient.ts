@@ -1,13 +1,13 @@
 import type { Command, CommandMap, CommandType, WorkerMessage } from '../protocol/messages.ts';
 import { createHandler } from '../worker/handler.ts';
-import { Listeners, type MessageListener, type SimClient } from './SimClient.ts';
+import { Listeners, type MessageListener, type Restart, type SimClient } from './SimClient.ts';
 
 /** The same handler on the page's own thread; replies arrive asynchronously, as from a worker. */
 export class InProcessSimClient implements SimClient {
   private nextId = 1;
   private lastRun: Command | null = null;
   private readonly messages = new Listeners<[WorkerMessage]>();
-  private readonly restarts = new Listeners<[]>();
+  private readonly restarts = new Listeners<[Restart]>();
   private readonly handle = createHandler((msg) => {
     queueMicrotask(() => this.messages.emit(msg));
   });
@@ -25,7 +25,10 @@ export class InProcessSimClient implements SimClient {
       this.handle(cmd);
     } catch {
       // The in-process twin of a dead worker: start over and replay the last run.
-      this.restarts.emit();
+      this.restarts.emit({
+        replayed: this.lastRun !== null,
+        message: 'The simulation stopped and was restarted; your script was replayed.',
+      });
       if (this.lastRun) this.handle(this.lastRun);
     }
   }
@@ -34,8 +37,13 @@ export class InProcessSimClient implements SimClient {
     return this.messages.add(listener);
   }
 
-  onRestart(listener: () => void): () => void {
+  onRestart(listener: (r: Restart) => void): () => void {
     return this.restarts.add(listener);
+  }
+
+  /** The handler runs on this thread: a run in flight cannot be cut off. */
+  cancelRun(): boolean {
+    return false;
   }
 
   dispose(): void {

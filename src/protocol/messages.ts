@@ -8,6 +8,9 @@ export type { SpanTable, StatementSpan } from './spans.ts';
 
 export const PROTOCOL_VERSION = 1;
 
+/** What a run in flight is doing: running a script's statements, or reading / rebuilding a trace. */
+export type RunPhase = 'running' | 'reading' | 'rebuilding';
+
 /** Commands the page sends; each carries an id that every reply names. */
 export interface CommandMap {
   /**
@@ -68,14 +71,8 @@ export type WorkerMessage =
   | { type: 'parseErrors'; cmdId: number; errors: ParseError[] }
   /** Events [first, first + words.length / 8) of the run's log. */
   | { type: 'batch'; cmdId: number; seq: number; first: number; words: Uint32Array }
-  /** A long trace import on its way: `done` of `total` lines read, then rebuilt. */
-  | {
-      type: 'progress';
-      cmdId: number;
-      phase: 'reading' | 'rebuilding';
-      done: number;
-      total: number;
-    }
+  /** A run on its way: a script at its statement on line `done`; a trace `done` lines read, then rebuilt. */
+  | { type: 'progress'; cmdId: number; phase: RunPhase; done: number; total: number }
   | {
       type: 'finished';
       cmdId: number;

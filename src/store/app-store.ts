@@ -2,6 +2,7 @@
 // selectors). The mirrored model itself is a mutable object owned by the session; `version` bumps
 // whenever it changes so views re-read it.
 import { createStore } from 'zustand/vanilla';
+import type { RunPhase } from '../protocol/messages.ts';
 import { Spans } from '../protocol/spans.ts';
 import type { Counters, Stats } from '../sim/names.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
@@ -44,7 +45,7 @@ export interface AppState {
   /** Where each statement's (or trace record's) events are. */
   statements: Spans;
   /** A long trace import on its way: lines read, then rebuilt, of all of them. */
-  progress: { phase: 'reading' | 'rebuilding'; done: number; total: number } | null;
+  progress: { phase: RunPhase; done: number; total: number } | null;
   /** The run was stopped after `done` of `total` lines. */
   stopped: { done: number; total: number } | null;
   failures: ExpectFailure[];

@@ -128,6 +128,8 @@ export class Session {
     null;
   /** The last script (and cursor) small enough to save: what a save keeps while a big trace is open. */
   private lastSaved: { script: string; cursor: number } | null = null;
+  /** The run's latest progress, for the store at the next frame. */
+  private progress: AppState['progress'] = null;
   /** What the run's trace lines are read from (the pieces of a big imported file). */
   private ranText: TextSource = '';
   /** The script of the run whose results (refusal, failures) the store holds. */
@@ -143,19 +145,27 @@ export class Session {
     this.store = createAppStore(init);
     this.offs.push(client.subscribe((m) => this.onMessage(m)));
     this.offs.push(
-      client.onRestart(() => {
-        // The client re-sends the last run; replay it up to where the user was. An exploration
-        // in flight died with the worker: it ends, saying so.
+      client.onRestart((r) => {
+        // An exploration in flight died with the worker: it ends, saying so.
         for (const [id, stream] of this.streams) {
           stream({ type: 'failed', cmdId: id, message: 'the simulation worker stopped' });
         }
         this.streams.clear();
-        this.resumeAt = this.store.getState().cursor;
-        this.resetRun();
-        this.store.setState({
-          runStatus: 'running',
-          notice: 'The simulation worker stopped and was restarted; your script was replayed.',
-        });
+        const running = this.store.getState().runStatus === 'running';
+        if (r.replayed) {
+          // The run comes again: back to where the user was (a second death keeps the first aim).
+          this.resumeAt ??= this.store.getState().cursor;
+          this.resetRun();
+          this.store.setState({ runStatus: 'running', notice: r.message });
+        } else if (running) {
+          // The run was dropped: what arrived of it is not the whole run, so none of it is shown.
+          this.resetRun();
+          this.store.setState({ runStatus: 'done', notice: r.message });
+          for (const w of this.finishedWaiters.splice(0)) w();
+        } else {
+          // Nothing was running: the run on the page is whole and stays as it is.
+          this.store.setState({ notice: r.message });
+        }
         this.onWake();
       }),
     );
@@ -364,6 +374,7 @@ export class Session {
 
   private resetRun(): void {
     this.events.clear();
+    this.progress = null;
     this.mirror = new Mirror();
     this.acc = 0;
     const v = this.store.getState().version + 1;
@@ -399,8 +410,29 @@ export class Session {
 
   /** Stop the run in flight (a long trace import ends with what it has read). */
   stopRun(): void {
-    if (this.store.getState().runStatus === 'running')
+    const s = this.store.getState();
+    if (s.runStatus !== 'running') return;
+    const progress = this.progress ?? s.progress;
+    // A trace import stops between slices, keeping what it read; a script is cut off.
+    if (progress && progress.phase !== 'running') {
       this.client.send('stop', { target: this.runId });
+      return;
+    }
+    if (!this.client.cancelRun()) return;
+    const line = progress?.done ?? 0;
+    const total = progress?.total ?? 0;
+    this.progress = null;
+    this.resumeAt = null;
+    this.runId = -1;
+    this.store.setState({
+      runStatus: 'done',
+      eventCount: this.events.length,
+      progress: null,
+      stopped: { done: line, total },
+      notice: `The run was stopped at line ${line}: the timeline holds the ${this.events.length.toLocaleString('en-US')} events it had made, without its operations. Edit the script to run it again.`,
+    });
+    for (const w of this.finishedWaiters.splice(0)) w();
+    this.onWake();
   }
 
   /** Send a measurement command and wait for its answer. */
@@ -465,9 +497,11 @@ export class Session {
         this.store.setState({ parseErrors: m.errors });
         break;
       case 'progress':
-        this.store.setState({ progress: { phase: m.phase, done: m.done, total: m.total } });
+        // Like the event count, it reaches the store once per frame (advance()).
+        this.progress = { phase: m.phase, done: m.done, total: m.total };
         break;
       case 'finished': {
+        this.progress = null;
         const target = Math.min(this.resumeAt ?? 0, m.eventCount);
         this.resumeAt = null;
         this.store.setState({
@@ -679,8 +713,11 @@ export class Session {
 
   /** Move the mirror toward where the timeline wants it, within a frame's budget. */
   advance(now: number): Applied | null {
-    if (this.store.getState().eventCount !== this.events.length)
+    const st = this.store.getState();
+    if (st.eventCount !== this.events.length)
       this.store.setState({ eventCount: this.events.length });
+    if (this.progress !== null && st.runStatus === 'running' && st.progress !== this.progress)
+      this.store.setState({ progress: this.progress });
     const s = this.store.getState();
     const dt = this.lastNow ? Math.min(now - this.lastNow, 250) : 0;
     this.lastNow = now;

@@ -248,9 +248,11 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
     status === 'loading'
       ? 'loading…'
       : status === 'running'
-        ? progress
+        ? progress && progress.phase !== 'running'
           ? `${progress.phase === 'reading' ? 'reading the trace' : 'rebuilding'}… line ${n(progress.done)} of ${n(progress.total)}`
-          : `running… ${n(count)} events`
+          : progress
+            ? `running… line ${n(progress.done)} of ${n(progress.total)} · ${n(count)} events`
+            : `running… ${n(count)} events`
         : parseErrors.length > 0
           ? `${parseErrors.length} error${parseErrors.length > 1 ? 's' : ''} in the ${isTrace ? 'trace' : 'script'}`
           : stopped
@@ -318,7 +320,9 @@ function Header({ loadPreset, presetOf }: Pick<AppProps, 'loadPreset' | 'presetO
           title={
             progress.phase === 'reading'
               ? 'Stop reading: the trace is rebuilt up to the line reached'
-              : 'Stop: the run ends at the line reached'
+              : progress.phase === 'rebuilding'
+                ? 'Stop: the run ends at the line reached'
+                : 'Stop the script: the events made so far stay on the timeline'
           }
         >
           Stop

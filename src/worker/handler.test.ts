@@ -35,7 +35,9 @@ describe('worker handler', () => {
     const fin = msgs.at(-1);
     if (fin?.type !== 'finished') throw new Error('no finished message');
     expect(batches.length).toBeGreaterThan(0);
-    expect(transfers[0]?.length).toBe(1);
+    // Each batch hands its words over; the run said first where it was (line 1).
+    expect(transfers[msgs.findIndex((m) => m.type === 'batch')]?.length).toBe(1);
+    expect(msgs[0]).toMatchObject({ type: 'progress', phase: 'running', done: 1, total: 5 });
     const words = batches.flatMap((b) => (b.type === 'batch' ? Array.from(b.words) : []));
     expect(words.length).toBe(fin.eventCount * WORDS);
     const mirror = new Mirror();
@@ -203,6 +205,10 @@ describe('worker handler: importing a trace', () => {
     return lines.join('\n') + '\n';
   }
 
+  /** A report that takes many slices to read and to rebuild, made once. */
+  let made: string | null = null;
+  const big = () => (made ??= report(120_000));
+
   it('reads, then rebuilds, with progress; its spans name each record, its task and its line', async () => {
     const text = readFileSync('e2e/data/nx-recovery.trace.txt', 'utf8');
     const { msgs, transfers, handle } = collect();
@@ -269,7 +275,7 @@ describe('worker handler: importing a trace', () => {
   });
 
   it('Stop while reading rebuilds the lines read so far, and says where it stopped', async () => {
-    const text = report(60_000);
+    const text = big();
     const { msgs, handle } = collect();
     handle({ type: 'run', id: 2, script: text });
     // The first slice ran inside handle(); Stop is heard before the second.
@@ -291,17 +297,15 @@ describe('worker handler: importing a trace', () => {
   });
 
   it('Stop while rebuilding ends the run at the record reached', async () => {
-    const text = report(60_000);
-    const { msgs, handle } = collect();
-    handle({ type: 'run', id: 4, script: text });
-    await new Promise<void>((resolve) => {
-      const poll = () => {
-        if (msgs.some((m) => m.type === 'progress' && m.phase === 'rebuilding')) resolve();
-        else setTimeout(poll, 1);
-      };
-      poll();
+    const text = big();
+    const msgs: WorkerMessage[] = [];
+    // Stop arrives right after the first slice of the rebuild, as a click would between slices.
+    const handle = createHandler((m) => {
+      msgs.push(m);
+      if (m.type === 'progress' && m.phase === 'rebuilding' && m.done < m.total)
+        handle({ type: 'stop', id: 5, target: 4 });
     });
-    handle({ type: 'stop', id: 5, target: 4 });
+    handle({ type: 'run', id: 4, script: text });
     const fin = await finished(msgs);
     const full = TraceRebuild.of(readTrace(text)).kvm.log.length;
     expect(fin.eventCount).toBeLessThan(full);

@@ -316,8 +316,11 @@ function run(cmdId: number, script: string, post: Post): void {
   if (parsed.errors.length > 0) {
     post({ type: 'parseErrors', cmdId, errors: parsed.errors });
   } else {
+    const total = parsed.statements.at(-1)?.line ?? 0;
     for (const st of parsed.statements) {
       const firstEvent = log.length;
+      // Which line runs: the page offers Stop and names it (it shows the latest once a frame).
+      post({ type: 'progress', cmdId, phase: 'running', done: st.line, total });
       try {
         runStatement(sim, st, failures);
       } catch (e) {

@@ -9,7 +9,7 @@ import {
 } from '../names.ts';
 import { KERNELS, type KernelId } from '../profile.ts';
 import type { ParseError, Statement } from './ast.ts';
-import { formatStatement, parseScenario } from './parse.ts';
+import { formatStatement, MAX_RANGE_PAGES, MAX_SCRIPT_PAGES, parseScenario } from './parse.ts';
 import { STATEMENT_WORDS } from './schema.ts';
 
 function parseOk(text: string): Statement[] {
@@ -135,6 +135,37 @@ describe('parseScenario: statements', () => {
       return st.kind === 'memslot' ? st.backingLevel : undefined;
     });
     expect(levels).toEqual([1, 2, 3, 1, 2, 3]);
+  });
+});
+
+describe('parseScenario: work budgets', () => {
+  it('refuses up front an access_range or a script over its page budget, naming the place', () => {
+    const r = parseScenario(
+      [
+        'memslot gpa=0x100000000 size=64G backing=2M',
+        'access_range gpa=0 size=0x400000000000 type=read',
+        'access_range gpa=0x100000000 size=16G type=read',
+        'access_range gpa=0x100000000 size=16G type=read',
+        'access_range gpa=0x100000000 size=4K type=read',
+      ].join('\n'),
+    );
+    expect(MAX_RANGE_PAGES * 2).toBe(MAX_SCRIPT_PAGES);
+    expect(r.errors).toEqual([
+      {
+        line: 2,
+        col: 20,
+        message:
+          'access_range size=0x400000000000 touches 17,179,869,184 pages; one access_range may touch at most 4,194,304 (16 GiB of 4K pages): its event log would need gigabytes',
+      },
+      {
+        line: 5,
+        col: 1,
+        message:
+          'access_range: with this one the script touches 8,388,609 pages; a script may touch at most 8,388,608 (32 GiB of 4K pages) in all',
+      },
+    ]);
+    // Exactly at the budgets is fine.
+    expect(r.statements.filter((st) => st.kind === 'access_range')).toHaveLength(2);
   });
 });
 

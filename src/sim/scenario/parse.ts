@@ -57,6 +57,14 @@ interface Pair {
   col: number;
 }
 
+/**
+ * The work a script may ask for: each page an access_range touches costs up to a few events of 32
+ * bytes, so past these a run would need gigabytes and minutes. Refused up front, with the place.
+ */
+export const MAX_RANGE_PAGES = 2 ** 22;
+export const MAX_SCRIPT_PAGES = 2 ** 23;
+const count = (n: number) => n.toLocaleString('en-US');
+
 /** A problem with one line; caught per line so parsing goes on with the next. */
 class LineError extends Error {
   constructor(
@@ -76,6 +84,8 @@ interface State {
   /** The first non-vm statement: levels and phys_bits are frozen from here on. */
   firstOp: { line: number; word: string } | undefined;
   memslots: SortedRanges<{ gfn: number; end: number; line: number }>;
+  /** Pages the access_range statements so far touch. */
+  pages: number;
 }
 
 export function parseScenario(text: string): ParseResult {
@@ -85,6 +95,7 @@ export function parseScenario(text: string): ParseResult {
     race: undefined,
     config: { ...DEFAULT_CONFIG },
     firstOp: undefined,
+    pages: 0,
     memslots: new SortedRanges(
       (s) => s.gfn,
       (s) => s.end,
@@ -104,6 +115,15 @@ export function parseScenario(text: string): ParseResult {
     }
     try {
       const st = raceLine(line, first, tokens.slice(1), label, state);
+      if (st?.kind === 'access_range') {
+        if (state.pages + st.npages > MAX_SCRIPT_PAGES) {
+          throw new LineError(
+            st.col,
+            `access_range: with this one the script touches ${count(state.pages + st.npages)} pages; a script may touch at most ${count(MAX_SCRIPT_PAGES)} (32 GiB of 4K pages) in all`,
+          );
+        }
+        state.pages += st.npages;
+      }
       if (st) statements.push(st);
     } catch (e) {
       if (!(e instanceof LineError)) throw e;
@@ -656,6 +676,12 @@ function parseAccessRange(pos: Pos, f: Fields, config: VmConfig): AccessRangeSta
     );
   }
   const npages = size / PAGE_SIZE;
+  if (npages > MAX_RANGE_PAGES) {
+    throw new LineError(
+      sizePair.col,
+      `access_range size=${shown(sizePair.value)} touches ${count(npages)} pages; one access_range may touch at most ${count(MAX_RANGE_PAGES)} (16 GiB of 4K pages): its event log would need gigabytes`,
+    );
+  }
   if (gfn + npages > maxGfn(config)) {
     throw new LineError(
       sizePair.col,
