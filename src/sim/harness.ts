@@ -119,3 +119,64 @@ export function mirrorDiff(sim: Simulator, mirror: Mirror): string | null {
   }
   return null;
 }
+
+/**
+ * Everything the page shows of the model at a statement boundary, canonically: stats, counters,
+ * config, memslots, roots and NX list in order, each vCPU's root, and every table with its
+ * sp->ptep (parent, parentIndex), root, flags and SPTEs. mirrorState() gives the same of a mirror.
+ */
+export function modelState(sim: Simulator): string {
+  const kvm = sim.kvm;
+  return JSON.stringify({
+    stats: kvm.stats(),
+    counters: kvm.counters,
+    config: sortedKeys(kvm.config),
+    memslots: kvm.memslots.map((s) => [s.id, s.baseGfn, s.npages, s.backingLevel]),
+    roots: kvm.roots.map((r) => r.id),
+    nx: [...kvm.nxList].map((s) => s.id),
+    vcpuRoots: Array.from({ length: MAX_VCPUS }, (_, v) => kvm.vcpuRoots[v]?.id ?? null),
+    sps: kvm.sps.map((sp) => [
+      sp.id,
+      sp.gfn,
+      sp.level,
+      sp.rootId,
+      sp.parent ? sp.parent.id : null,
+      sp.parent ? sp.parentIndex : null,
+      sp.linked,
+      sp.freed,
+      sp.invalid,
+      sp.rootCount,
+      sp.nxDisallowed,
+      Array.from(sp.spt, (w) => w >>> 0).join(),
+    ]),
+  });
+}
+
+const sortedKeys = (o: object) =>
+  Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+export function mirrorState(m: Mirror): string {
+  return JSON.stringify({
+    stats: m.stats(),
+    counters: m.counters,
+    config: sortedKeys(m.config),
+    memslots: m.memslots.map((s) => [s.id, s.baseGfn, s.npages, s.backingLevel]),
+    roots: m.roots().map((r) => r.id),
+    nx: m.nxList().map((s) => s.id),
+    vcpuRoots: Array.from({ length: MAX_VCPUS }, (_, v) => m.vcpuRoots[v] ?? null),
+    sps: m.sps.map((sp) => [
+      sp.id,
+      sp.gfn,
+      sp.level,
+      sp.rootId,
+      sp.parent,
+      sp.parent === null ? null : sp.parentIndex,
+      sp.linked,
+      sp.freed,
+      sp.invalid,
+      sp.rootCount,
+      sp.nxDisallowed,
+      Array.from(sp.spt, (w) => w >>> 0).join(),
+    ]),
+  });
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SimHarness } from './harness.ts';
+import { mirrorState, modelState, SimHarness } from './harness.ts';
 import { KERNELS } from './profile.ts';
 import { Mirror } from './replay.ts';
 import { hugeLeafAt } from './ops/shatter.ts';
@@ -152,6 +152,27 @@ describe.each(KERNELS)('random operation sequences under kernel %s (fast-check)'
         expect(m.sps.length).toBe(0);
         expect(m.memslots.length).toBe(0);
         h.verify('after stepping back to 0 and forward again');
+      }),
+      { ...RUNS, numRuns: 30 },
+    );
+  });
+
+  it('stepping back stops at every statement boundary in exactly the state the model had there', () => {
+    fc.assert(
+      fc.property(fc.array(opArb(true), { minLength: 1, maxLength: 20 }), (ops) => {
+        const h = new SimHarness().run(setup);
+        const marks = [{ at: h.mark, state: modelState(h.sim) }];
+        for (const o of ops) {
+          h.do((sim) => apply(sim, o));
+          marks.push({ at: h.mark, state: modelState(h.sim) });
+        }
+        const log = h.sim.kvm.log;
+        const m = new Mirror();
+        m.seek(log, log.length);
+        for (const { at, state } of marks.reverse()) {
+          m.seek(log, at);
+          expect(mirrorState(m)).toBe(state);
+        }
       }),
       { ...RUNS, numRuns: 30 },
     );
