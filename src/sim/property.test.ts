@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mirrorState, modelState, SimHarness } from './harness.ts';
 import { KERNELS } from './profile.ts';
+import { Checkpoints } from './checkpoints.ts';
 import { Mirror } from './replay.ts';
 import { hugeLeafAt } from './ops/shatter.ts';
 import type { Statement } from './scenario/ast.ts';
@@ -255,6 +256,51 @@ describe.each(KERNELS)('random operation sequences under kernel %s (fast-check)'
         },
       ),
       { ...RUNS, numRuns: 80 },
+    );
+  });
+});
+
+describe('checkpoints', () => {
+  it('a seek from the nearest checkpoint gives exactly the state a seek from the start gives', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...KERNELS),
+        fc.array(opArb(true), { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 3, maxLength: 8 }),
+        (kernel, ops, every, points) => {
+          const h = new SimHarness().run(`vm kernel=${kernel}\n${SETUP}`);
+          for (const o of ops) h.do((sim) => apply(sim, o));
+          const log = h.sim.kvm.log;
+          const cps = new Checkpoints(every);
+          // In slices, as the page builds them: stop every time it may.
+          while (!cps.advance(log, () => true));
+          expect(cps.count).toBe(Math.floor(log.length / every) + 1);
+          const live = new Mirror();
+          for (const p of points) {
+            const t = Math.floor((p / 1000) * log.length);
+            const cp = cps.nearest(t);
+            // Half a stride away, or less than one past the last checkpoint.
+            const past = t > (cps.count - 1) * every;
+            expect(Math.abs(cp.cursor - t)).toBeLessThanOrEqual(
+              past ? every : Math.ceil(every / 2),
+            );
+            live.restore(cp);
+            live.seek(log, t);
+            const fresh = new Mirror();
+            fresh.seek(log, t);
+            expect(mirrorState(live)).toBe(mirrorState(fresh));
+            expect(live.iter).toEqual(fresh.iter);
+          }
+          // Restoring never changed a checkpoint: the last one still equals a fresh seek there.
+          const last = cps.nearest(log.length);
+          live.restore(last);
+          const fresh = new Mirror();
+          fresh.seek(log, last.cursor);
+          expect(mirrorState(live)).toBe(mirrorState(fresh));
+        },
+      ),
+      { ...RUNS, numRuns: 40 },
     );
   });
 });

@@ -127,6 +127,29 @@ function actorStatesBefore(src: WordSource, i: number, n: number): ('idle' | 'ru
   return states.map((s) => s ?? 'idle');
 }
 
+/**
+ * A mirror's whole state at one cursor (see Mirror.checkpoint()): seeking restores the nearest and
+ * replays from there. Tables unchanged since the checkpoint before share its SPTE arrays.
+ */
+export interface MirrorCheckpoint {
+  readonly cursor: number;
+  readonly sps: readonly MirrorSp[];
+  readonly vcpuRoots: readonly (number | null)[];
+  readonly memslots: readonly MirrorMemslot[];
+  readonly config: VmConfig;
+  readonly configs: readonly VmConfig[];
+  readonly pages: readonly number[];
+  readonly nxLpageSplits: number;
+  readonly lostEvents: number;
+  readonly counters: Counters;
+  readonly iter: { sp: number; index: number } | null;
+  readonly lock: LockMode;
+  readonly actor: number;
+  readonly actorLocks: readonly LockMode[];
+  readonly actorStates: readonly ('idle' | 'running' | 'done')[];
+  readonly actorCells: readonly ({ sp: number; index: number } | null)[];
+}
+
 const VM_OP = OPS.indexOf('vm');
 const RACE_OP = OPS.indexOf('race');
 const NONE = 0xffffffff;
@@ -157,9 +180,81 @@ export class Mirror {
   /** In a race, by actor: the entry it last read, visited or wrote (its cursor on the picture). */
   actorCells: ({ sp: number; index: number } | null)[] = [];
   private readonly configs: VmConfig[] = [];
+  /** Tables whose SPTEs changed since the last checkpoint() (tracked only when asked for). */
+  private readonly dirty: Set<number> | null;
 
-  constructor(config: Partial<VmConfig> = {}) {
+  constructor(config: Partial<VmConfig> = {}, opts: { trackChanges?: boolean } = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
+    this.dirty = opts.trackChanges ? new Set() : null;
+  }
+
+  /**
+   * The state at the cursor, to restore() later. Built on a mirror made with trackChanges, in one
+   * forward pass: a table untouched since `prev` shares prev's copy of its SPTEs.
+   */
+  checkpoint(prev: MirrorCheckpoint | null): MirrorCheckpoint {
+    const dirty = this.dirty;
+    const sps = this.sps.map((sp) => {
+      const old = prev?.sps[sp.id];
+      const same = old !== undefined && dirty !== null && !dirty.has(sp.id);
+      return {
+        ...sp,
+        spt: same ? old.spt : sp.spt.slice(),
+        unknown: same ? old.unknown : (sp.unknown?.slice() ?? null),
+      };
+    });
+    dirty?.clear();
+    return {
+      cursor: this.cursor,
+      sps,
+      vcpuRoots: [...this.vcpuRoots],
+      memslots: this.memslots.map((m) => ({ ...m })),
+      config: { ...this.config },
+      configs: this.configs.map((c) => ({ ...c })),
+      pages: [...this.pages],
+      nxLpageSplits: this.nxLpageSplits,
+      lostEvents: this.lostEvents,
+      counters: { ...this.counters },
+      iter: this.iter && { ...this.iter },
+      lock: this.lock,
+      actor: this.actor,
+      actorLocks: [...this.actorLocks],
+      actorStates: [...this.actorStates],
+      actorCells: this.actorCells.map((c) => c && { ...c }),
+    };
+  }
+
+  /** Become the state a checkpoint holds (copies: the checkpoint stays as it was). */
+  restore(cp: MirrorCheckpoint): void {
+    const fill = <T>(to: T[], from: readonly T[]) => {
+      to.length = 0;
+      to.push(...from);
+    };
+    this.sps.length = 0;
+    for (const sp of cp.sps)
+      this.sps.push({ ...sp, spt: sp.spt.slice(), unknown: sp.unknown?.slice() ?? null });
+    fill(this.vcpuRoots, cp.vcpuRoots);
+    fill(
+      this.memslots,
+      cp.memslots.map((m) => ({ ...m })),
+    );
+    this.config = { ...cp.config };
+    fill(
+      this.configs,
+      cp.configs.map((c) => ({ ...c })),
+    );
+    fill(this.pages, cp.pages);
+    this.nxLpageSplits = cp.nxLpageSplits;
+    this.lostEvents = cp.lostEvents;
+    Object.assign(this.counters, cp.counters);
+    this.cursor = cp.cursor;
+    this.iter = cp.iter && { ...cp.iter };
+    this.lock = cp.lock;
+    this.actor = cp.actor;
+    fill(this.actorLocks, cp.actorLocks);
+    fill(this.actorStates, cp.actorStates);
+    this.actorCells = cp.actorCells.map((c) => c && { ...c });
+    for (const sp of this.sps) this.dirty?.add(sp.id);
   }
 
   readonly spOf = (id: number): MirrorSp => {
@@ -276,6 +371,7 @@ export class Mirror {
         const [toLo, toHi] = fwd ? [w(5), w(6)] : [w(3), w(4)];
         sp.spt[2 * index] = toLo;
         sp.spt[2 * index + 1] = toHi;
+        this.dirty?.add(sp.id);
         this.moveActorCell(src, i, fwd);
         const origin = w(7);
         // What an imported trace implies but no kernel wrote (a first sight, a correction, a freed

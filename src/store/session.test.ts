@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessSimClient } from '../client/InProcessSimClient.ts';
+import { CHECKPOINT_EVERY } from '../sim/checkpoints.ts';
+import { mirrorState } from '../sim/harness.ts';
+import { Mirror } from '../sim/replay.ts';
 import { MAX_SAVED_CHARS, Session, UNREADABLE_KEY } from './session.ts';
 
 const NX = `vm recovery_ratio=1
@@ -102,6 +105,34 @@ describe('Session', () => {
     expect(s.playing).toBe(false);
     expect(s.cursor).toBe(s.eventCount);
     expect(session.mirror.stats().pages_2m).toBe(1);
+  });
+
+  it('a long seek jumps from the nearest checkpoint and lands in exactly the state stepping gives', async () => {
+    // 65,536 4K faults: about 650k events, five checkpoints.
+    const { session } = started(
+      'memslot gpa=0x100000000 size=256M backing=4K\naccess_range gpa=0x100000000 size=256M type=write\n',
+    );
+    await settle(session);
+    const n = session.events.length;
+    expect(n).toBeGreaterThan(4 * CHECKPOINT_EVERY);
+    // Let the checkpoints catch up, as they do between frames.
+    for (let i = 0; i < 1000; i++) await new Promise((r) => setTimeout(r, 0));
+    let replayed = 0;
+    const m = session.mirror;
+    const [fwd, back] = [m.forward.bind(m), m.backward.bind(m)];
+    m.forward = (src) => (replayed++, fwd(src));
+    m.backward = (src) => (replayed++, back(src));
+    for (const target of [n, Math.floor(n / 2) + 12345, 3 * CHECKPOINT_EVERY + 7, 0, n - 1]) {
+      replayed = 0;
+      session.seek(target);
+      await settle(session);
+      expect(session.mirror.cursor).toBe(target);
+      const fresh = new Mirror();
+      fresh.seek(session.events, target);
+      expect(mirrorState(session.mirror)).toBe(mirrorState(fresh));
+      // Never more than a stride replayed (half of one between two checkpoints), not the log.
+      expect(replayed).toBeLessThanOrEqual(CHECKPOINT_EVERY);
+    }
   });
 
   it('keeps the script and the cursor across a reload (storage)', async () => {

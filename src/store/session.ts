@@ -13,6 +13,7 @@ import {
   parseLogQuery,
   type EntryChange,
 } from '../sim/queries.ts';
+import { Checkpoints } from '../sim/checkpoints.ts';
 import { Mirror } from '../sim/replay.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { looksLikeTrace } from '../sim/trace/read-trace.ts';
@@ -39,6 +40,8 @@ const SEEK_BUDGET_MS = 8;
 const ANIMATE_LIMIT = 400;
 /** Events of a bulk statement (a root teardown, a huge walk) play this fast at 1×. */
 const BULK_EVENT_MS = 12;
+/** A slice of checkpoint building between frames. */
+const CHECKPOINT_SLICE_MS = 4;
 /** Typing pauses this long before the script runs again. */
 const EDIT_DEBOUNCE_MS = 350;
 
@@ -104,6 +107,9 @@ export class Session {
   readonly store: AppStore;
   readonly events = new EventStore();
   mirror = new Mirror();
+  /** Mirror states every CHECKPOINT_EVERY events, built between frames: long seeks jump. */
+  private checkpoints = new Checkpoints();
+  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
   private runId = 0;
   /** Where to put the cursor once the current run has finished. */
   private resumeAt: number | null = null;
@@ -172,6 +178,7 @@ export class Session {
   }
 
   dispose(): void {
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
     for (const off of this.offs) off();
     this.client.dispose();
   }
@@ -375,6 +382,7 @@ export class Session {
   private resetRun(): void {
     this.events.clear();
     this.progress = null;
+    this.checkpoints = new Checkpoints();
     this.mirror = new Mirror();
     this.acc = 0;
     const v = this.store.getState().version + 1;
@@ -492,6 +500,7 @@ export class Session {
       case 'batch':
         // The count reaches the store once per frame (advance()), not once per batch.
         this.events.append(m.first, m.words);
+        this.buildCheckpoints();
         break;
       case 'parseErrors':
         this.store.setState({ parseErrors: m.errors });
@@ -774,6 +783,12 @@ export class Session {
     const target = Math.min(s.target, this.end());
     const distance = Math.abs(target - this.mirror.cursor);
     const animate = distance <= ANIMATE_LIMIT && s.motion;
+    // A long jump starts from the checkpoint nearest the target, if it is nearer than the cursor.
+    if (!animate && distance > ANIMATE_LIMIT) {
+      const cp = this.checkpoints.nearest(target);
+      if (cp.cursor <= this.checkpoints.covered && Math.abs(cp.cursor - target) < distance)
+        this.mirror.restore(cp);
+    }
     const dir = target > this.mirror.cursor ? 1 : -1;
     const events: SimEvent[] = [];
     const t0 = performance.now();
@@ -795,6 +810,18 @@ export class Session {
     this.persistSoon();
     if (animate) return { kind: 'events', events, direction: dir };
     return arrived ? { kind: 'sync' } : null;
+  }
+
+  /** Checkpoints follow the log in slices of CHECKPOINT_SLICE_MS, between frames. */
+  private buildCheckpoints(): void {
+    if (this.checkpointTimer !== null) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      const t0 = performance.now();
+      const cps = this.checkpoints;
+      const done = cps.advance(this.events, () => performance.now() - t0 > CHECKPOINT_SLICE_MS);
+      if (!done && cps === this.checkpoints) this.buildCheckpoints();
+    }, 0);
   }
 
   /** Decode any event of the run (the event log panel). */
