@@ -49,6 +49,8 @@ export interface MirrorSp extends SpMeta {
   nxSeq: number;
   /** A table an imported trace implies: 1 for each entry it has not shown yet (null: all known). */
   unknown: Uint8Array | null;
+  /** spt and unknown still belong to the checkpoint this was restored from: copied on first write. */
+  borrowed?: boolean;
 }
 
 export interface MirrorMemslot {
@@ -199,6 +201,7 @@ export class Mirror {
       const same = old !== undefined && dirty !== null && !dirty.has(sp.id);
       return {
         ...sp,
+        borrowed: false,
         spt: same ? old.spt : sp.spt.slice(),
         unknown: same ? old.unknown : (sp.unknown?.slice() ?? null),
       };
@@ -231,8 +234,8 @@ export class Mirror {
       to.push(...from);
     };
     this.sps.length = 0;
-    for (const sp of cp.sps)
-      this.sps.push({ ...sp, spt: sp.spt.slice(), unknown: sp.unknown?.slice() ?? null });
+    // Thousands of tables: their SPTEs are copied only when an event writes them.
+    for (const sp of cp.sps) this.sps.push({ ...sp, borrowed: true });
     fill(this.vcpuRoots, cp.vcpuRoots);
     fill(
       this.memslots,
@@ -369,6 +372,11 @@ export class Mirror {
         const sp = this.spOf(w(1));
         const index = w(2) & 0x3ff;
         const [toLo, toHi] = fwd ? [w(5), w(6)] : [w(3), w(4)];
+        if (sp.borrowed) {
+          sp.spt = sp.spt.slice();
+          sp.unknown = sp.unknown?.slice() ?? null;
+          sp.borrowed = false;
+        }
         sp.spt[2 * index] = toLo;
         sp.spt[2 * index + 1] = toHi;
         this.dirty?.add(sp.id);

@@ -53,7 +53,7 @@ describe('export and import', () => {
     expect(st.statements.at(0)?.line).toBe(line);
     expect(st.statements.at(0)?.trace?.text).toBe(record.trim());
     expect(st.statements.traceLine(line + 1)).toBe(exit.trim());
-  });
+  }, 30_000);
 
   it('refuses a file over the import limit before reading it', () => {
     expect(() => checkImportSize('big.json', 300 * 2 ** 20)).toThrow(

@@ -133,7 +133,7 @@ describe('Session', () => {
       // Never more than a stride replayed (half of one between two checkpoints), not the log.
       expect(replayed).toBeLessThanOrEqual(CHECKPOINT_EVERY);
     }
-  });
+  }, 30_000);
 
   it('keeps the script and the cursor across a reload (storage)', async () => {
     const first = started();

@@ -205,7 +205,7 @@ describe('worker handler: importing a trace', () => {
     return lines.join('\n') + '\n';
   }
 
-  /** A report that takes many slices to read and to rebuild, made once. */
+  /** A report that takes many slices to read and to rebuild, made once (seconds on a loaded box). */
   let made: string | null = null;
   const big = () => (made ??= report(120_000));
 
@@ -294,7 +294,7 @@ describe('worker handler: importing a trace', () => {
     expect(fin.eventCount).toBe(r.kvm.log.length);
     expect(wordsOf(msgs)).toEqual(r.kvm.log.slice(0, r.kvm.log.length));
     expect(fin.spans.line.at(-1)).toBeLessThanOrEqual(done);
-  });
+  }, 60_000);
 
   it('Stop while rebuilding ends the run at the record reached', async () => {
     const text = big();
@@ -314,5 +314,5 @@ describe('worker handler: importing a trace', () => {
     // The last record rebuilt is where it says it stopped, and its events end the log.
     expect(spans.line(spans.length - 1)).toBe(fin.stopped?.done);
     expect(spans.end(spans.length - 1)).toBe(fin.eventCount);
-  });
+  }, 60_000);
 });
