@@ -2,6 +2,7 @@
 // million trace records cross the worker boundary as a few typed arrays, not a million objects.
 // The worker writes them with spanTable(); the page reads them through Spans.
 import type { KernelId } from '../sim/profile.ts';
+import { lineText, type LineSource } from '../sim/trace/read-trace.ts';
 
 /** Per statement or record: its line (1-based), its events [first, end), its kind. */
 export interface SpanTable {
@@ -102,11 +103,7 @@ export function lowerBound(n: number, key: (i: number) => number, x: number): nu
 }
 
 /** What the page reads a trace's lines from: a string, or a big file's pieces never joined. */
-export interface TextSource {
-  readonly length: number;
-  slice(from: number, to: number): string;
-  charCodeAt(i: number): number;
-}
+export type TextSource = LineSource;
 
 /** A big text as the pieces it was read in: joining 100 MiB is one long main-thread task. */
 export class PiecedText implements TextSource {
@@ -194,11 +191,7 @@ export class Spans implements Iterable<StatementSpan> {
   traceLine(line: number): string {
     const starts = this.table.trace?.lineStarts;
     if (!starts || line < 1 || line >= starts.length) return '';
-    let to = starts[line] ?? 0;
-    const from = starts[line - 1] ?? 0;
-    if (to > from && this.text.charCodeAt(to - 1) === 10) to--;
-    if (to > from && this.text.charCodeAt(to - 1) === 13) to--;
-    return this.text.slice(from, to);
+    return lineText(this.text, starts, line - 1);
   }
 
   /** Lines in the trace (0 for a script). */

@@ -120,28 +120,52 @@ export function mirrorDiff(sim: Simulator, mirror: Mirror): string | null {
   return null;
 }
 
-/**
- * Everything the page shows of the model at a statement boundary, canonically: stats, counters,
- * config, memslots, roots and NX list in order, each vCPU's root, and every table with its
- * sp->ptep (parent, parentIndex), root, flags and SPTEs. mirrorState() gives the same of a mirror.
- */
-export function modelState(sim: Simulator): string {
-  const kvm = sim.kvm;
+/** A table as modelState() and mirrorState() write it: one layout for both. */
+interface TableRow {
+  id: number;
+  gfn: number;
+  level: number;
+  rootId: number;
+  parent: number | null;
+  parentIndex: number;
+  linked: boolean;
+  freed: boolean;
+  invalid: boolean;
+  rootCount: number;
+  nxDisallowed: boolean;
+  spt: ArrayLike<number>;
+}
+
+const sortedKeys = (o: object) =>
+  Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** The canonical form: stats, counters, config, memslots, roots and NX in order, vCPU roots, tables. */
+function stateJson(s: {
+  stats: Stats;
+  counters: Counters;
+  config: VmConfig;
+  memslots: readonly { id: number; baseGfn: number; npages: number; backingLevel: number }[];
+  roots: number[];
+  nx: number[];
+  vcpuRoot: (v: number) => number | null;
+  sps: readonly TableRow[];
+}): string {
   return JSON.stringify({
-    stats: kvm.stats(),
-    counters: kvm.counters,
-    config: sortedKeys(kvm.config),
-    memslots: kvm.memslots.map((s) => [s.id, s.baseGfn, s.npages, s.backingLevel]),
-    roots: kvm.roots.map((r) => r.id),
-    nx: [...kvm.nxList].map((s) => s.id),
-    vcpuRoots: Array.from({ length: MAX_VCPUS }, (_, v) => kvm.vcpuRoots[v]?.id ?? null),
-    sps: kvm.sps.map((sp) => [
+    stats: s.stats,
+    counters: s.counters,
+    config: sortedKeys(s.config),
+    memslots: s.memslots.map((m) => [m.id, m.baseGfn, m.npages, m.backingLevel]),
+    roots: s.roots,
+    nx: s.nx,
+    vcpuRoots: Array.from({ length: MAX_VCPUS }, (_, v) => s.vcpuRoot(v)),
+    sps: s.sps.map((sp) => [
       sp.id,
       sp.gfn,
       sp.level,
       sp.rootId,
-      sp.parent ? sp.parent.id : null,
-      sp.parent ? sp.parentIndex : null,
+      sp.parent,
+      // sp->ptep's index means nothing without a parent.
+      sp.parent === null ? null : sp.parentIndex,
       sp.linked,
       sp.freed,
       sp.invalid,
@@ -152,31 +176,33 @@ export function modelState(sim: Simulator): string {
   });
 }
 
-const sortedKeys = (o: object) =>
-  Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+/**
+ * Everything the page shows of the model at a statement boundary, canonically (every table with
+ * its sp->ptep, root, flags and SPTEs); mirrorState() gives the same of a mirror.
+ */
+export function modelState(sim: Simulator): string {
+  const kvm = sim.kvm;
+  return stateJson({
+    stats: kvm.stats(),
+    counters: kvm.counters,
+    config: kvm.config,
+    memslots: kvm.memslots,
+    roots: kvm.roots.map((r) => r.id),
+    nx: [...kvm.nxList].map((s) => s.id),
+    vcpuRoot: (v) => kvm.vcpuRoots[v]?.id ?? null,
+    sps: kvm.sps.map((sp) => ({ ...sp, spt: sp.spt, parent: sp.parent ? sp.parent.id : null })),
+  });
+}
 
 export function mirrorState(m: Mirror): string {
-  return JSON.stringify({
+  return stateJson({
     stats: m.stats(),
     counters: m.counters,
-    config: sortedKeys(m.config),
-    memslots: m.memslots.map((s) => [s.id, s.baseGfn, s.npages, s.backingLevel]),
+    config: m.config,
+    memslots: m.memslots,
     roots: m.roots().map((r) => r.id),
     nx: m.nxList().map((s) => s.id),
-    vcpuRoots: Array.from({ length: MAX_VCPUS }, (_, v) => m.vcpuRoots[v] ?? null),
-    sps: m.sps.map((sp) => [
-      sp.id,
-      sp.gfn,
-      sp.level,
-      sp.rootId,
-      sp.parent,
-      sp.parent === null ? null : sp.parentIndex,
-      sp.linked,
-      sp.freed,
-      sp.invalid,
-      sp.rootCount,
-      sp.nxDisallowed,
-      Array.from(sp.spt, (w) => w >>> 0).join(),
-    ]),
+    vcpuRoot: (v) => m.vcpuRoots[v] ?? null,
+    sps: m.sps,
   });
 }

@@ -1,7 +1,7 @@
-// The keyboard shortcuts, in a native modal <dialog>: it traps focus, closes on Esc and restores
-// focus to whatever opened it.
-import { useEffect, useRef } from 'react';
+// The keyboard shortcuts, in a native modal <dialog> (see useModal).
+import { useRef } from 'react';
 import type { KeyboardEvent, MouseEvent } from 'react';
+import { useModal } from './use-modal.ts';
 import './HelpDialog.css';
 
 export interface HelpDialogProps {
@@ -32,16 +32,7 @@ export function HelpDialog({ open, onClose }: HelpDialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const closeButton = useRef<HTMLButtonElement>(null);
 
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      dialog.showModal();
-      closeButton.current?.focus();
-    } else if (!open && dialog.open) {
-      dialog.close();
-    }
-  }, [open]);
+  useModal(ref, open, closeButton);
 
   function onKeyDown(e: KeyboardEvent<HTMLDialogElement>) {
     // The timeline's shortcuts must not act behind the modal; '?' toggles the list shut.

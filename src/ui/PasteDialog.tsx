@@ -1,7 +1,8 @@
 // Paste a trace (or a scenario) as text: a native modal <dialog> with a plain textarea, which takes
 // a pasted megabyte far better than the editor does. Opening it replaces the script, with Undo.
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import type { KeyboardEvent } from 'react';
+import { useModal } from './use-modal.ts';
 import './HelpDialog.css';
 import './PasteDialog.css';
 
@@ -17,16 +18,7 @@ export function PasteDialog({ open, onClose, onOpen }: PasteDialogProps) {
   const area = useRef<HTMLTextAreaElement>(null);
   const [empty, setEmpty] = useState(true);
 
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      dialog.showModal();
-      area.current?.focus();
-    } else if (!open && dialog.open) {
-      dialog.close();
-    }
-  }, [open]);
+  useModal(ref, open, area);
 
   const close = () => {
     if (area.current) area.current.value = '';

@@ -207,8 +207,15 @@ export function lineStarts(text: string): Uint32Array {
   return k > 0 && starts[k - 1] === text.length ? starts.subarray(0, k) : starts;
 }
 
+/** Text to read lines from: a string, or a big file's pieces (the page's PiecedText). */
+export interface LineSource {
+  readonly length: number;
+  slice(from: number, to: number): string;
+  charCodeAt(i: number): number;
+}
+
 /** Line i of the text without its line break. */
-export function lineText(text: string, starts: Uint32Array, i: number): string {
+export function lineText(text: LineSource, starts: Uint32Array, i: number): string {
   const from = starts[i] ?? 0;
   let to = starts[i + 1] ?? text.length;
   if (to > from && text.charCodeAt(to - 1) === 10) to--;
