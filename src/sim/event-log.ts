@@ -37,7 +37,8 @@ export const EV = {
 } as const;
 
 export const WORDS = 8;
-const CHUNK_EVENTS = 1 << 16;
+/** Events per storage chunk (2 MiB of words): the unit a worker hands its log over in. */
+export const CHUNK_EVENTS = 1 << 16;
 const CHUNK_WORDS = CHUNK_EVENTS * WORDS;
 export const NONE = 0xffffffff;
 const MAX_READS = 0xffffff;
@@ -83,7 +84,8 @@ export const STEP_RESTART = 3;
 
 export class EventLog {
   // Int32 storage: the core's SPTE halves are int32, so storing them never boxes a number.
-  private chunks: Int32Array[] = [];
+  /** null: handed over with take() (its buffer went to the page). */
+  private chunks: (Int32Array | null)[] = [];
   private cur: Int32Array = new Int32Array(0);
   private off = CHUNK_WORDS;
   private n = 0;
@@ -96,7 +98,7 @@ export class EventLog {
 
   /** Bytes held by the typed arrays (what the benchmark reports per event). */
   get byteLength(): number {
-    return this.chunks.length * CHUNK_WORDS * 4;
+    return this.chunks.reduce((n, c) => n + (c ? c.byteLength : 0), 0);
   }
 
   push(
@@ -133,7 +135,11 @@ export class EventLog {
   /** Word `w` of event `i`, as an unsigned 32-bit value. */
   word(i: number, w: number): number {
     const chunk = this.chunks[Math.floor(i / CHUNK_EVENTS)];
-    if (!chunk || i >= this.n) throw new RangeError(`no event ${i} (log has ${this.n})`);
+    if (!chunk || i >= this.n) {
+      throw new RangeError(
+        chunk === null ? `event ${i} was handed over` : `no event ${i} (log has ${this.n})`,
+      );
+    }
     return (chunk[(i % CHUNK_EVENTS) * WORDS + w] ?? 0) >>> 0;
   }
 
@@ -143,6 +149,20 @@ export class EventLog {
 
   reads(i: number): number {
     return this.word(i, 0) >>> 8;
+  }
+
+  /**
+   * The full chunk holding events [first, first + CHUNK_EVENTS), handed over whole: its buffer
+   * can be transferred to the page, and this log no longer reads those events (one copy).
+   */
+  take(first: number): Uint32Array {
+    const c = first / CHUNK_EVENTS;
+    const chunk = this.chunks[c];
+    if (!Number.isInteger(c) || !chunk || first + CHUNK_EVENTS > this.n) {
+      throw new RangeError(`events from ${first} are not a full chunk of this log`);
+    }
+    this.chunks[c] = null;
+    return new Uint32Array(chunk.buffer);
   }
 
   /** The raw words of events [from, to), for shipping a batch across the worker boundary. */

@@ -11,15 +11,15 @@ import { Explorer } from '../sim/race/explore.ts';
 import type { ExpectFailure, ParseError } from '../sim/scenario/ast.ts';
 import { parseScenario } from '../sim/scenario/parse.ts';
 import { runStatement } from '../sim/scenario/run.ts';
-import type { EventLog } from '../sim/event-log.ts';
+import { CHUNK_EVENTS, WORDS, type EventLog } from '../sim/event-log.ts';
 import { SimError, Simulator } from '../sim/simulator.ts';
 import { looksLikeTrace, TraceReader } from '../sim/trace/read-trace.ts';
 import { kernelOf, levelsOf, TraceRebuild } from '../sim/trace/rebuild.ts';
 
 export type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
 
-/** Events per batch: 1 MiB of words, so a long run streams while it is still running. */
-export const BATCH_EVENTS = 1 << 15;
+/** Events per batch: one chunk of the log (2 MiB of words), handed over rather than copied. */
+export const BATCH_EVENTS = CHUNK_EVENTS;
 
 export function readyMessage(): WorkerMessage {
   return { type: 'ready', version: PROTOCOL_VERSION };
@@ -131,17 +131,22 @@ function explore(
   slice();
 }
 
-/** Posts the log's new events in whole batches; with `all`, the rest too. */
+/**
+ * Posts the log's new events: each full chunk as it fills, its buffer transferred (the worker keeps
+ * no copy of what the page has); with `all`, the part-filled last chunk as a copy.
+ */
 function shipper(cmdId: number, log: EventLog, post: Post): (all: boolean) => void {
   let sent = 0;
   let seq = 0;
+  const send = (words: Uint32Array) => {
+    // Counted before the post: a transfer empties the array.
+    const first = sent;
+    sent += words.length / WORDS;
+    post({ type: 'batch', cmdId, seq: seq++, first, words }, [words.buffer as ArrayBuffer]);
+  };
   return (all) => {
-    while (log.length - sent >= BATCH_EVENTS || (all && log.length > sent)) {
-      const to = Math.min(log.length, sent + BATCH_EVENTS);
-      const words = log.slice(sent, to);
-      post({ type: 'batch', cmdId, seq: seq++, first: sent, words }, [words.buffer as ArrayBuffer]);
-      sent = to;
-    }
+    while (log.length - sent >= BATCH_EVENTS) send(log.take(sent));
+    if (all && log.length > sent) send(log.slice(sent, log.length));
   };
 }
 
