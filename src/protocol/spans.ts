@@ -183,10 +183,6 @@ export class Spans implements Iterable<StatementSpan> {
     return this.table.kinds[this.table.kind[i] ?? 0] ?? '';
   }
 
-  get tasks(): readonly string[] {
-    return this.table.trace?.tasks ?? [];
-  }
-
   /** Line `line` (1-based) of the trace, as printed; '' beyond it. */
   traceLine(line: number): string {
     const starts = this.table.trace?.lineStarts;

@@ -178,9 +178,6 @@ const bump = (o: Record<string, number>, k: string, n = 1) => {
   o[k] = (o[k] ?? 0) + n;
 };
 
-/** Lines of any ending: CRLF, LF, or CR alone. */
-export const splitLines = (text: string): string[] => text.split(/\r\n|\r|\n/);
-
 /**
  * Where each line of the text starts, for any line ending, with the text's length after the last
  * (a final empty line is not a line). Line i (0-based) is lineText(text, starts, i).
