@@ -437,7 +437,12 @@ export class Session {
       eventCount: this.events.length,
       progress: null,
       stopped: { done: line, total },
-      notice: `The run was stopped at line ${line}: the timeline holds the ${this.events.length.toLocaleString('en-US')} events it had made, without its operations. Edit the script to run it again.`,
+      // Only whole chunks of the log reach the page while a statement runs: say what arrived.
+      notice: `The run was stopped at line ${line}: ${
+        this.events.length === 0
+          ? 'none of its events had reached the page yet'
+          : `the ${this.events.length.toLocaleString('en-US')} events that had reached the page stay on the timeline, without their operations`
+      }. Edit the script to run it again.`,
     });
     for (const w of this.finishedWaiters.splice(0)) w();
     this.onWake();
