@@ -15,15 +15,19 @@ export function pagesPerHpage(level: number): number {
   return n;
 }
 
-/** Index of `gfn` in a table whose SPTEs are at `level` (SHADOW_PT_INDEX). */
+/**
+ * Index of `gfn` in a table whose SPTEs are at `level` (SHADOW_PT_INDEX). The quotient by a power
+ * of two is exact and `& 511` truncates it: integer work for any GFN below 2^53, no float `%`.
+ */
 export function sptIndex(gfn: number, level: number): number {
-  return Math.floor(gfn / pagesPerHpage(level)) % SPTE_ENT_PER_PAGE;
+  return (gfn / pagesPerHpage(level)) & (SPTE_ENT_PER_PAGE - 1);
 }
 
 /** round_gfn_for_level(): the first GFN mapped by the level-`level` SPTE covering `gfn`. */
 export function roundGfnForLevel(gfn: number, level: number): number {
   const n = pagesPerHpage(level);
-  return gfn - (gfn % n);
+  // Below 2^31 pages per SPTE the offset is the low bits, which `&` keeps for any GFN < 2^53.
+  return n <= 0x40000000 ? gfn - (gfn & (n - 1)) : gfn - (gfn % n);
 }
 
 export function levelName(level: number): string {

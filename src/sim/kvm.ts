@@ -15,6 +15,7 @@ import {
 } from './names.ts';
 import { profileOf, type KernelProfile } from './profile.ts';
 import { isLastSpte, isRemovedSpte, isShadowPresent, sptePfn } from './spte.ts';
+import { TdpIter } from './tdp-iter.ts';
 
 export interface Memslot {
   id: number;
@@ -149,6 +150,8 @@ export class Kvm {
   readHi = 0;
   /** Set while a race runs (see src/sim/race/). */
   race: RaceHooks | null = null;
+  /** The iterator a fault walks with outside a race (a million faults, one iterator). */
+  readonly faultIter: TdpIter = new TdpIter(this);
 
   constructor(config: Partial<VmConfig> = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };

@@ -52,11 +52,12 @@ export function sptePfn(lo: number, hi: number): number {
   return (hi & HI_PFN_MASK) * 0x100000 + ((lo & LO_PFN_MASK) >>> 12);
 }
 
+// PFNs are below 2^40: `&` keeps their low bits and truncates the exact quotient, no float `%`.
 function pfnLo(pfn: number): number {
-  return (pfn % 0x100000) << 12;
+  return (pfn & 0xfffff) << 12;
 }
 function pfnHi(pfn: number): number {
-  return Math.floor(pfn / 0x100000) & HI_PFN_MASK;
+  return (pfn / 0x100000) & HI_PFN_MASK;
 }
 
 /**

@@ -250,7 +250,8 @@ export function* kvmTdpMmuMap(
   fault: KvmPageFault,
 ): Op<number> {
   kvmMmuHugepageAdjust(fault);
-  const it = new TdpIter(kvm);
+  // One statement at a time, faults never overlap: the VM's own iterator serves them all.
+  const it = kvm.race ? new TdpIter(kvm) : kvm.faultIter;
   const end = fault.gfn + 1;
   if (kvm.race) yield;
   for (

@@ -106,6 +106,37 @@ function countStats(kvm: Kvm, f: number): void {
   if (f & FD_FROZEN_SEEN) c.frozen_seen++;
 }
 
+const newFault = (): KvmPageFault => ({
+  gfn: 0,
+  exec: false,
+  write: false,
+  slot: null,
+  maxLevel: KVM_MAX_HUGEPAGE_LEVEL,
+  reqLevel: PG_LEVEL_4K,
+  goalLevel: PG_LEVEL_4K,
+  hugePageDisallowed: false,
+  nxHugePageWorkaroundEnabled: false,
+  mmioSpteCreated: false,
+  frozenSeen: false,
+});
+const sequentialFault = newFault();
+
+/** kvm_mmu_do_page_fault()'s struct kvm_page_fault initializer. */
+function initFault(f: KvmPageFault, kvm: Kvm, gfn: number, type: FaultType): KvmPageFault {
+  f.gfn = gfn;
+  f.exec = type === 'exec';
+  f.write = type === 'write';
+  f.slot = kvm.slotFor(gfn);
+  f.maxLevel = KVM_MAX_HUGEPAGE_LEVEL;
+  f.reqLevel = PG_LEVEL_4K;
+  f.goalLevel = PG_LEVEL_4K;
+  f.hugePageDisallowed = false;
+  f.nxHugePageWorkaroundEnabled = kvm.config.nxHugePages;
+  f.mmioSpteCreated = false;
+  f.frozenSeen = false;
+  return f;
+}
+
 /**
  * mirrors kvm_tdp_page_fault() -> direct_page_fault() -> kvm_tdp_mmu_map() under mmu_lock held for
  * read; returns RET_PF_*.
@@ -121,19 +152,8 @@ export function* kvmTdpPageFault(
   kvm.counters.faults++;
   // read_lock(&kvm->mmu_lock) from here to faultDone.
   kvm.emit(EV.fault, FAULT_TYPES.indexOf(type), 0, lo32(gfn), hi32(gfn));
-  const fault: KvmPageFault = {
-    gfn,
-    exec: type === 'exec',
-    write: type === 'write',
-    slot: kvm.slotFor(gfn),
-    maxLevel: KVM_MAX_HUGEPAGE_LEVEL,
-    reqLevel: PG_LEVEL_4K,
-    goalLevel: PG_LEVEL_4K,
-    hugePageDisallowed: false,
-    nxHugePageWorkaroundEnabled: kvm.config.nxHugePages,
-    mmioSpteCreated: false,
-    frozenSeen: false,
-  };
+  // Racing faults each need their own; one at a time, a single object is filled per fault.
+  const fault = initFault(kvm.race ? newFault() : sequentialFault, kvm, gfn, type);
   if (kvm.race) {
     kvm.race.lock('read');
     yield;
