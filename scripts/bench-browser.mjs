@@ -1,8 +1,9 @@
 // The browser benchmark: the production build in Debian's chromium, a 4 GiB guest faulted in at
 // 4K (1,048,576 faults) streamed from the worker, then End and Home, then both pictures zoomed and
-// panned a step a frame; then a 1,050,631-line trace-cmd report (127 MiB) imported through
-// File → Import, stepped and seeked. Prints the main thread's long tasks (over 50 ms) in each
-// phase, the time each phase took, the frame times while panning and the import's lines/s.
+// panned a step a frame, then Compare on that run until both panes' measurements are in; then a
+// 1,050,631-line trace-cmd report (127 MiB) imported through File → Import, stepped and seeked.
+// Prints the main thread's long tasks (over 50 ms) in each phase, the time each phase took, the
+// frame times while panning and the import's lines/s.
 // Figures, not a pass/fail test.
 // Usage: npm run build && npm run bench:browser   (serves dist/ with vite preview on port 4174)
 // `--trace-only` runs the trace phases alone.
@@ -173,6 +174,21 @@ try {
         `${`${picture} pan+zoom`.padEnd(22)} frame median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms (${frames.length} frames)`,
       );
     }
+    // Compare of the same run: pane B runs it too, and both panes' measurements come in.
+    await page.keyboard.press('v');
+    await phase('compare + measure', async () => {
+      await page.getByRole('button', { name: 'Compare', exact: true }).click();
+      await page.waitForFunction(
+        () => {
+          const t = (id) => document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '…';
+          return t('A-refaults') !== '…' && t('B-refaults') !== '…';
+        },
+        null,
+        { timeout: 600_000 },
+      );
+    });
+    await page.getByRole('button', { name: 'Explore', exact: true }).click();
+    await idle();
   }
 } finally {
   await browser.close();

@@ -32,6 +32,11 @@ export function activeStatement(s: AppState) {
 }
 export const selectActiveLine = (s: AppState) => activeStatement(s)?.line ?? null;
 export const selectProgress = (s: AppState) => s.progress;
+/** Seeks longer than this many events jump (from a checkpoint) instead of animating. */
+export const LONG_SEEK_EVENTS = 400;
+/** Where a long seek still on its way is going (null when there is none). */
+export const selectSeekingTo = (s: AppState) =>
+  !s.playing && Math.abs(s.target - s.cursor) > LONG_SEEK_EVENTS ? s.target : null;
 export const selectStopped = (s: AppState) => s.stopped;
 
 /** The last answer of selectKernel (selectors run on every store change). */

@@ -27,6 +27,7 @@ import {
   type Theme,
 } from './app-store.ts';
 import { EventStore } from './event-store.ts';
+import { LONG_SEEK_EVENTS } from './selectors.ts';
 
 /** What the frame loop must show after a step of the cursor. */
 export type Applied = { kind: 'events'; events: SimEvent[]; direction: 1 | -1 } | { kind: 'sync' };
@@ -36,8 +37,9 @@ const STORAGE_KEY = 'tdpviz:v1';
 export const UNREADABLE_KEY = 'tdpviz:v1:unreadable';
 /** Longest main-thread slice spent moving the cursor per frame. */
 const SEEK_BUDGET_MS = 8;
+/** How often a long seek on its way shows where it is. */
+const SEEK_SHOW_MS = 250;
 /** Beyond this many events a move is not animated event by event: the picture is refreshed. */
-const ANIMATE_LIMIT = 400;
 /** Events of a bulk statement (a root teardown, a huge walk) play this fast at 1×. */
 const BULK_EVENT_MS = 12;
 /** A slice of checkpoint building between frames. */
@@ -110,6 +112,8 @@ export class Session {
   /** Mirror states every CHECKPOINT_EVERY events, built between frames: long seeks jump. */
   private checkpoints = new Checkpoints();
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When a seek last put its cursor in the store. */
+  private seekShownAt = 0;
   private runId = 0;
   /** Where to put the cursor once the current run has finished. */
   private resumeAt: number | null = null;
@@ -714,7 +718,8 @@ export class Session {
   settled(): boolean {
     const s = this.store.getState();
     const busy = s.runStatus === 'running' || s.runStatus === 'loading' || this.editTimer !== null;
-    return !busy && !s.playing && !this.playAfterRun && s.cursor === s.target;
+    const there = s.cursor === s.target && this.mirror.cursor === s.target;
+    return !busy && !s.playing && !this.playAfterRun && there;
   }
 
   private duration(i: number): number {
@@ -737,7 +742,8 @@ export class Session {
     this.lastNow = now;
     const end = this.end();
     // A play that starts elsewhere (a tour step replayed) first moves the cursor there.
-    if (s.playing && s.cursor !== s.target) return this.seekStep(s);
+    // (The mirror, not the store: a long seek on its way shows its cursor only now and then.)
+    if (s.playing && this.mirror.cursor !== s.target) return this.seekStep(s);
     if (s.playing) {
       // A play to a point (a tour step) stops there; a plain play runs to the end.
       const stop = this.stopAt === null ? end : Math.min(this.stopAt, end);
@@ -772,7 +778,7 @@ export class Session {
       this.persistSoon();
       return events.length > 0 ? { kind: 'events', events, direction: 1 } : null;
     }
-    if (s.cursor === s.target) {
+    if (s.cursor === s.target && this.mirror.cursor === s.target) {
       if (this.playAfterRun && s.runStatus === 'done') {
         this.playAfterRun = false;
         this.store.setState({ playing: true });
@@ -787,16 +793,25 @@ export class Session {
   private seekStep(s: AppState): Applied | null {
     const target = Math.min(s.target, this.end());
     const distance = Math.abs(target - this.mirror.cursor);
-    const animate = distance <= ANIMATE_LIMIT && s.motion;
-    // A long jump starts from the checkpoint nearest the target, if it is nearer than the cursor.
-    if (!animate && distance > ANIMATE_LIMIT) {
-      const cp = this.checkpoints.nearest(target);
-      if (cp.cursor <= this.checkpoints.covered && Math.abs(cp.cursor - target) < distance)
+    const animate = distance <= LONG_SEEK_EVENTS && s.motion;
+    const t0 = performance.now();
+    const timeUp = () => performance.now() - t0 > SEEK_BUDGET_MS;
+    if (!animate && distance > LONG_SEEK_EVENTS) {
+      const cps = this.checkpoints;
+      // Past the checkpoints built so far, with the mirror behind them: building them is the
+      // replay this seek needs (one replay, not two), and it lands a stride from the target.
+      if (target > cps.covered && this.mirror.cursor <= cps.covered) {
+        // The jump from the checkpoint waits for the next frame: this one's budget is spent.
+        cps.advance(this.events, timeUp);
+        return null;
+      }
+      // A long jump starts from the checkpoint nearest the target, if it is nearer than the cursor.
+      const cp = cps.nearest(target);
+      if (cp.cursor <= cps.covered && Math.abs(cp.cursor - target) < distance)
         this.mirror.restore(cp);
     }
     const dir = target > this.mirror.cursor ? 1 : -1;
     const events: SimEvent[] = [];
-    const t0 = performance.now();
     let n = 0;
     while (this.mirror.cursor !== target) {
       if (dir === 1) {
@@ -808,11 +823,19 @@ export class Session {
         this.mirror.backward(this.events);
       }
       // Check the clock every 1024 events: a long seek spreads over frames.
-      if ((++n & 1023) === 0 && performance.now() - t0 > SEEK_BUDGET_MS) break;
+      if ((++n & 1023) === 0 && timeUp()) break;
     }
     const arrived = this.mirror.cursor === target;
-    this.store.setState({ cursor: this.mirror.cursor, version: s.version + 1 });
-    this.persistSoon();
+    // A long seek arrives in a frame of its own: the panels' render and the picture's sync on top
+    // of a frame of replay would make one long task.
+    if (arrived && !animate && distance > 0 && performance.now() - t0 > SEEK_BUDGET_MS / 2)
+      return null;
+    // A long seek on its way re-renders the panels a few times a second, not every frame.
+    if (animate || arrived || t0 - this.seekShownAt >= SEEK_SHOW_MS) {
+      this.seekShownAt = t0;
+      this.store.setState({ cursor: this.mirror.cursor, version: s.version + 1 });
+      this.persistSoon();
+    }
     if (animate) return { kind: 'events', events, direction: dir };
     return arrived ? { kind: 'sync' } : null;
   }

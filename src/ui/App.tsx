@@ -26,6 +26,7 @@ import {
   selectLogFilter,
   selectMark,
   selectPlaying,
+  selectSeekingTo,
   selectSelection,
   selectTheme,
   selectStatements,
@@ -524,9 +525,14 @@ function DetailsPane() {
   const mirror = session.mirror;
   const kernel = useApp(selectKernel);
   const stats = useMemo(() => snapshot(mirror, version), [mirror, version]);
-  // The values before the last move, so the panel can show what changed.
-  const [history, setHistory] = useState({ shown: stats, previous: stats });
-  if (history.shown !== stats) setHistory({ shown: stats, previous: history.shown });
+  // The values before the last move, so the panel can show what changed. A long seek shows its
+  // way a few times a second: its move is the whole seek, from where it started.
+  const seeking = useApp(selectSeekingTo) !== null;
+  const [history, setHistory] = useState({ shown: stats, previous: stats, seeking });
+  if (history.shown !== stats) {
+    const previous = history.seeking ? history.previous : history.shown;
+    setHistory({ shown: stats, previous, seeking });
+  }
   const selectTable = useCallback((sp: number) => session.select({ sp, index: null }), [session]);
   return (
     <aside className="pane pane-right" aria-label="Details">

@@ -7,6 +7,7 @@ import {
   selectPlaying,
   selectLogFilter,
   selectRunStatus,
+  selectSeekingTo,
   selectSpeed,
   selectStatements,
 } from '../store/selectors.ts';
@@ -49,6 +50,7 @@ export function Timeline() {
   const speed = useApp(selectSpeed);
   const statements = useApp(selectStatements);
   const status = useApp(selectRunStatus);
+  const seekingTo = useApp(selectSeekingTo);
   const active = useApp(activeStatement);
 
   const markers = useMemo(() => markersOf(statements, count), [statements, count]);
@@ -101,6 +103,9 @@ export function Timeline() {
         <output className="timeline-position" data-testid="cursor">
           {cursor.toLocaleString('en-US')} / {count.toLocaleString('en-US')}
           {status === 'running' ? ' …' : ''}
+          {seekingTo !== null && (
+            <span className="timeline-seeking"> → {seekingTo.toLocaleString('en-US')}…</span>
+          )}
         </output>
       </div>
       <RaceLanes />

@@ -7,7 +7,7 @@ const TABLES_PER_ROW = 64;
 const WIDTH = TABLES_PER_ROW * COLS;
 const MAX_ROWS = 2047;
 const CAPACITY = TABLES_PER_ROW * MAX_ROWS;
-/** Dirty tables above this count re-upload the whole atlas at once. */
+/** Dirty tables above this count upload the atlas rows they are in, whole. */
 const PARTIAL_UPLOAD_LIMIT = 48;
 
 /** Where a table's pixels sit in the atlas (sy < 0: beyond its capacity, not drawn). */
@@ -80,8 +80,13 @@ export class EntryAtlas {
   }
 
   upload(): void {
-    if (this.full || this.dirty.size > PARTIAL_UPLOAD_LIMIT) {
+    if (this.full) {
       this.ctx.putImageData(this.image, 0, 0);
+    } else if (this.dirty.size > PARTIAL_UPLOAD_LIMIT) {
+      // Many tables (a seek's reload, 256 a frame): only the atlas rows they sit in, not all of it.
+      const rows = new Set<number>();
+      for (const id of this.dirty) rows.add(Math.floor(id / TABLES_PER_ROW));
+      for (const row of rows) this.ctx.putImageData(this.image, 0, 0, 0, row * ROWS, WIDTH, ROWS);
     } else {
       for (const id of this.dirty) {
         const { sx, sy } = atlasSlot(id);

@@ -112,7 +112,15 @@ interface Edge {
   pulse: number | null;
   /** For a bus route: (tx, ty) is the gutter's top, and the edge ends at the header's left. */
   end: { x: number; y: number } | null;
+  /** The parent table and where it and the child are drawn (for a family's one edge). */
+  parent: number;
+  from: Rect;
+  to: Rect;
 }
+
+/** Below this many screen pixels per entry a family's links merge into one edge: hundreds of
+ * sub-pixel curves would draw the same grey wedge, at a raster cost of tens of ms. */
+const MIN_EDGE_CELL_PX = 0.5;
 
 interface Badge {
   text: string;
@@ -557,6 +565,9 @@ export class TreePainter implements PictureView<TreeScene> {
         cell: cell.w,
         pulse,
         end: bus ? { x: rect.x, y: rect.y + (rect.h * HEADER_H) / BOX_H / 2 } : null,
+        parent: v.t.parent,
+        from: pl.rect,
+        to: rect,
       });
     }
     return edges;
@@ -566,7 +577,7 @@ export class TreePainter implements PictureView<TreeScene> {
   private strokeEdges(edges: Edge[], k: number): void {
     const ctx = this.ctx;
     ctx.beginPath();
-    for (const e of edges) edgePath(ctx, e);
+    for (const e of CELL * k >= MIN_EDGE_CELL_PX ? edges : familyEdges(edges)) edgePath(ctx, e);
     ctx.globalAlpha = 0.85;
     ctx.strokeStyle = this.palette.muted;
     ctx.lineWidth = 1.25 / k;
@@ -636,6 +647,38 @@ function rowRuns(rect: Rect, first: number, last: number): Rect[] {
     runs.push({ x: ca.x, y: ca.y, w: cb.x + cb.w - ca.x, h: ca.h });
   }
   return runs;
+}
+
+/** One edge per parent, from its bottom centre to the top centre of its drawn children. */
+function familyEdges(edges: Edge[]): Edge[] {
+  const families = new Map<number, { from: Rect; x0: number; x1: number; y0: number }>();
+  for (const e of edges) {
+    const f = families.get(e.parent);
+    if (!f) families.set(e.parent, { from: e.from, x0: e.to.x, x1: e.to.x + e.to.w, y0: e.to.y });
+    else {
+      f.x0 = Math.min(f.x0, e.to.x);
+      f.x1 = Math.max(f.x1, e.to.x + e.to.w);
+      f.y0 = Math.min(f.y0, e.to.y);
+    }
+  }
+  return [...families].map(([parent, f]) => {
+    const bottom = f.from.y + f.from.h;
+    const to = { x: f.x0, y: f.y0, w: f.x1 - f.x0, h: 0 };
+    const sx = f.from.x + f.from.w / 2;
+    return {
+      sx,
+      sy: bottom,
+      bottom,
+      tx: (f.x0 + f.x1) / 2,
+      ty: f.y0,
+      cell: 0,
+      pulse: null,
+      end: null,
+      parent,
+      from: f.from,
+      to,
+    };
+  });
 }
 
 function edgePath(ctx: CanvasRenderingContext2D, e: Edge): void {

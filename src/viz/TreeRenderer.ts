@@ -89,6 +89,7 @@ export class TreeRenderer implements PictureRenderer {
   /** Tables whose entry colours still have to be read from `reloadFrom` after a sync. */
   private pendingReload: TableView[] = [];
   private reloadFrom: Mirror | null = null;
+  private reloadWaits = false;
   private now = 0;
   /** frame() is moving the camera: its zoom events need no drawing of their own. */
   private inFrame = false;
@@ -224,6 +225,7 @@ export class TreeRenderer implements PictureRenderer {
     for (const v of this.views.values()) v.sp = mirror.sps[v.t.id];
     this.pendingReload = [...this.views.values()];
     this.reloadFrom = mirror;
+    this.reloadWaits = true;
     this.vcpusOn = vcpusByRoot(mirror);
     this.vcpus = mirror.config.vcpus;
     this.anims = [];
@@ -338,25 +340,34 @@ export class TreeRenderer implements PictureRenderer {
     this.inFrame = false;
     const before = this.anims.length;
     this.anims = this.anims.filter((a) => now - a.start < a.dur);
-    const running = this.anims.length > 0 || this.pz.gliding || reloading;
-    if (this.dirty || running || before > 0) {
+    const moving = this.anims.length > 0 || this.pz.gliding || before > 0;
+    // A reload spread over frames is drawn once it is whole: a large tree's every draw is a raster.
+    if ((this.dirty && !reloading) || moving) {
       this.atlas.upload();
       this.draw(now);
       this.dirty = false;
     }
-    return running;
+    return moving || reloading;
   }
 
   /** Recolour the next slice of tables after a sync; true while some are left. */
   private reloadSlice(): boolean {
     const mirror = this.reloadFrom;
-    if (!mirror || this.pendingReload.length === 0) return false;
+    if (!mirror) return false;
+    // The sync's own frame is the panels' (the cursor moved): the first slice waits for the next.
+    if (this.reloadWaits) {
+      this.reloadWaits = false;
+      return true;
+    }
+    // The frame after the last slice only draws: the slice and a full draw would make one long task.
+    if (this.pendingReload.length === 0) {
+      this.reloadFrom = null;
+      return false;
+    }
     const batch = this.pendingReload.splice(0, RELOAD_TABLES_PER_FRAME);
     for (const v of batch) this.reloadTable(v, mirror.sps[v.t.id]);
     this.dirty = true;
-    if (this.pendingReload.length > 0) return true;
-    this.reloadFrom = null;
-    return false;
+    return true;
   }
 
   // ---- Camera ----------------------------------------------------------------------------------
