@@ -156,6 +156,31 @@ describe('Session', () => {
     expect(session.store.getState().cursor).toBe(n - 5);
   }, 30_000);
 
+  it('handed back the script whose whole run it shows, it keeps that run; another script runs', async () => {
+    const client = new InProcessSimClient();
+    const runs: string[] = [];
+    const send = client.send.bind(client);
+    client.send = (type, payload) => {
+      if (type === 'run') runs.push((payload as { script: string }).script);
+      return send(type, payload);
+    };
+    const session = new Session(client, new MemoryStorage());
+    void session.start(() => Promise.resolve(NX));
+    await settle(session);
+    const log = session.events.length;
+    session.seek(30);
+    await settle(session);
+    session.setScript(NX, 12);
+    await settle(session);
+    expect(runs).toEqual([NX]);
+    expect(session.events.length).toBe(log);
+    expect(session.store.getState().cursor).toBe(12);
+    // A different script runs.
+    session.setScript(NX + '\n');
+    await settle(session);
+    expect(runs).toEqual([NX, NX + '\n']);
+  });
+
   it('keeps the script and the cursor across a reload (storage)', async () => {
     const first = started();
     await settle(first.session);

@@ -330,6 +330,14 @@ export class Session {
       this.onWake();
       return;
     }
+    // The very script whose whole run is on the page (a mode switch handing it back): the run is
+    // deterministic, so it is kept rather than made again (a 4 GiB run is seconds and 300 MB).
+    const whole = was.runStatus === 'done' && was.stopped === null && was.eventCount > 0;
+    if (!file && whole && script === this.ranScript && this.events.length === was.eventCount) {
+      this.store.setState({ selection: null, mark: null, playing: false });
+      this.seek(cursor);
+      return;
+    }
     this.resumeAt = cursor;
     this.run();
   }

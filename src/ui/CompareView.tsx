@@ -182,7 +182,7 @@ function PaneDiff({
             </li>
           ) : null,
         )}
-        {only.map((r) =>
+        {only.slice(0, MAX_DIFF_ROWS).map((r) =>
           r.kind === 'only' ? (
             <li key={`only-${r.pane}-${r.sp}`} data-testid="pane-diff-only">
               <code>
@@ -195,6 +195,11 @@ function PaneDiff({
       </ol>
       {entries.length > MAX_DIFF_ROWS && (
         <p className="compare-note">and {entries.length - MAX_DIFF_ROWS} more entries</p>
+      )}
+      {only.length > MAX_DIFF_ROWS && (
+        <p className="compare-note" data-testid="pane-diff-only-more">
+          and {(only.length - MAX_DIFF_ROWS).toLocaleString('en-US')} more tables only one pane has
+        </p>
       )}
     </section>
   );
