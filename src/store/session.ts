@@ -39,7 +39,6 @@ export const UNREADABLE_KEY = 'tdpviz:v1:unreadable';
 const SEEK_BUDGET_MS = 8;
 /** How often a long seek on its way shows where it is. */
 const SEEK_SHOW_MS = 250;
-/** Beyond this many events a move is not animated event by event: the picture is refreshed. */
 /** Events of a bulk statement (a root teardown, a huge walk) play this fast at 1×. */
 const BULK_EVENT_MS = 12;
 /** A slice of checkpoint building between frames. */
